@@ -1,0 +1,819 @@
+"""SQL storage through SQLAlchemy Core: SQLite (embedded default, and in-memory) and PostgreSQL.
+
+SQLite discipline from DESIGN.md: WAL journal, ``BEGIN IMMEDIATE`` for every write, a busy
+timeout plus bounded jittered retry, and short transactions that never run user code.
+Timestamps come from the database's clock, so leases agree across machines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from hypersearch.exceptions import (
+    DuplicateStudyError,
+    SchemaVersionError,
+    StaleTrialError,
+    StorageError,
+    StudyNotFoundError,
+    TrialNotFoundError,
+)
+from hypersearch.space import param_from_dict
+from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord, StudySummary
+from hypersearch.trial import TrialRecord, TrialState
+
+__all__ = ["SCHEMA_VERSION", "SQLStorage", "redact_url"]
+
+#: Version of the tables below. Bump it with a migration in ``upgrade_schema``.
+SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+_metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "hs_meta",
+    _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+studies_table = sa.Table(
+    "hs_studies",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("direction", sa.String(16), nullable=False),
+    sa.Column("metric", sa.String(255), nullable=False),
+    sa.Column("space", sa.Text, nullable=True),
+    sa.Column("config", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_at", sa.Double, nullable=True),
+)
+trials_table = sa.Table(
+    "hs_trials",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("hs_studies.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, default="sampler"),
+    sa.Column("params", sa.Text, nullable=False, default="{}"),
+    sa.Column("distributions", sa.Text, nullable=False, default="{}"),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("metrics", sa.Text, nullable=False, default="{}"),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("tags", sa.Text, nullable=False, default="[]"),
+    sa.Column("attrs", sa.Text, nullable=False, default="{}"),
+    sa.Column("fail_reason", sa.Text, nullable=True),
+    sa.Column("traceback", sa.Text, nullable=True),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("gpu", sa.String(255), nullable=True),
+    sa.Column("token", sa.String(64), nullable=True),
+    sa.Column("claim_key", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=True),
+    sa.Column("started_at", sa.Double, nullable=True),
+    sa.Column("finished_at", sa.Double, nullable=True),
+    sa.Column("heartbeat_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_trial_number"),
+    sa.UniqueConstraint("study_id", "claim_key", name="uq_trial_claim_key"),
+    sa.Index("ix_trials_study_state", "study_id", "state"),
+)
+reports_table = sa.Table(
+    "hs_reports",
+    _metadata,
+    sa.Column("trial_id", sa.Integer, sa.ForeignKey("hs_trials.id"), primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("at", sa.Double, nullable=True),
+)
+
+_FINISHED = [s.value for s in TrialState if s.is_finished]
+_WRITE_RETRIES = 12
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL: ``postgresql://u:***@host/db``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default, sort_keys=False)
+
+
+def _json_default(obj: Any) -> Any:
+    for cast in (float, str):
+        try:
+            return cast(obj)
+        except (TypeError, ValueError):
+            continue
+    raise TypeError(f"{obj!r} is not JSON serialisable")
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    return default if not text else json.loads(text)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class SQLStorage(Storage):
+    """Studies and trials in a SQL database. ``SQLStorage("sqlite:///study.db")``.
+
+    ``SQLStorage(None)`` keeps everything in an in-memory SQLite database: the same code path
+    and rules as a file, gone when the process ends.
+    """
+
+    def __init__(self, url: str | None = None, *, busy_timeout_s: float = 30.0) -> None:
+        self._in_memory = url is None or url in ("sqlite://", "sqlite:///:memory:")
+        raw = "sqlite://" if self._in_memory else normalise_url(str(url))
+        self.url = redact_url(raw)
+        self._sqlite = raw.startswith("sqlite")
+        self._engine = self._make_engine(raw, busy_timeout_s)
+        self._now = self._db_clock()
+        self._open_schema()
+
+    # engine and transactions -------------------------------------------------------
+    def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
+        try:
+            if self._in_memory:
+                engine = sa.create_engine(
+                    "sqlite://",
+                    poolclass=StaticPool,
+                    connect_args={"check_same_thread": False},
+                )
+            elif self._sqlite:
+                path = sa.engine.make_url(raw).database or ""
+                folder = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(folder):
+                    raise StorageError(
+                        f"Cannot open {self.url}: folder {folder!r} does not exist. "
+                        "Create it or choose another path."
+                    )
+                engine = sa.create_engine(
+                    raw, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
+                )
+            else:
+                engine = sa.create_engine(raw, pool_pre_ping=True, pool_size=2, max_overflow=4)
+        except StorageError:
+            raise
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            hint = ""
+            if isinstance(exc, ImportError) or "psycopg" in str(exc):
+                hint = ' Install the driver: pip install "hypersearch[postgres]".'
+            raise StorageError(f"Cannot open storage {self.url}: {exc}.{hint}") from None
+        if self._sqlite:
+            self._configure_sqlite(engine, busy_timeout_s)
+        return engine
+
+    def _configure_sqlite(self, engine: Engine, busy_timeout_s: float) -> None:
+        in_memory = self._in_memory
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = "IMMEDIATE" if conn.get_execution_options().get("hs_write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+    def _db_clock(self) -> sa.ColumnElement[float]:
+        if self._sqlite:
+            return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Double)
+        return sa.literal_column("EXTRACT(EPOCH FROM clock_timestamp())", sa.Double)
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        delay = 0.02
+        for attempt in range(_WRITE_RETRIES):
+            try:
+                return fn()
+            except OperationalError as exc:
+                transient = any(
+                    s in str(exc).lower()
+                    for s in ("locked", "busy", "connection", "server closed", "terminating")
+                )
+                if not transient or attempt == _WRITE_RETRIES - 1:
+                    raise StorageError(
+                        f"Storage {self.url} failed: {str(exc.orig or exc).strip()}"
+                    ) from None
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect().execution_options(hs_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise StorageError(f"Cannot read {self.url}: {str(exc.orig or exc).strip()}") from None
+
+    def _write_tx(self, fn: Callable[[Connection], T]) -> T:
+        def attempt() -> T:
+            with self._write() as conn:
+                return fn(conn)
+
+        return self._retrying(attempt)
+
+    # schema --------------------------------------------------------------------------
+    def _open_schema(self) -> None:
+        def create(conn: Connection) -> None:
+            _metadata.create_all(conn, checkfirst=True)
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(
+                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+
+        try:
+            self._write_tx(create)
+        except IntegrityError:  # another process created it at the same moment
+            pass
+        except StorageError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StorageError(f"Cannot open storage {self.url}: {exc}") from None
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"Database schema is v{version} but this hypersearch reads v{SCHEMA_VERSION}. "
+                "Upgrade hypersearch (pip install -U hypersearch)."
+            )
+        if version < SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"Database schema is v{version}, older than v{SCHEMA_VERSION}. Back it up, "
+                f"then run: hypersearch upgrade --storage {self.url}"
+            )
+
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar_one()
+        return int(value)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # studies -------------------------------------------------------------------------
+    def create_study(
+        self,
+        name: str,
+        *,
+        direction: str,
+        metric: str,
+        space: Mapping[str, Any] | None,
+        config: Mapping[str, Any],
+    ) -> StudyRecord:
+        def insert(conn: Connection) -> int:
+            exists = conn.execute(
+                sa.select(studies_table.c.id).where(studies_table.c.name == name)
+            ).first()
+            if exists is not None:
+                raise DuplicateStudyError(
+                    f"A study named {name!r} already exists in {self.url}. Load it with "
+                    "hs.load_study(...), pass load_if_exists=True, or choose another name."
+                )
+            result = conn.execute(
+                studies_table.insert().values(
+                    name=name,
+                    direction=direction,
+                    metric=metric,
+                    space=None if space is None else _dumps(space),
+                    config=_dumps(dict(config)),
+                    created_at=self._now,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+        try:
+            self._write_tx(insert)
+        except IntegrityError:
+            raise DuplicateStudyError(f"A study named {name!r} already exists.") from None
+        return self.get_study(name)
+
+    def get_study(self, name: str) -> StudyRecord:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(studies_table).where(studies_table.c.name == name)
+            ).first()
+            if row is None:
+                names = conn.execute(sa.select(studies_table.c.name)).scalars().all()
+        if row is None:
+            known = ", ".join(map(repr, names[:20])) or "none"
+            raise StudyNotFoundError(
+                f"No study named {name!r} in {self.url}. Studies there: {known}. "
+                "Create it with hs.create_study(...)."
+            )
+        return StudyRecord(
+            id=row.id,
+            name=row.name,
+            direction=row.direction,
+            metric=row.metric,
+            space=_loads(row.space, None),
+            config=_loads(row.config, {}),
+            created_at=row.created_at,
+        )
+
+    def update_study(
+        self, study_id: int, *, space: Mapping[str, Any] | None, config: Mapping[str, Any]
+    ) -> None:
+        def update(conn: Connection) -> None:
+            conn.execute(
+                studies_table.update()
+                .where(studies_table.c.id == study_id)
+                .values(space=None if space is None else _dumps(space), config=_dumps(config))
+            )
+
+        self._write_tx(update)
+
+    def list_studies(self) -> list[StudySummary]:
+        t = trials_table
+        with self._read() as conn:
+            studies = conn.execute(sa.select(studies_table).order_by(studies_table.c.id)).all()
+            counts = conn.execute(
+                sa.select(t.c.study_id, t.c.state, sa.func.count()).group_by(
+                    t.c.study_id, t.c.state
+                )
+            ).all()
+            stats = conn.execute(
+                sa.select(
+                    t.c.study_id,
+                    sa.func.max(sa.func.coalesce(t.c.finished_at, t.c.started_at, t.c.created_at)),
+                ).group_by(t.c.study_id)
+            ).all()
+            best = conn.execute(
+                sa.select(
+                    t.c.study_id, sa.func.min(t.c.value), sa.func.max(t.c.value)
+                )
+                .where(t.c.state == TrialState.COMPLETE.value)
+                .group_by(t.c.study_id)
+            ).all()
+        by_study: dict[int, dict[str, int]] = {}
+        for sid, state, n in counts:
+            by_study.setdefault(sid, {})[state] = int(n)
+        last = {sid: at for sid, at in stats}
+        extremes = {sid: (lo, hi) for sid, lo, hi in best}
+        out = []
+        for s in studies:
+            lo, hi = extremes.get(s.id, (None, None))
+            out.append(
+                StudySummary(
+                    name=s.name,
+                    direction=s.direction,
+                    metric=s.metric,
+                    counts=by_study.get(s.id, {}),
+                    best_value=lo if s.direction == "minimize" else hi,
+                    created_at=s.created_at,
+                    last_activity=last.get(s.id) or s.created_at,
+                )
+            )
+        return out
+
+    def delete_study(self, name: str) -> None:
+        study = self.get_study(name)
+
+        def delete(conn: Connection) -> None:
+            ids = sa.select(trials_table.c.id).where(trials_table.c.study_id == study.id)
+            conn.execute(reports_table.delete().where(reports_table.c.trial_id.in_(ids)))
+            conn.execute(trials_table.delete().where(trials_table.c.study_id == study.id))
+            conn.execute(studies_table.delete().where(studies_table.c.id == study.id))
+
+        self._write_tx(delete)
+
+    # trials: creation and claims -------------------------------------------------------
+    def _next_number(self, conn: Connection, study_id: int) -> int:
+        current = conn.execute(
+            sa.select(sa.func.max(trials_table.c.number)).where(
+                trials_table.c.study_id == study_id
+            )
+        ).scalar()
+        return 0 if current is None else int(current) + 1
+
+    def _insert_with_number(self, study_id: int, values: dict[str, Any]) -> tuple[int, int]:
+        """Insert a trial under the next free number; the unique constraint settles races."""
+        for _ in range(50):
+            def insert(conn: Connection) -> tuple[int, int]:
+                number = self._next_number(conn, study_id)
+                result = conn.execute(
+                    trials_table.insert().values(
+                        study_id=study_id, number=number, created_at=self._now, **values
+                    )
+                )
+                return int(result.inserted_primary_key[0]), number
+
+            try:
+                return self._write_tx(insert)
+            except IntegrityError:
+                time.sleep(random.random() * 0.01)
+        raise StorageError("Could not allocate a trial number after 50 attempts.")
+
+    def enqueue_trial(
+        self,
+        study_id: int,
+        params: Mapping[str, Any],
+        *,
+        note: str = "",
+        tags: Sequence[str] = (),
+        attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        all_attrs = {**(attrs or {}), "fixed_params": dict(params)}
+        _, number = self._insert_with_number(
+            study_id,
+            {
+                "state": TrialState.WAITING.value,
+                "source": "enqueued",
+                "params": "{}",
+                "note": note,
+                "tags": _dumps(list(tags)),
+                "attrs": _dumps(all_attrs),
+            },
+        )
+        return number
+
+    def add_finished_trial(self, study_id: int, record: TrialRecord) -> int:
+        trial_id, number = self._insert_with_number(
+            study_id,
+            {
+                "state": record.state.value,
+                "source": record.source,
+                "params": _dumps(dict(record.params)),
+                "distributions": _dumps({k: p.to_dict() for k, p in record.distributions.items()}),
+                "value": record.value,
+                "metrics": _dumps(dict(record.metrics)),
+                "note": record.note,
+                "tags": _dumps(list(record.tags)),
+                "attrs": _dumps(dict(record.attrs)),
+                "fail_reason": record.fail_reason,
+                "host": record.host,
+                "started_at": record.started_at,
+                "finished_at": record.finished_at,
+            },
+        )
+        if record.intermediate:
+            def add_reports(conn: Connection) -> None:
+                conn.execute(
+                    reports_table.insert(),
+                    [
+                        {"trial_id": trial_id, "step": s, "value": _finite_or_none(v)}
+                        for s, v in record.intermediate.items()
+                    ],
+                )
+
+            self._write_tx(add_reports)
+        return number
+
+    def claim_trial(
+        self, study_id: int, *, host: str, pid: int, gpu: str | None, take_waiting: bool = True
+    ) -> ClaimedTrial:
+        token = uuid.uuid4().hex
+        running = {
+            "state": TrialState.RUNNING.value,
+            "token": token,
+            "host": host,
+            "pid": pid,
+            "gpu": gpu,
+            "started_at": self._now,
+            "heartbeat_at": self._now,
+        }
+
+        def take(conn: Connection) -> int | None:
+            query = (
+                sa.select(trials_table.c.id)
+                .where(
+                    trials_table.c.study_id == study_id,
+                    trials_table.c.state == TrialState.WAITING.value,
+                )
+                .order_by(trials_table.c.number)
+                .limit(1)
+            )
+            if not self._sqlite:
+                query = query.with_for_update(skip_locked=True)
+            trial_id = conn.execute(query).scalar()
+            if trial_id is None:
+                return None
+            updated = conn.execute(
+                trials_table.update()
+                .where(
+                    trials_table.c.id == trial_id,
+                    trials_table.c.state == TrialState.WAITING.value,
+                )
+                .values(**running)
+            )
+            return int(trial_id) if updated.rowcount == 1 else None
+
+        trial_id = self._write_tx(take) if take_waiting else None
+        if trial_id is None:
+            trial_id, _ = self._insert_with_number(study_id, {"source": "sampler", **running})
+        return ClaimedTrial(record=self._trial_by_id(trial_id), token=token)
+
+    def set_claim_key(self, trial_id: int, token: str, key: str) -> bool:
+        def update(conn: Connection) -> None:
+            self._check_owner(conn, trial_id, token)
+            conn.execute(
+                trials_table.update().where(trials_table.c.id == trial_id).values(claim_key=key)
+            )
+
+        try:
+            self._write_tx(update)
+        except IntegrityError:
+            return False
+        return True
+
+    # trials: writes under a lease ------------------------------------------------------
+    def _check_owner(self, conn: Connection, trial_id: int, token: str) -> Any:
+        row = conn.execute(
+            sa.select(
+                trials_table.c.number,
+                trials_table.c.state,
+                trials_table.c.token,
+                trials_table.c.params,
+                trials_table.c.distributions,
+                trials_table.c.fail_reason,
+            ).where(trials_table.c.id == trial_id)
+        ).first()
+        if row is None:
+            raise StaleTrialError(f"Trial id {trial_id} no longer exists (study deleted?).")
+        if row.token != token or row.state != TrialState.RUNNING.value:
+            why = row.fail_reason or row.state
+            raise StaleTrialError(
+                f"Trial {row.number} is no longer owned by this worker ({why}); its result "
+                "was not recorded. The worker carries on with the next trial."
+            )
+        return row
+
+    def set_trial_params(
+        self,
+        trial_id: int,
+        token: str,
+        params: Mapping[str, Any],
+        distributions: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        def update(conn: Connection) -> None:
+            row = self._check_owner(conn, trial_id, token)
+            merged_params = {**_loads(row.params, {}), **params}
+            merged_dists = {**_loads(row.distributions, {}), **distributions}
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.id == trial_id)
+                .values(params=_dumps(merged_params), distributions=_dumps(merged_dists))
+            )
+
+        self._write_tx(update)
+
+    def report(self, trial_id: int, token: str, step: int, value: float) -> None:
+        def write(conn: Connection) -> None:
+            self._check_owner(conn, trial_id, token)
+            stored = _finite_or_none(value)
+            updated = conn.execute(
+                reports_table.update()
+                .where(reports_table.c.trial_id == trial_id, reports_table.c.step == step)
+                .values(value=stored, at=self._now)
+            )
+            if updated.rowcount == 0:
+                conn.execute(
+                    reports_table.insert().values(
+                        trial_id=trial_id, step=step, value=stored, at=self._now
+                    )
+                )
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.id == trial_id)
+                .values(heartbeat_at=self._now)
+            )
+
+        self._write_tx(write)
+
+    def heartbeat(self, trial_ids: Iterable[int], token_by_id: Mapping[int, str]) -> None:
+        ids = list(trial_ids)
+        if not ids:
+            return
+
+        def write(conn: Connection) -> None:
+            for trial_id in ids:
+                conn.execute(
+                    trials_table.update()
+                    .where(
+                        trials_table.c.id == trial_id,
+                        trials_table.c.token == token_by_id[trial_id],
+                        trials_table.c.state == TrialState.RUNNING.value,
+                    )
+                    .values(heartbeat_at=self._now)
+                )
+
+        self._write_tx(write)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        token: str,
+        state: TrialState,
+        *,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        fail_reason: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        if not state.is_finished:
+            raise ValueError(f"finish_trial needs a finished state, got {state}.")
+
+        def write(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(trials_table.c.state, trials_table.c.token).where(
+                    trials_table.c.id == trial_id
+                )
+            ).first()
+            if row is not None and row.token == token and row.state == state.value:
+                return  # the same finish was already committed: idempotent retry
+            self._check_owner(conn, trial_id, token)
+            conn.execute(
+                trials_table.update()
+                .where(trials_table.c.id == trial_id)
+                .values(
+                    state=state.value,
+                    value=value,
+                    metrics=_dumps(dict(metrics or {})),
+                    fail_reason=fail_reason,
+                    traceback=traceback,
+                    finished_at=self._now,
+                )
+            )
+
+        self._write_tx(write)
+
+    def reap_stale_trials(
+        self, study_id: int, *, grace_seconds: float, host: str, dead_pids: Iterable[int] = ()
+    ) -> list[int]:
+        dead = list(dead_pids)
+        t = trials_table
+
+        def write(conn: Connection) -> list[int]:
+            expired = t.c.heartbeat_at < self._now - grace_seconds
+            lost = sa.and_(t.c.host == host, t.c.pid.in_(dead)) if dead else sa.false()
+            where = sa.and_(
+                t.c.study_id == study_id,
+                t.c.state == TrialState.RUNNING.value,
+                sa.or_(expired, lost),
+            )
+            numbers = [int(n) for n in conn.execute(sa.select(t.c.number).where(where)).scalars()]
+            if numbers:
+                conn.execute(
+                    t.update()
+                    .where(where)
+                    .values(
+                        state=TrialState.FAILED.value,
+                        fail_reason="worker lost: no heartbeat (process killed or machine down)",
+                        finished_at=self._now,
+                    )
+                )
+            return numbers
+
+        return self._write_tx(write)
+
+    def running_trials(self, study_id: int) -> list[tuple[int, str | None, int | None]]:
+        t = trials_table
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.number, t.c.host, t.c.pid).where(
+                    t.c.study_id == study_id, t.c.state == TrialState.RUNNING.value
+                )
+            ).all()
+        return [(int(r.number), r.host, r.pid) for r in rows]
+
+    # trials: reads -----------------------------------------------------------------------
+    def _rows_to_records(self, conn: Connection, rows: Sequence[Any]) -> list[TrialRecord]:
+        curves: dict[int, dict[int, float]] = {row.id: {} for row in rows}
+        if rows:
+            ids = list(curves)
+            for chunk_start in range(0, len(ids), 5000):
+                chunk = ids[chunk_start : chunk_start + 5000]
+                for trial_id, step, value in conn.execute(
+                    sa.select(reports_table.c.trial_id, reports_table.c.step, reports_table.c.value)
+                    .where(reports_table.c.trial_id.in_(chunk))
+                    .order_by(reports_table.c.trial_id, reports_table.c.step)
+                ):
+                    curves[trial_id][int(step)] = math.nan if value is None else float(value)
+        return [self._record(row, curves[row.id]) for row in rows]
+
+    @staticmethod
+    def _record(row: Any, curve: Mapping[int, float]) -> TrialRecord:
+        dists = _loads(row.distributions, {})
+        state = TrialState(row.state)
+        value = row.value
+        return TrialRecord(
+            id=int(row.id),
+            number=int(row.number),
+            state=state,
+            params=_loads(row.params, {}),
+            distributions={k: param_from_dict(v) for k, v in dists.items()},
+            value=value,
+            metrics=_loads(row.metrics, {}),
+            intermediate=dict(curve),
+            source=row.source,
+            note=row.note or "",
+            tags=tuple(_loads(row.tags, [])),
+            attrs=_loads(row.attrs, {}),
+            fail_reason=row.fail_reason,
+            traceback=row.traceback,
+            host=row.host,
+            pid=row.pid,
+            gpu=row.gpu,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            heartbeat_at=row.heartbeat_at,
+            claim_key=row.claim_key,
+        )
+
+    def _trial_by_id(self, trial_id: int) -> TrialRecord:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(trials_table).where(trials_table.c.id == trial_id)).all()
+            return self._rows_to_records(conn, rows)[0]
+
+    def get_trials(
+        self, study_id: int, states: Sequence[TrialState] | None = None
+    ) -> list[TrialRecord]:
+        query = sa.select(trials_table).where(trials_table.c.study_id == study_id)
+        if states is not None:
+            query = query.where(trials_table.c.state.in_([s.value for s in states]))
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(trials_table.c.number)).all()
+            return self._rows_to_records(conn, rows)
+
+    def get_trial(self, study_id: int, number: int) -> TrialRecord:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(trials_table).where(
+                    trials_table.c.study_id == study_id, trials_table.c.number == number
+                )
+            ).all()
+            if not rows:
+                raise TrialNotFoundError(f"No trial number {number} in this study.")
+            return self._rows_to_records(conn, rows)[0]
+
+    def update_trial_annotations(
+        self,
+        study_id: int,
+        number: int,
+        *,
+        note: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        t = trials_table
+
+        def write(conn: Connection) -> None:
+            row = conn.execute(
+                sa.select(t.c.id, t.c.tags, t.c.attrs).where(
+                    t.c.study_id == study_id, t.c.number == number
+                )
+            ).first()
+            if row is None:
+                raise TrialNotFoundError(f"No trial number {number} in this study.")
+            tags = [x for x in _loads(row.tags, []) if x not in remove_tags]
+            tags += [x for x in add_tags if x not in tags]
+            values: dict[str, Any] = {"tags": _dumps(tags)}
+            if note is not None:
+                values["note"] = note
+            if attrs:
+                values["attrs"] = _dumps({**_loads(row.attrs, {}), **attrs})
+            conn.execute(t.update().where(t.c.id == row.id).values(**values))
+
+        self._write_tx(write)

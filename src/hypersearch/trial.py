@@ -1,0 +1,242 @@
+"""Trials: the live handle an objective receives, and the frozen record storage keeps.
+
+A ``Trial`` is how user code talks to the study while it trains: it reads parameters
+(declared up front or asked for define-by-run), reports a learning curve, asks whether a
+scheduler wants it stopped, and leaves notes and tags. A ``TrialRecord`` is one row of
+history, immutable, as samplers, schedulers, the CLI and the dashboard see it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.exceptions import InvalidArgumentError, TrialPruned
+from hypersearch.space import Bool, Choice, ChoiceValue, Float, Int, Param
+
+if TYPE_CHECKING:
+    from hypersearch.study import Study
+
+__all__ = ["Trial", "TrialRecord", "TrialState"]
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial is in its life. WAITING trials are enqueued and not yet claimed."""
+
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    STOPPED = "STOPPED"
+    FAILED = "FAILED"
+
+    @property
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.STOPPED, TrialState.FAILED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _timestamp(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as stored: parameters, outcome, learning curve, cost and annotations."""
+
+    number: int
+    state: TrialState
+    params: Mapping[str, Any]
+    distributions: Mapping[str, Param] = field(default_factory=dict)
+    value: float | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    source: str = "sampler"
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    fail_reason: str | None = None
+    traceback: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    gpu: str | None = None
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    claim_key: str | None = None
+    id: int = -1
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (``None`` while running or never started)."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
+
+    @property
+    def datetime_start(self) -> datetime | None:
+        return _timestamp(self.started_at)
+
+    @property
+    def datetime_finish(self) -> datetime | None:
+        return _timestamp(self.finished_at)
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate) if self.intermediate else None
+
+    @property
+    def has_value(self) -> bool:
+        """True when ``value`` is a finite number that can rank this trial."""
+        return self.value is not None and not math.isnan(self.value)
+
+
+class Trial:
+    """The live handle an objective receives.
+
+    >>> def objective(trial):
+    ...     lr = trial.params["lr"]                      # declared in the study's space
+    ...     layers = trial.int("layers", 1, 4)           # define-by-run
+    ...     for epoch in range(10):
+    ...         trial.report(train_one_epoch(lr, layers), step=epoch)
+    ...         if trial.should_stop():
+    ...             break
+    """
+
+    def __init__(self, study: Study, record: TrialRecord, token: str) -> None:
+        self._study = study
+        self._id = record.id
+        self._token = token
+        self.number = record.number
+        self._params: dict[str, Any] = dict(record.params)
+        self._distributions: dict[str, Param] = dict(record.distributions)
+        self._fixed: dict[str, Any] = dict(record.attrs.get("fixed_params", {}))
+        self._next_step = 0
+        self._finished = False
+        self._stop_requested = False
+        self.source = record.source
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self._params!r})"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters chosen so far (a copy)."""
+        return dict(self._params)
+
+    @property
+    def distributions(self) -> dict[str, Param]:
+        return dict(self._distributions)
+
+    @property
+    def study(self) -> Study:
+        return self._study
+
+    # define-by-run -----------------------------------------------------------------
+    def suggest(self, name: str, param: Param) -> Any:
+        """Return this trial's value for ``name`` from ``param``, choosing it on first ask."""
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"A parameter name must be a non-empty string, got {name!r}.")
+        if not isinstance(param, Param):
+            raise InvalidArgumentError(
+                f"suggest({name!r}, ...) needs an hs.Float/Int/Choice/Bool, got {param!r}."
+            )
+        self._study._check_definition(name, param)
+        if name in self._params:
+            known = self._distributions.get(name)
+            if known is not None and known != param:
+                self._study._raise_conflict(name, known, param)
+            return self._params[name]
+        if name in self._fixed:
+            value = param.validate(self._fixed[name], name)
+        else:
+            value = self._study._sample_one(self, name, param)
+        self._params[name] = value
+        self._distributions[name] = param
+        self._study._record_param(self, name, value, param)
+        return value
+
+    def float(
+        self,
+        name: str,
+        low: float,
+        high: float,
+        *,
+        log: bool = False,
+        step: float | None = None,
+        scale: str | None = None,
+    ) -> float:
+        """A real parameter, e.g. ``trial.float("lr", 1e-5, 1e-1, log=True)``."""
+        return float(self.suggest(name, Float(low, high, log=log, step=step, scale=scale)))
+
+    def int(
+        self,
+        name: str,
+        low: int,
+        high: int,
+        *,
+        step: int = 1,
+        log: bool = False,
+        scale: str | None = None,
+    ) -> int:
+        """An integer parameter, e.g. ``trial.int("batch_size", 8, 256, scale="pow2")``."""
+        return int(self.suggest(name, Int(low, high, step=step, log=log, scale=scale)))
+
+    def choice(self, name: str, values: list[ChoiceValue] | tuple[ChoiceValue, ...]) -> Any:
+        """One of ``values``, e.g. ``trial.choice("optimizer", ["sgd", "adam"])``."""
+        return self.suggest(name, Choice(tuple(values)))
+
+    def bool(self, name: str) -> bool:
+        return bool(self.suggest(name, Bool()))
+
+    # learning curve and early stopping ------------------------------------------------
+    def report(self, value: float, step: int | None = None) -> None:
+        """Record ``value`` at ``step`` (epoch, batch, samples...) of the learning curve.
+
+        Steps default to 0, 1, 2, ... NaN is stored (and ignored by schedulers); ±inf is
+        stored as is. Each report is committed at once, so a crash loses nothing reported.
+        """
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = float(value)  # numpy and torch scalars
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"report() needs a number, got {value!r} of type {type(value).__name__}."
+                ) from None
+        if step is None:
+            step = self._next_step
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise InvalidArgumentError(f"report(step=...) needs an integer >= 0, got {step!r}.")
+        self._next_step = max(self._next_step, step + 1)
+        self._stop_requested = self._study._on_report(self, float(value), int(step))
+
+    def should_stop(self) -> bool:
+        """True when the study's scheduler decided this trial should end now.
+
+        End the objective then (return the last value, or ``raise hs.TrialPruned()``); the
+        trial is recorded as STOPPED with its curve kept.
+        """
+        return self._stop_requested
+
+    def stop(self) -> None:
+        """End the trial now as STOPPED (raises ``TrialPruned`` for the study to catch)."""
+        self._stop_requested = True
+        raise TrialPruned(f"trial {self.number} stopped by the objective")
+
+    # annotations -------------------------------------------------------------------
+    def set_note(self, note: str) -> None:
+        """Attach a free-text note (shown in the CLI and dashboard)."""
+        self._study.set_note(self.number, note)
+
+    def add_tag(self, *tags: str) -> None:
+        self._study.add_tags(self.number, *tags)
+
+    def set_attr(self, key: str, value: Any) -> None:
+        """Store any JSON-serialisable value with the trial (e.g. the model's size)."""
+        self._study.set_attrs(self.number, {key: value})
