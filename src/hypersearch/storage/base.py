@@ -115,6 +115,10 @@ class Storage(ABC):
         """Reserve ``key`` (e.g. a grid point) for the trial; False if another trial has it."""
 
     @abstractmethod
+    def discard_trial(self, trial_id: int, token: str) -> None:
+        """Delete a RUNNING trial that never started its objective (e.g. the grid is done)."""
+
+    @abstractmethod
     def set_trial_params(
         self,
         trial_id: int,

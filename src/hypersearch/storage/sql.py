@@ -556,6 +556,14 @@ class SQLStorage(Storage):
             return False
         return True
 
+    def discard_trial(self, trial_id: int, token: str) -> None:
+        def delete(conn: Connection) -> None:
+            self._check_owner(conn, trial_id, token)
+            conn.execute(reports_table.delete().where(reports_table.c.trial_id == trial_id))
+            conn.execute(trials_table.delete().where(trials_table.c.id == trial_id))
+
+        self._write_tx(delete)
+
     # trials: writes under a lease ------------------------------------------------------
     def _check_owner(self, conn: Connection, trial_id: int, token: str) -> Any:
         row = conn.execute(

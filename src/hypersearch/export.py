@@ -1,0 +1,107 @@
+"""Trials as flat rows: for CSV/JSON export, ``study.table()`` and pandas."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from hypersearch.trial import TrialRecord
+
+__all__ = ["trials_to_rows", "write_csv", "write_json"]
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
+
+
+def trials_to_rows(trials: Sequence[TrialRecord], metric: str = "value") -> list[dict[str, Any]]:
+    """One dict per trial: number, state, the metric, ``params.<name>``, ``metrics.<name>``,
+    cost (duration, host, GPU), source, note, tags and failure reason."""
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"number": t.number, "state": t.state.value, metric: t.value}
+        row.update({f"params.{k}": v for k, v in t.params.items()})
+        row.update({f"metrics.{k}": v for k, v in t.metrics.items()})
+        row.update(
+            {
+                "steps": len(t.intermediate),
+                "duration_s": t.duration,
+                "started": _iso(t.started_at),
+                "finished": _iso(t.finished_at),
+                "host": t.host,
+                "gpu": t.gpu,
+                "source": t.source,
+                "note": t.note,
+                "tags": ",".join(t.tags),
+                "fail_reason": t.fail_reason,
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    return columns
+
+
+def write_csv(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value") -> None:
+    rows = trials_to_rows(trials, metric)
+    if isinstance(out, str | Path):
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            _write_csv(rows, fh)
+    else:
+        _write_csv(rows, out)
+
+
+def _write_csv(rows: Sequence[dict[str, Any]], fh: IO[str]) -> None:
+    writer = csv.DictWriter(fh, fieldnames=_columns(rows) or ["number"])
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)  # "inf", "-inf", "nan": strict JSON has no such numbers
+    return v
+
+
+def write_json(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value") -> None:
+    """Full records (with learning curves), as strict JSON."""
+    data = []
+    for t in trials:
+        data.append(
+            {
+                "number": t.number,
+                "state": t.state.value,
+                metric: _jsonable(t.value),
+                "params": t.params,
+                "metrics": {k: _jsonable(v) for k, v in t.metrics.items()},
+                "curve": {str(s): _jsonable(v) for s, v in t.intermediate.items()},
+                "duration_s": t.duration,
+                "started": _iso(t.started_at),
+                "finished": _iso(t.finished_at),
+                "host": t.host,
+                "gpu": t.gpu,
+                "source": t.source,
+                "note": t.note,
+                "tags": list(t.tags),
+                "attrs": {k: v for k, v in t.attrs.items() if k != "fixed_params"},
+                "fail_reason": t.fail_reason,
+                "traceback": t.traceback,
+            }
+        )
+    text = json.dumps(data, indent=2, allow_nan=False, default=str)
+    if isinstance(out, str | Path):
+        Path(out).write_text(text + "\n", encoding="utf-8")
+    else:
+        out.write(text + "\n")

@@ -1,0 +1,791 @@
+"""Studies: the loop that asks samplers, runs objectives and keeps everything in storage.
+
+``optimize`` is only a loop over ``ask`` / ``tell``; everything a trial produces is written
+to storage the moment it happens, so a killed process loses at most its running trial and
+``load_study`` carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback as tb
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from typing import Any
+
+from hypersearch.exceptions import (
+    HypersearchError,
+    InvalidArgumentError,
+    InvalidSpaceError,
+    ParameterConflictError,
+    SearchSpaceExhaustedError,
+    StaleTrialError,
+    StudyNotFoundError,
+    TooManyFailuresError,
+    TrialPruned,
+)
+from hypersearch.samplers import Sampler, SamplingContext, make_sampler
+from hypersearch.schedulers import Scheduler, make_scheduler
+from hypersearch.space import Param, Space, param_from_dict
+from hypersearch.storage import Storage, get_storage
+from hypersearch.trial import Trial, TrialRecord, TrialState
+
+__all__ = ["Study", "create_study", "load_study"]
+
+logger = logging.getLogger("hypersearch")
+
+DIRECTIONS = ("minimize", "maximize")
+_HOST = socket.gethostname()
+
+
+class NoCompletedTrialsError(HypersearchError, ValueError):
+    """Asked for a best trial before any trial completed with a value."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _current_gpu() -> str | None:
+    """The GPU(s) this process trains on: CUDA_VISIBLE_DEVICES, plus the device name when
+    PyTorch is already imported (we never import it ourselves)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    name = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        with suppress(Exception):
+            if torch.cuda.is_available():
+                name = torch.cuda.get_device_name(torch.cuda.current_device())
+    if visible in (None, "") and name is None:
+        return None
+    if visible in (None, ""):
+        return name
+    return f"{visible}: {name}" if name else visible
+
+
+class _Heartbeat:
+    """Refreshes the lease of every trial this process runs, from a daemon thread."""
+
+    def __init__(self, storage: Storage, interval: float) -> None:
+        self._storage = storage
+        self._interval = interval
+        self._tokens: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, trial_id: int, token: str) -> None:
+        with self._lock:
+            self._tokens[trial_id] = token
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="hypersearch-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, trial_id: int) -> None:
+        with self._lock:
+            self._tokens.pop(trial_id, None)
+
+    def owns(self, trial_id: int) -> bool:
+        with self._lock:
+            return trial_id in self._tokens
+
+    def _run(self) -> None:
+        while not self._wake.wait(self._interval):
+            with self._lock:
+                tokens = dict(self._tokens)
+            if not tokens:
+                continue
+            try:
+                self._storage.heartbeat(tokens, tokens)
+            except Exception as exc:  # a missed beat is retried; never kill the worker
+                logger.warning("heartbeat failed (will retry): %s", exc)
+
+
+class Study:
+    """A named search: its space, direction, sampler, scheduler and every trial in storage.
+
+    Create one with ``hs.create_study`` or ``hs.load_study`` rather than directly.
+    """
+
+    #: Seconds between lease refreshes of running trials.
+    heartbeat_interval: float = 10.0
+    #: A RUNNING trial whose lease is older than this is marked FAILED by any worker.
+    grace_period: float = 60.0
+    #: How often ``ask`` looks for dead workers' trials.
+    reap_interval: float = 15.0
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        storage: Storage,
+        study_id: int,
+        direction: str,
+        metric: str,
+        space: Space,
+        sampler: Sampler,
+        scheduler: Scheduler | None,
+    ) -> None:
+        self.name = name
+        self.direction = direction
+        self.metric = metric
+        self.space = space
+        self.sampler = sampler
+        self.scheduler = scheduler
+        self._storage = storage
+        self._id = study_id
+        self._definitions: dict[str, Param] = dict(space.items())
+        self._history: list[TrialRecord] = []
+        self._last_reap = -math.inf
+        self._heartbeat = _Heartbeat(storage, self.heartbeat_interval)
+        self._live: dict[int, Trial] = {}
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage_url!r})"
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    @property
+    def storage_url(self) -> str:
+        return self._storage.url
+
+    # ask / tell ----------------------------------------------------------------------
+    def ask(self) -> Trial:
+        """Start a new trial (an enqueued one first, if any) and return its live handle.
+
+        >>> trial = study.ask(); study.tell(trial, train(**trial.params))
+        """
+        self.reap_lost_trials(force=False)
+        claimed = self._storage.claim_trial(
+            self._id, host=_HOST, pid=os.getpid(), gpu=_current_gpu()
+        )
+        record, token = claimed.record, claimed.token
+        self._heartbeat.add(record.id, token)
+        try:
+            params = self._propose(record, token)
+        except BaseException as exc:
+            # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
+            with suppress(HypersearchError):
+                if record.source == "enqueued":
+                    self._storage.finish_trial(
+                        record.id, token, TrialState.FAILED,
+                        fail_reason=f"could not prepare parameters: {exc!r}",
+                        traceback=tb.format_exc(),
+                    )
+                else:
+                    self._storage.discard_trial(record.id, token)
+            self._heartbeat.remove(record.id)
+            raise
+        record = replace(record, params=params, distributions=dict(self.space.items()))
+        trial = Trial(self, record, token)
+        self._live[record.id] = trial
+        return trial
+
+    def _propose(self, record: TrialRecord, token: str) -> dict[str, Any]:
+        fixed = dict(record.attrs.get("fixed_params", {}))
+        self._history = [t for t in self._storage.get_trials(self._id) if t.id != record.id]
+        self._learn_definitions(self._history)
+        params: dict[str, Any] = {}
+        todo = [k for k in self.space if k not in fixed]
+        if todo:
+            ctx = self._context(record, token, fixed)
+            sampled = self.sampler.sample(ctx)
+            params.update({k: self.space[k].validate(sampled[k], k) for k in todo})
+        for k, v in fixed.items():
+            if k in self.space:
+                params[k] = self.space[k].validate(v, k)
+        params = {k: params[k] for k in self.space}  # keep the space's order
+        if params:
+            self._storage.set_trial_params(
+                record.id, token, params, {k: p.to_dict() for k, p in self.space.items()}
+            )
+        return params
+
+    def _context(
+        self, record: TrialRecord, token: str, fixed: Mapping[str, Any]
+    ) -> SamplingContext:
+        return SamplingContext(
+            space=self.space,
+            trials=self._history,
+            number=record.number,
+            direction=self.direction,
+            claim=lambda key: self._storage.set_claim_key(record.id, token, key),
+            fixed=fixed,
+        )
+
+    def tell(
+        self,
+        trial: Trial | int,
+        value: Any = None,
+        *,
+        state: TrialState | str | None = None,
+        fail_reason: str | None = None,
+    ) -> TrialRecord:
+        """Finish a trial from ``ask``: with a value (COMPLETE), or with ``state="STOPPED"`` /
+        ``"FAILED"``. A value that is None, NaN, infinite or not a number fails the trial with
+        the reason kept. Returns the stored record."""
+        live = self._resolve_live(trial)
+        target = TrialState(state) if state is not None else None
+        if target is not None and not target.is_finished:
+            raise InvalidArgumentError(f"tell(state=...) must be COMPLETE, STOPPED or FAILED, got {state}.")
+        if target is TrialState.FAILED:
+            return self._finish(live, TrialState.FAILED, None, {}, fail_reason or "failed by tell()")
+        metric_value, metrics, problem = self._parse_result(value)
+        if target is TrialState.STOPPED or (target is None and live.should_stop()):
+            if metric_value is None and problem is None:
+                metric_value = self._last_reported(live)
+            return self._finish(live, TrialState.STOPPED, metric_value, metrics, None)
+        if problem is not None:
+            return self._finish(live, TrialState.FAILED, metric_value, metrics, problem)
+        return self._finish(live, TrialState.COMPLETE, metric_value, metrics, None)
+
+    def _resolve_live(self, trial: Trial | int) -> Trial:
+        if isinstance(trial, Trial):
+            if trial.study is not self:
+                raise InvalidArgumentError(f"Trial {trial.number} belongs to another study object.")
+            return trial
+        for live in self._live.values():
+            if live.number == trial:
+                return live
+        raise InvalidArgumentError(
+            f"Trial {trial!r} is not running in this process; tell() takes a trial from ask()."
+        )
+
+    def _parse_result(self, result: Any) -> tuple[float | None, dict[str, Any], str | None]:
+        """The objective's return value as (metric value, other metrics, failure reason)."""
+        metrics: dict[str, Any] = {}
+        if isinstance(result, Mapping):
+            metrics = dict(result)
+            if self.metric not in metrics:
+                return None, metrics, (
+                    f"objective returned a dict without the study's metric {self.metric!r} "
+                    f"(keys: {sorted(map(str, metrics))})"
+                )
+            result = metrics.pop(self.metric)
+        if result is None:
+            return None, metrics, "objective returned None; return the metric value"
+        if isinstance(result, bool) or isinstance(result, str):
+            return None, metrics, f"objective returned {result!r}, not a number"
+        try:
+            value = float(result)
+        except (TypeError, ValueError):
+            return None, metrics, f"objective returned {type(result).__name__}, not a number"
+        if math.isnan(value):
+            return None, metrics, "objective returned NaN"
+        if math.isinf(value):
+            return value, metrics, f"objective returned {value}"
+        return value, metrics, None
+
+    def _last_reported(self, trial: Trial) -> float | None:
+        record = self._storage.get_trial(self._id, trial.number)
+        finite = [v for _, v in sorted(record.intermediate.items()) if math.isfinite(v)]
+        return finite[-1] if finite else None
+
+    def _finish(
+        self,
+        trial: Trial,
+        state: TrialState,
+        value: float | None,
+        metrics: Mapping[str, Any],
+        reason: str | None,
+        traceback: str | None = None,
+    ) -> TrialRecord:
+        if trial._finished:
+            raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
+        try:
+            self._storage.finish_trial(
+                trial._id, trial._token, state, value=value, metrics=metrics,
+                fail_reason=reason, traceback=traceback,
+            )
+        finally:
+            trial._finished = True
+            self._heartbeat.remove(trial._id)
+            self._live.pop(trial._id, None)
+        if state is TrialState.FAILED:
+            logger.warning("Trial %d failed: %s", trial.number, reason)
+        else:
+            logger.info("Trial %d %s: %s=%s", trial.number, state.value.lower(), self.metric, value)
+        return self._storage.get_trial(self._id, trial.number)
+
+    # hooks used by Trial ------------------------------------------------------------
+    def _check_definition(self, name: str, param: Param) -> None:
+        known = self._definitions.get(name)
+        if known is not None and known != param:
+            self._raise_conflict(name, known, param)
+
+    @staticmethod
+    def _raise_conflict(name: str, known: Param, param: Param) -> None:
+        raise ParameterConflictError(
+            f"Parameter {name!r} was defined as {known!r} earlier in this study but is now "
+            f"asked as {param!r}. Use one definition per name (or a new name, or a new study)."
+        )
+
+    def _learn_definitions(self, trials: Sequence[TrialRecord]) -> None:
+        for t in trials:
+            for k, p in t.distributions.items():
+                self._definitions.setdefault(k, p)
+
+    def _sample_one(self, trial: Trial, name: str, param: Param) -> Any:
+        record = TrialRecord(number=trial.number, state=TrialState.RUNNING, params=trial.params)
+        ctx = SamplingContext(
+            space=self.space, trials=self._history, number=record.number,
+            direction=self.direction,
+        )
+        return param.validate(self.sampler.sample_one(ctx, name, param), name)
+
+    def _record_param(self, trial: Trial, name: str, value: Any, param: Param) -> None:
+        self._definitions.setdefault(name, param)
+        self._storage.set_trial_params(
+            trial._id, trial._token, {name: value}, {name: param.to_dict()}
+        )
+
+    def _on_report(self, trial: Trial, value: float, step: int) -> bool:
+        self._storage.report(trial._id, trial._token, step, value)
+        if self.scheduler is None:
+            return False
+        record = self._storage.get_trial(self._id, trial.number)
+        return bool(self.scheduler.should_stop(record, self._storage.get_trials(self._id), self))
+
+    # optimize -------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Callable[[Trial], Any],
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        *,
+        n_workers: int = 1,
+        max_failures: int | None = 10,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        show_progress: bool | None = None,
+        callbacks: Sequence[Callable[[Study, TrialRecord], None]] = (),
+    ) -> None:
+        """Run ``objective(trial)`` for ``n_trials`` new trials and/or until ``timeout`` seconds.
+
+        Exceptions listed in ``catch`` (all ``Exception`` by default) fail the trial with its
+        traceback and the study goes on; ``max_failures`` failures in a row stop it with
+        ``TooManyFailuresError``. Ctrl-C or SIGTERM marks the running trial FAILED
+        ("interrupted"), keeps everything else and re-raises ``KeyboardInterrupt``.
+
+        >>> study.optimize(objective, n_trials=50, timeout=3600)
+        """
+        if not callable(objective):
+            raise InvalidArgumentError(
+                f"objective must be a function taking a trial, got {type(objective).__name__}."
+            )
+        for label, v in (("n_trials", n_trials), ("max_failures", max_failures)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InvalidArgumentError(f"{label} must be a positive integer or None, got {v!r}.")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+        if n_workers != 1:
+            raise InvalidArgumentError(
+                f"n_workers={n_workers!r}: this version runs trials in one process. Start more "
+                f"workers with `hypersearch worker` on the same storage, or use n_workers=1."
+            )
+        if n_trials is None and timeout is None:
+            logger.info("No n_trials or timeout: running until interrupted or exhausted.")
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        failures_in_row = 0
+        with self._progress(n_trials, show_progress) as progress, _sigterm_as_interrupt():
+            done = 0
+            while n_trials is None or done < n_trials:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                try:
+                    trial = self.ask()
+                except SearchSpaceExhaustedError as exc:
+                    logger.info("%s", exc)
+                    break
+                record = self._run_one(objective, trial, catch)
+                done += 1
+                failures_in_row = failures_in_row + 1 if record.state is TrialState.FAILED else 0
+                progress(record)
+                for callback in callbacks:
+                    callback(self, record)
+                if max_failures is not None and failures_in_row >= max_failures:
+                    raise TooManyFailuresError(
+                        f"{failures_in_row} trials in a row failed; the last one (trial "
+                        f"{record.number}): {record.fail_reason}. Fix the objective (see its "
+                        f"traceback with `hypersearch trials {self.name} --state FAILED`) or "
+                        "raise max_failures."
+                    )
+
+    def _run_one(
+        self, objective: Callable[[Trial], Any], trial: Trial,
+        catch: tuple[type[BaseException], ...],
+    ) -> TrialRecord:
+        try:
+            result = objective(trial)
+        except TrialPruned:
+            return self.tell(trial, None, state=TrialState.STOPPED)
+        except KeyboardInterrupt:
+            with suppress(Exception):
+                self._finish(trial, TrialState.FAILED, None, {},
+                             "interrupted (Ctrl-C or SIGTERM)", tb.format_exc())
+            raise
+        except StaleTrialError as exc:
+            logger.warning("%s", exc)
+            trial._finished = True
+            self._heartbeat.remove(trial._id)
+            return self._storage.get_trial(self._id, trial.number)
+        except catch as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
+        except BaseException:
+            with suppress(Exception):
+                self._finish(trial, TrialState.FAILED, None, {}, "uncaught exception",
+                             tb.format_exc())
+            raise
+        try:
+            return self.tell(trial, result)
+        except StaleTrialError as exc:
+            logger.warning("%s", exc)
+            return self._storage.get_trial(self._id, trial.number)
+
+    @contextmanager
+    def _progress(
+        self, n_trials: int | None, show: bool | None
+    ) -> Iterator[Callable[[TrialRecord], None]]:
+        if show is None:
+            show = sys.stderr.isatty()
+        if not show:
+            yield lambda record: None
+            return
+        from hypersearch.progress import study_progress
+
+        with study_progress(self, n_trials) as update:
+            yield update
+
+    # manual trials ----------------------------------------------------------------------
+    def enqueue(
+        self, params: Mapping[str, Any], *, note: str = "", tags: Sequence[str] = ()
+    ) -> int:
+        """Queue a trial with your own parameters (the "babysitting" workflow); it runs before
+        any sampled trial and is compared like any other. Parameters left out are sampled.
+
+        >>> study.enqueue({"lr": 1e-3, "batch_size": 64}, note="baseline from the paper")
+        """
+        checked = self._validate_manual(params, partial=True)
+        return self._storage.enqueue_trial(self._id, checked, note=note, tags=list(tags))
+
+    def add_trial(
+        self,
+        params: Mapping[str, Any],
+        value: float,
+        *,
+        note: str = "",
+        tags: Sequence[str] = (),
+        curve: Mapping[int, float] | Sequence[float] | None = None,
+    ) -> int:
+        """Record a trial you already ran by hand, with its result (and learning curve)."""
+        checked = self._validate_manual(params, partial=False)
+        metric_value, metrics, problem = self._parse_result(value)
+        if problem is not None:
+            raise InvalidArgumentError(f"add_trial: {problem.replace('objective returned', 'value is')}.")
+        if curve is not None and not isinstance(curve, Mapping):
+            curve = dict(enumerate(curve))
+        dists = {k: self._definitions[k] for k in checked if k in self._definitions}
+        record = TrialRecord(
+            number=-1, state=TrialState.COMPLETE, params=checked, distributions=dists,
+            value=metric_value, metrics=metrics, source="manual", note=note, tags=tuple(tags),
+            intermediate={int(k): float(v) for k, v in (curve or {}).items()}, host=_HOST,
+        )
+        return self._storage.add_finished_trial(self._id, record)
+
+    def _validate_manual(self, params: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+        if not isinstance(params, Mapping):
+            raise InvalidArgumentError(f"params must be a dict of name -> value, got {params!r}.")
+        self._learn_definitions(self._storage.get_trials(self._id))
+        declared = {k: v for k, v in params.items() if k in self.space}
+        checked = self.space.validate(declared, partial=True)
+        if not partial:
+            missing = [k for k in self.space if k not in params]
+            if missing:
+                raise InvalidSpaceError(f"Missing value(s) for {missing!r}.")
+        for k, v in params.items():
+            if k in self.space:
+                continue
+            known = self._definitions.get(k)
+            if known is not None:
+                checked[k] = known.validate(v, k)
+            elif not _json_scalar(v):
+                raise InvalidSpaceError(f"{k}: {v!r} must be a number, string, bool or None.")
+            else:
+                checked[k] = v
+        return checked
+
+    # reading ------------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[TrialRecord]:
+        """Every trial, by number, freshly read from storage."""
+        return self._storage.get_trials(self._id)
+
+    def get_trials(self, states: Sequence[TrialState | str] | None = None) -> list[TrialRecord]:
+        return self._storage.get_trials(
+            self._id, None if states is None else [TrialState(s) for s in states]
+        )
+
+    def get_trial(self, number: int) -> TrialRecord:
+        return self._storage.get_trial(self._id, number)
+
+    def top(self, k: int = 5) -> list[TrialRecord]:
+        """The ``k`` best completed trials, best first (ties: earlier trial first)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidArgumentError(f"top(k) needs a positive integer, got {k!r}.")
+        done = [t for t in self.get_trials([TrialState.COMPLETE]) if t.has_value]
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
+        return done[:k]
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        best = self.top(1)
+        if not best:
+            raise NoCompletedTrialsError(
+                f"Study {self.name!r} has no completed trial with a value yet; run "
+                "study.optimize(...) or study.tell(...) first."
+            )
+        return best[0]
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best_trial.value)  # type: ignore[arg-type]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One flat dict per trial (``params.*`` and ``metrics.*`` columns), for CSV or pandas."""
+        from hypersearch.export import trials_to_rows
+
+        return trials_to_rows(self.trials, self.metric)
+
+    def trials_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame (needs ``pip install pandas``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                'trials_dataframe() needs pandas: pip install "hypersearch[pandas]". '
+                "study.table() gives the same rows as plain dicts."
+            ) from None
+        return pd.DataFrame(self.table())
+
+    # annotations -----------------------------------------------------------------------
+    def set_note(self, number: int, note: str) -> None:
+        if not isinstance(note, str):
+            raise InvalidArgumentError(f"A note is text, got {type(note).__name__}.")
+        self._storage.update_trial_annotations(self._id, number, note=note)
+
+    def add_tags(self, number: int, *tags: str) -> None:
+        self._storage.update_trial_annotations(self._id, number, add_tags=_check_tags(tags))
+
+    def remove_tags(self, number: int, *tags: str) -> None:
+        self._storage.update_trial_annotations(self._id, number, remove_tags=_check_tags(tags))
+
+    def set_attrs(self, number: int, attrs: Mapping[str, Any]) -> None:
+        self._storage.update_trial_annotations(self._id, number, attrs=dict(attrs))
+
+    # recovery -----------------------------------------------------------------------------
+    def reap_lost_trials(self, *, force: bool = True) -> list[int]:
+        """Mark FAILED the RUNNING trials whose worker is gone: a dead process on this host
+        (found at once) or a lease older than ``grace_period`` (any host). Returns numbers."""
+        now = time.monotonic()
+        if not force and now - self._last_reap < self.reap_interval:
+            return []
+        self._last_reap = now
+        dead = [
+            pid for _, host, pid in self._storage.running_trials(self._id)
+            if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid)
+        ]
+        reaped = self._storage.reap_stale_trials(
+            self._id, grace_seconds=self.grace_period, host=_HOST, dead_pids=dead
+        )
+        if reaped:
+            logger.warning("Marked lost trial(s) %s as FAILED (worker gone).", reaped)
+        return reaped
+
+
+def _json_scalar(v: Any) -> bool:
+    return v is None or isinstance(v, str | int | float | bool)
+
+
+def _check_tags(tags: Sequence[str]) -> list[str]:
+    bad = [t for t in tags if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise InvalidArgumentError(f"Tags must be non-empty strings, got {bad!r}.")
+    return [t.strip() for t in tags]
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while optimizing (main thread only), so both end cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# construction ---------------------------------------------------------------------------
+def _check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise InvalidArgumentError(
+            f"direction must be 'minimize' or 'maximize', got {direction!r}."
+        )
+    return direction
+
+
+def _study_config(sampler: Sampler, scheduler: Scheduler | None) -> dict[str, Any]:
+    return {
+        "sampler": sampler.config(),
+        "seed": sampler.seed,
+        "scheduler": None if scheduler is None else scheduler.config(),
+    }
+
+
+def create_study(
+    name: str | None = None,
+    *,
+    space: Mapping[str, Param] | Space | None = None,
+    direction: str = "minimize",
+    metric: str = "value",
+    sampler: str | Sampler | None = "auto",
+    scheduler: str | Scheduler | None = None,
+    storage: str | Storage | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+    allow_changes: bool = False,
+) -> Study:
+    """Create a study (or, with ``load_if_exists``, resume the one of that name).
+
+    A resumed study must use the same space and sampler as before; a difference is refused
+    with a diff unless ``allow_changes=True``.
+
+    >>> study = hs.create_study("digits", space=space, direction="maximize",
+    ...                         storage="sqlite:///hypersearch.db", seed=0)
+    """
+    direction = _check_direction(direction)
+    if not isinstance(metric, str) or not metric:
+        raise InvalidArgumentError(f"metric must be a non-empty name, got {metric!r}.")
+    the_space = Space(space)
+    if name is None:
+        if storage is not None:
+            raise InvalidArgumentError(
+                "A study kept in storage needs a name, so it can be loaded later: "
+                "create_study('my-study', storage=...)."
+            )
+        name = f"study-{uuid.uuid4().hex[:8]}"
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"A study name must be a non-empty string, got {name!r}.")
+    backend = get_storage(storage)
+    the_sampler = make_sampler(sampler, seed=seed)
+    the_scheduler = make_scheduler(scheduler)
+    try:
+        record = backend.get_study(name)
+    except StudyNotFoundError:
+        record = None
+    if record is not None and not load_if_exists:
+        from hypersearch.exceptions import DuplicateStudyError
+
+        raise DuplicateStudyError(
+            f"A study named {name!r} already exists in {backend.url}. Pass load_if_exists=True "
+            "to resume it, use hs.load_study, or choose another name."
+        )
+    config = _study_config(the_sampler, the_scheduler)
+    if record is None:
+        record = backend.create_study(
+            name, direction=direction, metric=metric, space=the_space.to_dict(), config=config
+        )
+    else:
+        _check_drift(record, direction, metric, the_space, config, allow_changes)
+        if allow_changes:
+            backend.update_study(record.id, space=the_space.to_dict(), config=config)
+    study = Study(
+        name=name, storage=backend, study_id=record.id, direction=direction, metric=metric,
+        space=the_space, sampler=the_sampler, scheduler=the_scheduler,
+    )
+    logger.info("Study %r in %s uses the %s.", name, backend.url, the_sampler.describe())
+    study.reap_lost_trials()
+    return study
+
+
+def _check_drift(
+    record: Any, direction: str, metric: str, space: Space, config: Mapping[str, Any],
+    allow_changes: bool,
+) -> None:
+    if record.direction != direction or record.metric != metric:
+        raise InvalidArgumentError(
+            f"Study {record.name!r} optimizes {record.metric!r} ({record.direction}); "
+            f"got {metric!r} ({direction}). Use a new study for a different objective."
+        )
+    if allow_changes:
+        return
+    stored_space = Space.from_dict(record.space or {})
+    diff = stored_space.diff(space)
+    old = dict(record.config)
+    changes = [f"space {line}" for line in diff]
+    for key in ("sampler", "seed", "scheduler"):
+        if old.get(key) != config.get(key):
+            changes.append(f"{key}: {old.get(key)!r} -> {config.get(key)!r}")
+    if changes:
+        raise InvalidArgumentError(
+            f"Study {record.name!r} was created with other settings:\n  "
+            + "\n  ".join(changes)
+            + "\nResume with the same settings (hs.load_study reuses them), or pass "
+            "allow_changes=True to switch."
+        )
+
+
+def load_study(
+    name: str,
+    *,
+    storage: str | Storage,
+    sampler: str | Sampler | None = None,
+    scheduler: str | Scheduler | None = None,
+) -> Study:
+    """Open an existing study, with the space, sampler (and seed) it was created with, so a
+    resumed search proposes exactly what an uninterrupted one would have.
+
+    >>> study = hs.load_study("digits", storage="sqlite:///hypersearch.db")
+    """
+    backend = get_storage(storage)
+    record = backend.get_study(name)
+    config = dict(record.config)
+    the_sampler = make_sampler(sampler if sampler is not None else config.get("sampler"),
+                               seed=config.get("seed"))
+    the_scheduler = make_scheduler(scheduler if scheduler is not None else config.get("scheduler"))
+    study = Study(
+        name=name, storage=backend, study_id=record.id, direction=record.direction,
+        metric=record.metric, space=Space({k: param_from_dict(v) for k, v in (record.space or {}).items()}),
+        sampler=the_sampler, scheduler=the_scheduler,
+    )
+    study.reap_lost_trials()
+    return study
