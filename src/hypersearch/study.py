@@ -719,6 +719,9 @@ def create_study(
             f"A study named {name!r} already exists in {backend.url}. Pass load_if_exists=True "
             "to resume it, use hs.load_study, or choose another name."
         )
+    if record is not None and seed is None and not isinstance(sampler, Sampler):
+        # Resuming without a seed keeps the stored one (a fresh random seed would be drift).
+        the_sampler = make_sampler(sampler, seed=dict(record.config).get("seed"))
     config = _study_config(the_sampler, the_scheduler)
     if record is None:
         record = backend.create_study(

@@ -8,6 +8,7 @@ history, immutable, as samplers, schedulers, the CLI and the dashboard see it.
 
 from __future__ import annotations
 
+import builtins
 import enum
 import math
 from collections.abc import Mapping
@@ -142,7 +143,9 @@ class Trial:
     def suggest(self, name: str, param: Param) -> Any:
         """Return this trial's value for ``name`` from ``param``, choosing it on first ask."""
         if not isinstance(name, str) or not name:
-            raise InvalidArgumentError(f"A parameter name must be a non-empty string, got {name!r}.")
+            raise InvalidArgumentError(
+                f"A parameter name must be a non-empty string, got {name!r}."
+            )
         if not isinstance(param, Param):
             raise InvalidArgumentError(
                 f"suggest({name!r}, ...) needs an hs.Float/Int/Choice/Bool, got {param!r}."
@@ -196,7 +199,7 @@ class Trial:
         return bool(self.suggest(name, Bool()))
 
     # learning curve and early stopping ------------------------------------------------
-    def report(self, value: float, step: int | None = None) -> None:
+    def report(self, value: builtins.float, step: builtins.int | None = None) -> None:
         """Record ``value`` at ``step`` (epoch, batch, samples...) of the learning curve.
 
         Steps default to 0, 1, 2, ... NaN is stored (and ignored by schedulers); ±inf is
@@ -204,6 +207,8 @@ class Trial:
         """
         if isinstance(value, bool) or not isinstance(value, int | float):
             try:
+                if isinstance(value, bool | str | bytes):
+                    raise TypeError(value)  # float("0.5") or float(True) would hide a bug
                 value = float(value)  # numpy and torch scalars
             except (TypeError, ValueError):
                 raise InvalidArgumentError(
@@ -216,7 +221,7 @@ class Trial:
         self._next_step = max(self._next_step, step + 1)
         self._stop_requested = self._study._on_report(self, float(value), int(step))
 
-    def should_stop(self) -> bool:
+    def should_stop(self) -> builtins.bool:
         """True when the study's scheduler decided this trial should end now.
 
         End the objective then (return the last value, or ``raise hs.TrialPruned()``); the

@@ -39,10 +39,10 @@ def zoom(study: Study, *, top: int = 5, padding: float = 0.5, min_width: float =
         raise InvalidArgumentError(
             f"zoom: study {study.name!r} has no completed trial yet; run some trials first."
         )
-    narrowed = {
-        name: _narrow(param, [t.params[name] for t in best if name in t.params], padding, min_width)
-        for name, param in study.space.items()
-    }
+    narrowed = {}
+    for name, param in study.space.items():
+        values = [t.params[name] for t in best if name in t.params]
+        narrowed[name] = _narrow(param, values, padding, min_width)
     return Space(narrowed)
 
 
@@ -50,9 +50,10 @@ def _narrow(param: Param, values: Sequence[Any], padding: float, min_width: floa
     if not values:
         return param
     if isinstance(param, Bool):
-        return param if len({bool(v) for v in values}) > 1 else Choice([bool(values[0])])
+        return param if len({bool(v) for v in values}) > 1 else Choice((bool(values[0]),))
     if isinstance(param, Choice):
-        return Choice([v for v in param.values if any(param.index(w) == param.index(v) for w in values)])
+        used = {param.index(v) for v in values}
+        return Choice(tuple(v for i, v in enumerate(param.values) if i in used))
     us = [param.encode(v) for v in values]
     lo, hi = min(us), max(us)
     span = hi - lo

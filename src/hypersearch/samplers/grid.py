@@ -45,6 +45,7 @@ class GridSampler(Sampler):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
+        points: int | dict[str, int] | None
         if isinstance(n_points, Mapping):
             points = dict(n_points)
             bad = {k: v for k, v in points.items() if not isinstance(v, int) or v < 1}

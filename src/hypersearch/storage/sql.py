@@ -320,7 +320,7 @@ class SQLStorage(Storage):
                     created_at=self._now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
         try:
             self._write_tx(insert)
@@ -436,7 +436,7 @@ class SQLStorage(Storage):
                         study_id=study_id, number=number, created_at=self._now, **values
                     )
                 )
-                return int(result.inserted_primary_key[0]), number
+                return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
             try:
                 return self._write_tx(insert)
