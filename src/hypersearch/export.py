@@ -72,6 +72,10 @@ def _write_csv(rows: Sequence[dict[str, Any]], fh: IO[str]) -> None:
 def _jsonable(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)  # "inf", "-inf", "nan": strict JSON has no such numbers
+    if isinstance(v, dict):  # params, metrics and attrs may nest user values
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
     return v
 
 
@@ -84,8 +88,8 @@ def write_json(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric:
                 "number": t.number,
                 "state": t.state.value,
                 metric: _jsonable(t.value),
-                "params": t.params,
-                "metrics": {k: _jsonable(v) for k, v in t.metrics.items()},
+                "params": _jsonable(dict(t.params)),
+                "metrics": _jsonable(dict(t.metrics)),
                 "curve": {str(s): _jsonable(v) for s, v in t.intermediate.items()},
                 "duration_s": t.duration,
                 "started": _iso(t.started_at),
@@ -95,7 +99,7 @@ def write_json(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric:
                 "source": t.source,
                 "note": t.note,
                 "tags": list(t.tags),
-                "attrs": {k: v for k, v in t.attrs.items() if k != "fixed_params"},
+                "attrs": _jsonable({k: v for k, v in t.attrs.items() if k != "fixed_params"}),
                 "fail_reason": t.fail_reason,
                 "traceback": t.traceback,
             }

@@ -217,13 +217,21 @@ class Float(Param):
     def decode(self, u: float) -> float:
         count = self.cardinality
         if count is not None:
+            _clip01(u)  # rejects NaN even when there is a single value
             if self.step is None:
                 return self.low
-            k = _cell_index(u, count)
-            return min(self.high, self._snap(self.low + k * self.step))
+            return self._grid_value(_cell_index(u, count))
         a, b = self._forward(self.low), self._forward(self.high)
         v = self._inverse(a + _clip01(u) * (b - a))
         return min(max(v, self.low), self.high)
+
+    def _grid_value(self, k: int) -> float:
+        """``low + k * step``, snapped and in bounds; the ends are exactly ``low`` and ``high``."""
+        if k <= 0 or self.step is None:
+            return self.low
+        if k >= (self.cardinality or 1) - 1:
+            return self.high
+        return min(self.high, max(self.low, self._snap(self.low + k * self.step)))
 
     @staticmethod
     def _snap(v: float) -> float:
@@ -247,7 +255,7 @@ class Float(Param):
                 raise InvalidSpaceError(
                     f"{name}: {v!r} is not on the grid low + k * step of {self!r}."
                 )
-            v = min(self.high, self._snap(self.low + round(k) * self.step))
+            v = self._grid_value(round(k))
         return v
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,7 +285,7 @@ class Int(Param):
 
     def __post_init__(self) -> None:
         for label, v in (("low", self.low), ("high", self.high), ("step", self.step)):
-            if not _is_real(v) or float(v) != int(v):
+            if not _is_real(v) or not math.isfinite(float(v)) or float(v) != int(v):
                 raise InvalidSpaceError(f"Int: {label} must be an integer, got {v!r}.")
         lo, hi, step = int(self.low), int(self.high), int(self.step)
         if lo > hi:
@@ -332,6 +340,12 @@ class Int(Param):
             a, b = math.log(self.low - 0.5), math.log(self.high + 0.5)
             return min(max(int(round(math.exp(a + _clip01(u) * (b - a)))), self.low), self.high)
         return self.low + _cell_index(u, self.cardinality) * self.step
+
+    def grid(self, n_points: int | None = None) -> list[Any]:
+        count = self.cardinality
+        if self.scale == "log" and count <= _MAX_GRID and (n_points is None or count <= n_points):
+            return list(range(self.low, self.high + 1))  # log cells are not equal-width in u
+        return super().grid(n_points)
 
     def validate(self, value: Any, name: str = "parameter") -> int:
         if not _is_real(value) or not math.isfinite(float(value)) or float(value) != int(value):
@@ -422,6 +436,18 @@ class Choice(Param):
             if _same_value(v, value):
                 return v
         raise InvalidSpaceError(f"{name}: {value!r} is not one of {list(self.values)!r}.")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Choice) or type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[tuple[bool, ChoiceValue], ...]:
+        # Tuples compare True == 1; tag bools so the equality matches ``_same_value``.
+        return tuple((isinstance(v, bool), v) for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "choice", "values": list(self.values)}

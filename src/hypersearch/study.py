@@ -251,7 +251,7 @@ class Study:
             return self._finish(live, TrialState.FAILED, None, {}, fail_reason or "failed by tell()")
         metric_value, metrics, problem = self._parse_result(value)
         if target is TrialState.STOPPED or (target is None and live.should_stop()):
-            if metric_value is None and problem is None:
+            if metric_value is None:  # no number given (None, NaN...): keep the last report
                 metric_value = self._last_reported(live)
             return self._finish(live, TrialState.STOPPED, metric_value, metrics, None)
         if problem is not None:
@@ -724,9 +724,22 @@ def create_study(
         the_sampler = make_sampler(sampler, seed=dict(record.config).get("seed"))
     config = _study_config(the_sampler, the_scheduler)
     if record is None:
-        record = backend.create_study(
-            name, direction=direction, metric=metric, space=the_space.to_dict(), config=config
-        )
+        from hypersearch.exceptions import DuplicateStudyError
+
+        try:
+            record = backend.create_study(
+                name, direction=direction, metric=metric, space=the_space.to_dict(),
+                config=config,
+            )
+        except DuplicateStudyError:
+            if not load_if_exists:
+                raise
+            # Another worker created it a moment ago: resume it like any existing study.
+            return create_study(
+                name, space=the_space, direction=direction, metric=metric, sampler=sampler,
+                scheduler=scheduler, storage=backend, seed=seed, load_if_exists=True,
+                allow_changes=allow_changes,
+            )
     else:
         _check_drift(record, direction, metric, the_space, config, allow_changes)
         if allow_changes:

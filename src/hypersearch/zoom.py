@@ -58,7 +58,11 @@ def _narrow(param: Param, values: Sequence[Any], padding: float, min_width: floa
     lo, hi = min(us), max(us)
     span = hi - lo
     grow = max(span * padding, (min_width - span) / 2, 0.0)
-    lo, hi = max(0.0, lo - grow), min(1.0, hi + grow)
+    lo, hi = lo - grow, hi + grow
+    if lo < 0.0:  # clipped at an edge: widen inwards so min_width still holds
+        lo, hi = 0.0, min(1.0, max(hi, min_width))
+    if hi > 1.0:
+        lo, hi = max(0.0, min(lo, 1.0 - min_width)), 1.0
     if isinstance(param, Float):
         return _narrow_float(param, lo, hi)
     assert isinstance(param, Int)

@@ -114,7 +114,12 @@ class GridSampler(Sampler):
             if all(k in t.params for k in names):
                 used.add(self._key([t.params[k] for k in names]))
         for index in order:
-            point = self._point(axes, index)
+            # An enqueued trial's fixed values replace the grid's, so the point it claims is the
+            # one it runs (else the grid point it claimed would never be tried).
+            point = [
+                ctx.fixed.get(k, v)
+                for k, v in zip(names, self._point(axes, index), strict=True)
+            ]
             key = self._key(point)
             if key in used or not ctx.claim(key):
                 continue

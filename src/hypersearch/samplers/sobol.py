@@ -5,8 +5,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from scipy.stats import qmc
-
 from hypersearch.samplers.base import Sampler, SamplingContext
 
 __all__ = ["SobolSampler"]
@@ -22,6 +20,8 @@ class SobolSampler(Sampler):
     name = "sobol"
 
     def sample(self, ctx: SamplingContext) -> dict[str, Any]:
+        from scipy.stats import qmc  # imported on first use: scipy.stats takes seconds
+
         engine = qmc.Sobol(d=len(ctx.space), scramble=True, seed=self.seed)
         if ctx.number:
             engine.fast_forward(ctx.number)

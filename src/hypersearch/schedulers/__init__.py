@@ -32,4 +32,7 @@ def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Schedule
             f"Unknown scheduler {name!r}. Use None or one of "
             f"{', '.join(map(repr, scheduler_names()))}, or pass a Scheduler object."
         )
-    return _REGISTRY[name](**options)
+    try:
+        return _REGISTRY[name](**options)
+    except TypeError as exc:  # an unknown option, e.g. from a config of another version
+        raise InvalidArgumentError(f"Scheduler {name!r}: {exc}.") from None

@@ -100,12 +100,16 @@ reports_table = sa.Table(
 )
 
 _FINISHED = [s.value for s in TrialState if s.is_finished]
+
+#: ``_MIGRATIONS[v](conn)`` turns schema v into v+1 inside the upgrade transaction.
+#: v1 is the first schema, so there is none yet.
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 _WRITE_RETRIES = 12
 
 
 def redact_url(url: str) -> str:
     """Hide the password of a database URL: ``postgresql://u:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _dumps(obj: Any) -> str:
@@ -145,14 +149,16 @@ class SQLStorage(Storage):
     and rules as a file, gone when the process ends.
     """
 
-    def __init__(self, url: str | None = None, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, busy_timeout_s: float = 30.0, upgrading: bool = False
+    ) -> None:
         self._in_memory = url is None or url in ("sqlite://", "sqlite:///:memory:")
         raw = "sqlite://" if self._in_memory else normalise_url(str(url))
         self.url = redact_url(raw)
         self._sqlite = raw.startswith("sqlite")
         self._engine = self._make_engine(raw, busy_timeout_s)
         self._now = self._db_clock()
-        self._open_schema()
+        self._open_schema(allow_older=upgrading)
 
     # engine and transactions -------------------------------------------------------
     def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
@@ -250,7 +256,7 @@ class SQLStorage(Storage):
         return self._retrying(attempt)
 
     # schema --------------------------------------------------------------------------
-    def _open_schema(self) -> None:
+    def _open_schema(self, *, allow_older: bool = False) -> None:
         def create(conn: Connection) -> None:
             _metadata.create_all(conn, checkfirst=True)
             row = conn.execute(
@@ -268,14 +274,17 @@ class SQLStorage(Storage):
         except StorageError:
             raise
         except SQLAlchemyError as exc:
-            raise StorageError(f"Cannot open storage {self.url}: {exc}") from None
+            reason = str(getattr(exc, "orig", None) or exc).strip()  # without SQLAlchemy's links
+            raise StorageError(
+                f"Cannot open storage {self.url}: {reason}. Is it a hypersearch database?"
+            ) from None
         version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"Database schema is v{version} but this hypersearch reads v{SCHEMA_VERSION}. "
                 "Upgrade hypersearch (pip install -U hypersearch)."
             )
-        if version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION and not allow_older:
             raise SchemaVersionError(
                 f"Database schema is v{version}, older than v{SCHEMA_VERSION}. Back it up, "
                 f"then run: hypersearch upgrade --storage {self.url}"
@@ -287,6 +296,40 @@ class SQLStorage(Storage):
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
             ).scalar_one()
         return int(value)
+
+    def upgrade_schema(self) -> tuple[int, int]:
+        """Migrate the tables to ``SCHEMA_VERSION`` in one transaction; return the versions
+        (before, after). Open the storage with ``SQLStorage(url, upgrading=True)`` first."""
+
+        def migrate(conn: Connection) -> int:
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar_one()
+            version = int(row)
+            while version < SCHEMA_VERSION:
+                if version not in _MIGRATIONS:
+                    raise SchemaVersionError(
+                        f"No upgrade from schema v{version}: this database was not written by "
+                        "a released hypersearch. Export what you need and start a new one."
+                    )
+                _MIGRATIONS[version](conn)
+                version += 1
+            conn.execute(
+                meta_table.update()
+                .where(meta_table.c.key == "schema_version")
+                .values(value=str(version))
+            )
+            return int(row)
+
+        before = self.schema_version()
+        if before > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"Database schema is v{before} but this hypersearch reads v{SCHEMA_VERSION}. "
+                "Upgrade hypersearch (pip install -U hypersearch)."
+            )
+        if before < SCHEMA_VERSION:
+            before = self._write_tx(migrate)
+        return before, SCHEMA_VERSION
 
     def close(self) -> None:
         self._engine.dispose()
@@ -708,6 +751,8 @@ class SQLStorage(Storage):
                         state=TrialState.FAILED.value,
                         fail_reason="worker lost: no heartbeat (process killed or machine down)",
                         finished_at=self._now,
+                        # revoke the lease, so a late FAILED finish is stale, not a "retry"
+                        token=None,
                     )
                 )
             return numbers

@@ -1,0 +1,593 @@
+"""The ``hypersearch`` command: inspect, export, annotate, delete and upgrade stored studies.
+
+    $ hypersearch studies
+    $ hypersearch trials digits --state FAILED        # with each failure's traceback
+    $ hypersearch best digits > best_params.json
+    $ hypersearch export digits -o digits.csv
+
+Every command reads ``--storage URL`` (default: ``$HYPERSEARCH_STORAGE``, else
+``sqlite:///hypersearch.db`` in the current folder) and never creates a missing database.
+Errors are one line, ``error: ...``, with exit code 1; passwords in URLs are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from hypersearch import __version__
+from hypersearch.exceptions import HypersearchError, StorageError, TrialNotFoundError
+from hypersearch.export import write_csv, write_json
+from hypersearch.storage import SQLStorage, StudyRecord, redact_url
+from hypersearch.storage.sql import normalise_url
+from hypersearch.trial import TrialRecord, TrialState
+
+__all__ = ["CommandError", "build_parser", "main", "open_storage"]
+
+ENV_STORAGE = "HYPERSEARCH_STORAGE"
+DEFAULT_STORAGE = "sqlite:///hypersearch.db"
+#: Column order of the per-state counts in ``hypersearch studies``.
+STATE_COLUMNS = (
+    TrialState.COMPLETE,
+    TrialState.STOPPED,
+    TrialState.FAILED,
+    TrialState.RUNNING,
+    TrialState.WAITING,
+)
+NOTE_WIDTH = 40
+REASON_WIDTH = 60
+PIPE_WIDTH = 200  # tables written to a pipe or file are not folded to 80 columns
+
+Handler = Callable[[argparse.Namespace, SQLStorage], int]
+
+
+class CommandError(HypersearchError, RuntimeError):
+    """A command could not do what was asked (refused deletion, unwritable file, ...)."""
+
+
+# storage -------------------------------------------------------------------------------
+def storage_url(given: str | None) -> str:
+    """``--storage``, else ``$HYPERSEARCH_STORAGE``, else ``sqlite:///hypersearch.db``."""
+    return given or os.environ.get(ENV_STORAGE) or DEFAULT_STORAGE
+
+
+def open_storage(url: str, *, upgrading: bool = False) -> SQLStorage:
+    """Open existing storage; a SQLite file that does not exist is an error, never created."""
+    normal = normalise_url(url)
+    if normal.startswith("sqlite"):
+        try:
+            database = sa.engine.make_url(normal).database
+        except (sa.exc.ArgumentError, ValueError):
+            raise StorageError(
+                f"{redact_url(url)!r} is not a storage URL; pass --storage "
+                "sqlite:///path/to/file.db or postgresql://user@host/db."
+            ) from None
+        if database and database != ":memory:":
+            _check_sqlite_file(database)
+    return SQLStorage(url, upgrading=upgrading)
+
+
+def _check_sqlite_file(database: str) -> None:
+    """Refuse a missing file (never create one) or a file that is not a hypersearch database
+    (never add our tables to someone else's), looking through a read-only connection."""
+    path = Path(database).absolute()
+    if not path.exists():
+        raise StorageError(f"no database at {path}; run a study first or pass --storage")
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hs_meta'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read {path} as a SQLite database: {exc}") from None
+    if found is None:
+        raise StorageError(
+            f"{path} is not a hypersearch database (it has no hs_meta table); "
+            "pass the --storage your study was created with"
+        )
+
+
+def _secrets(url: str) -> list[str]:
+    """The password in ``url`` (as written and decoded), to scrub from any message."""
+    if "://" not in url:
+        return []
+    netloc = url.split("://", 1)[1].split("/", 1)[0]
+    if "@" not in netloc:
+        return []
+    userinfo = netloc.rsplit("@", 1)[0]
+    if ":" not in userinfo:
+        return []
+    password = userinfo.split(":", 1)[1]
+    return [s for s in {password, unquote(password)} if s]
+
+
+def _scrub(message: str, url: str) -> str:
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
+# formatting ----------------------------------------------------------------------------
+def _console(file: TextIO | None = None) -> Console:
+    """A console that prints user text literally: no markup, emoji codes or highlighting."""
+    out = file if file is not None else sys.stdout
+    tty = bool(getattr(out, "isatty", lambda: False)())
+    width = None if tty or os.environ.get("COLUMNS") else PIPE_WIDTH
+    return Console(file=out, markup=False, emoji=False, highlight=False, width=width)
+
+
+def _clean(text: object, limit: int | None = None, *, multiline: bool = False) -> str:
+    """User text made safe for a terminal: control characters escaped (no ANSI injection),
+    newlines shown as ``⏎`` unless ``multiline``, cut to ``limit`` characters."""
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or (multiline and ch in "\n\t"):
+            out.append(ch)
+        elif ch == "\n":
+            out.append("⏎")
+        elif ch == "\t":
+            out.append(" ")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    cleaned = "".join(out)
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned
+
+
+def _fmt_number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return f"{value:.6g}"
+
+
+def _fmt_param(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return _clean(value, NOTE_WIDTH)
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _fmt_time(epoch: float | None) -> str:
+    """Local time, to the second."""
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _json_safe(value: Any) -> Any:
+    """Strict-JSON version of a value: non-finite floats become "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# ranking -------------------------------------------------------------------------------
+def ranked(trials: Iterable[TrialRecord], direction: str) -> list[TrialRecord]:
+    """Completed trials with a value, best first (ties: earlier trial first)."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
+    sign = 1.0 if direction == "minimize" else -1.0
+    done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
+    return done
+
+
+def best_first(trials: Sequence[TrialRecord], direction: str) -> list[TrialRecord]:
+    """Completed trials by value in the study's direction, then all others by number."""
+    top = ranked(trials, direction)
+    shown = {t.number for t in top}
+    return top + sorted((t for t in trials if t.number not in shown), key=lambda t: t.number)
+
+
+def _shown_params(trial: TrialRecord) -> Mapping[str, Any]:
+    """A trial's parameters; for a WAITING enqueued trial, the ones it was queued with."""
+    if trial.state is TrialState.WAITING and not trial.params:
+        fixed = trial.attrs.get("fixed_params")
+        return fixed if isinstance(fixed, Mapping) else {}
+    return trial.params
+
+
+def _param_names(study: StudyRecord, params: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The study's declared parameters in order, then define-by-run ones as first seen."""
+    names = list(study.space or {})
+    for p in params:
+        names.extend(k for k in p if k not in names)
+    return names
+
+
+# commands ------------------------------------------------------------------------------
+def cmd_studies(args: argparse.Namespace, storage: SQLStorage) -> int:
+    summaries = storage.list_studies()
+    console = _console()
+    if not summaries:
+        console.print(f"No studies in {storage.url} yet; create one with hs.create_study(...).")
+        return 0
+    table = Table(title=f"Studies in {storage.url}")
+    table.add_column("study")
+    table.add_column("direction")
+    table.add_column("metric")
+    for state in STATE_COLUMNS:
+        table.add_column(state.value.lower(), justify="right")
+    table.add_column("best", justify="right")
+    table.add_column("last activity")
+    for s in summaries:
+        table.add_row(
+            Text(_clean(s.name)),
+            s.direction,
+            Text(_clean(s.metric)),
+            *(str(s.counts.get(state.value, 0)) for state in STATE_COLUMNS),
+            _fmt_number(s.best_value),
+            _fmt_time(s.last_activity),
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
+    study = storage.get_study(args.study)
+    states: list[TrialState] | None = list(dict.fromkeys(args.state)) if args.state else None
+    trials = storage.get_trials(study.id, states)
+    if args.sort == "best":
+        ordered = best_first(trials, study.direction)
+    else:
+        ordered = sorted(trials, key=lambda t: t.number)
+    shown = ordered[: args.limit] if args.limit else ordered
+    console = _console()
+    which = "" if states is None else " " + "/".join(s.value for s in states)
+    if not shown:
+        console.print(Text(f"No{which} trials in study {_clean(study.name)}."))
+        return 0
+    values = {t.number: _shown_params(t) for t in shown}
+    params = _param_names(study, values.values())
+    count = f"{len(shown)} of {len(trials)}" if len(shown) < len(trials) else str(len(shown))
+    noun = "trial" if len(trials) == 1 else "trials"
+    title = (
+        f"{_clean(study.name)}: {count}{which} {noun}, "
+        f"{_clean(study.metric)} ({study.direction})"
+    )
+    table = Table(title=Text(title))
+    table.add_column("#", justify="right")
+    table.add_column("state")
+    table.add_column(Text(_clean(study.metric)), justify="right")
+    for name in params:
+        table.add_column(Text(_clean(name)), justify="right")
+    table.add_column("duration", justify="right")
+    table.add_column("source")
+    table.add_column("note", max_width=NOTE_WIDTH)
+    table.add_column("tags")
+    table.add_column("fail reason", max_width=REASON_WIDTH)
+    for t in shown:
+        table.add_row(
+            str(t.number),
+            t.state.value,
+            _fmt_number(t.value),
+            *(Text(_fmt_param(values[t.number][k])) if k in values[t.number] else ""
+              for k in params),
+            _fmt_duration(t.duration),
+            t.source,
+            Text(_clean(t.note, NOTE_WIDTH)),
+            Text(_clean(", ".join(t.tags), NOTE_WIDTH)),
+            Text(_clean(t.fail_reason or "", REASON_WIDTH)),
+        )
+    console.print(table)
+    if states is not None and TrialState.FAILED in states:
+        _print_tracebacks(console, [t for t in shown if t.state is TrialState.FAILED])
+    return 0
+
+
+def _print_tracebacks(console: Console, failed: Sequence[TrialRecord]) -> None:
+    for t in failed:
+        console.print(Rule(Text(f"trial {t.number}: {_clean(t.fail_reason or 'failed', 120)}")))
+        if t.traceback:
+            console.print(Text(_clean(t.traceback.rstrip(), multiline=True)))
+        else:
+            console.print("(no traceback recorded)")
+
+
+def cmd_best(args: argparse.Namespace, storage: SQLStorage) -> int:
+    study = storage.get_study(args.study)
+    top = ranked(storage.get_trials(study.id, [TrialState.COMPLETE]), study.direction)
+    if not top:
+        from hypersearch.study import NoCompletedTrialsError
+
+        raise NoCompletedTrialsError(
+            f"study {study.name!r} has no completed trial with a value yet; see its trials "
+            f"with: hypersearch trials {_quote(study.name)}"
+        )
+    best = top[0]
+    data: Any = dict(best.params)
+    if args.full:
+        data = {"number": best.number, "value": best.value, "params": data}
+    print(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str))
+    return 0
+
+
+def _export_format(output: str, fmt: str | None) -> str:
+    if fmt is not None:
+        return fmt
+    if output == "-":
+        return "csv"
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if suffix in ("csv", "json"):
+        return suffix
+    raise CommandError(
+        f"cannot tell the export format from {output!r}; name the file .csv or .json, "
+        "or pass --format csv|json"
+    )
+
+
+def cmd_export(args: argparse.Namespace, storage: SQLStorage) -> int:
+    fmt = _export_format(args.output, args.format)
+    study = storage.get_study(args.study)
+    trials = storage.get_trials(study.id)
+    writer = write_csv if fmt == "csv" else write_json
+    if args.output == "-":
+        writer(trials, sys.stdout, study.metric)
+        sys.stdout.flush()
+        return 0
+    try:
+        writer(trials, args.output, study.metric)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write {args.output}: {exc.strerror or exc}; check the folder exists "
+            "and is writable, or choose another path with -o"
+        ) from None
+    print(
+        f"Exported {_plural(len(trials), 'trial')} of study {_clean(study.name)} "
+        f"to {args.output} ({fmt}).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _confirm(prompt: str) -> bool:
+    print(prompt, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_delete(args: argparse.Namespace, storage: SQLStorage) -> int:
+    study = storage.get_study(args.study)
+    summary = next((s for s in storage.list_studies() if s.name == study.name), None)
+    n = summary.n_trials if summary is not None else 0
+    running = summary.counts.get(TrialState.RUNNING.value, 0) if summary is not None else 0
+    what = f"study {_clean(study.name)} with {_plural(n, 'trial')}"
+    if running:
+        what += f" ({running} still running)"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandError(
+                f"refusing to delete {what} without confirmation; pass --yes to delete it"
+            )
+        if not _confirm(f"Delete {what}? [y/N] "):
+            print(f"Kept study {_clean(study.name)}.", file=sys.stderr)
+            return 1
+    storage.delete_study(study.name)
+    print(f"Deleted {what}.")
+    return 0
+
+
+def _annotate(study: StudyRecord, number: int, storage: SQLStorage, **changes: Any) -> TrialRecord:
+    try:
+        storage.update_trial_annotations(study.id, number, **changes)
+        return storage.get_trial(study.id, number)
+    except TrialNotFoundError:
+        raise TrialNotFoundError(
+            f"no trial number {number} in study {study.name!r}; list them with: "
+            f"hypersearch trials {_quote(study.name)} --sort number"
+        ) from None
+
+
+def cmd_note(args: argparse.Namespace, storage: SQLStorage) -> int:
+    study = storage.get_study(args.study)
+    _annotate(study, args.number, storage, note=args.text)
+    done = "note set" if args.text else "note cleared"
+    print(f"Trial {args.number} of study {_clean(study.name)}: {done}.")
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace, storage: SQLStorage) -> int:
+    tags = [t.strip() for t in args.tags]
+    if not all(tags):
+        raise CommandError("tags must be non-empty text; remove the empty tag and try again")
+    study = storage.get_study(args.study)
+    if args.remove:
+        record = _annotate(study, args.number, storage, remove_tags=tags)
+    else:
+        record = _annotate(study, args.number, storage, add_tags=tags)
+    now = ", ".join(record.tags) or "(none)"
+    print(f"Trial {args.number} of study {_clean(study.name)}: tags {_clean(now)}.")
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace, storage: SQLStorage) -> int:
+    before, after = storage.upgrade_schema()
+    if before == after:
+        print(f"Storage {storage.url}: schema v{after} is current; nothing to upgrade.")
+    else:
+        print(f"Storage {storage.url}: upgraded schema v{before} -> v{after}.")
+    return 0
+
+
+def _quote(name: str) -> str:
+    """A study name as it would be typed in a shell."""
+    return shlex.quote(_clean(name))
+
+
+# parser --------------------------------------------------------------------------------
+def _state(text: str) -> TrialState:
+    try:
+        return TrialState(text.strip().upper())
+    except ValueError:
+        names = ", ".join(s.value for s in TrialState)
+        raise argparse.ArgumentTypeError(
+            f"unknown state {text!r}; choose from {names} (put STUDY before --state)"
+        ) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number >= 1, got {text!r}")
+    return value
+
+
+def _trial_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a trial number is a whole number >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hypersearch",
+        description="Inspect, export and manage hypersearch studies kept in storage.",
+        epilog=f"The storage defaults to ${ENV_STORAGE}, else {DEFAULT_STORAGE}.",
+    )
+    parser.add_argument("--version", action="version", version=f"hypersearch {__version__}")
+    storage_help = (
+        f"database URL: sqlite:///file.db or postgresql://user@host/db "
+        f"(default: ${ENV_STORAGE}, else {DEFAULT_STORAGE})"
+    )
+    parser.add_argument("--storage", metavar="URL", default=None, help=storage_help)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--storage", metavar="URL", default=argparse.SUPPRESS, help=storage_help)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(handler=handler, upgrading=False)
+        return p
+
+    command("studies", cmd_studies, "list the studies with trial counts and best values")
+
+    p = command("trials", cmd_trials, "show a study's trials, best first")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument(
+        "--state", type=_state, nargs="+", action="extend", metavar="STATE",
+        help="only these states (COMPLETE, STOPPED, FAILED, RUNNING, WAITING); "
+        "FAILED also prints each failure's traceback",
+    )
+    p.add_argument("--limit", type=_positive, metavar="N", help="show at most N trials")
+    p.add_argument(
+        "--sort", choices=("best", "number"), default="best",
+        help="best: completed trials by value, then the others by number (default); "
+        "number: in the order they started",
+    )
+
+    p = command("best", cmd_best, "print the best trial's parameters as JSON")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("--full", action="store_true", help="print number, value and params")
+
+    p = command("export", cmd_export, "write every trial of a study to CSV or JSON")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="file to write, or - for stdout"
+    )
+    p.add_argument(
+        "--format", choices=("csv", "json"),
+        help="default: from the file's suffix (csv for stdout)",
+    )
+
+    p = command("delete", cmd_delete, "delete a study and all its trials")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+    p = command("note", cmd_note, "set the note of a trial (an empty TEXT clears it)")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("number", type=_trial_number, metavar="NUMBER")
+    p.add_argument("text", metavar="TEXT")
+
+    p = command("tag", cmd_tag, "add tags to a trial (or remove them with --remove)")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("number", type=_trial_number, metavar="NUMBER")
+    p.add_argument("tags", nargs="+", metavar="TAG")
+    p.add_argument("--remove", action="store_true", help="remove the tags instead")
+
+    p = command("upgrade", cmd_upgrade, "upgrade the database schema to this version's")
+    p.set_defaults(upgrading=True)
+    return parser
+
+
+# entry point ---------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hypersearch`` command; return its exit code (0 ok, 1 error, 2 usage).
+
+    >>> main(["best", "digits", "--storage", "sqlite:///hypersearch.db"])
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    url = storage_url(args.storage)
+    try:
+        storage = open_storage(url, upgrading=args.upgrading)
+        try:
+            return int(args.handler(args, storage))
+        finally:
+            storage.close()
+    except HypersearchError as exc:
+        print(f"error: {_scrub(str(exc), url)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        with suppress(Exception):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
