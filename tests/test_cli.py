@@ -38,8 +38,11 @@ class _Terminal(io.StringIO):
 
 def _rows(out: str) -> list[list[str]]:
     """The body cells of the Rich tables in ``out``."""
-    return [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines()
-            if line.startswith("│")]
+    return [
+        [c.strip() for c in line.split("│")[1:-1]]
+        for line in out.splitlines()
+        if line.startswith("│")
+    ]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -90,8 +93,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stopped = study.ask()
     stopped.report(0.5, step=0)
     study.tell(stopped, state="STOPPED")
-    study.add_trial({"lr": 1e-3, "batch": 32, "opt": "sgd"}, 0.90, note=XSS,
-                    tags=["manual", MARKUP_TAG])
+    study.add_trial(
+        {"lr": 1e-3, "batch": 32, "opt": "sgd"}, 0.90, note=XSS, tags=["manual", MARKUP_TAG]
+    )
     study.enqueue({"lr": 0.05}, note=UNICODE_NOTE + "\x1b[31m", tags=["baseline"])
     empty = hs.create_study("empty", space=SPACE, storage=storage)
     empty.storage.close()
@@ -173,8 +177,19 @@ def test_trials_best_first_with_params_and_annotations(
     assert code == 0, err
     header = next(line for line in out.splitlines() if line.startswith("┃"))
     columns = [c.strip() for c in header.split("┃")[1:-1]]
-    assert columns == ["#", "state", "value", "lr", "batch", "opt", "duration", "source",
-                       "note", "tags", "fail reason"]
+    assert columns == [
+        "#",
+        "state",
+        "value",
+        "lr",
+        "batch",
+        "opt",
+        "duration",
+        "source",
+        "note",
+        "tags",
+        "fail reason",
+    ]
     rows = _rows(out)
     assert [r[0] for r in rows] == ["1", "4", "0", "2", "3", "5"]
     by_number = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
@@ -200,8 +215,9 @@ def test_trials_sort_limit_and_state_filters(url: str, capsys: pytest.CaptureFix
     code, out, _ = _run(capsys, "trials", "digits", "--limit", "2", "--storage", url)
     assert code == 0 and [r[0] for r in _rows(out)] == ["1", "4"]
     assert "2 of 6 trials" in out
-    code, out, _ = _run(capsys, "trials", "digits", "--state", "complete", "stopped",
-                        "--storage", url)
+    code, out, _ = _run(
+        capsys, "trials", "digits", "--state", "complete", "stopped", "--storage", url
+    )
     assert code == 0 and [r[0] for r in _rows(out)] == ["1", "4", "0", "3"]
     code, out, _ = _run(capsys, "trials", "digits", "--state", "RUNNING", "--storage", url)
     assert code == 0 and "No RUNNING trials in study digits." in out
@@ -296,8 +312,9 @@ def test_export_json_file_and_stdout(
     assert data[3]["curve"] == {"0": 0.5}
     assert data[5]["tags"] == ["baseline"] and data[4]["note"] == XSS
 
-    code, out, _ = _run(capsys, "export", "digits", "-o", "-", "--format", "json",
-                        "--storage", url)
+    code, out, _ = _run(
+        capsys, "export", "digits", "-o", "-", "--format", "json", "--storage", url
+    )
     assert code == 0 and json.loads(out) == data
     code, out, _ = _run(capsys, "export", "digits", "-o", "-", "--storage", url)
     assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 6
@@ -331,11 +348,16 @@ def test_delete_without_tty_refuses(
     assert len(hs.load_study("digits", storage=url).trials) == 6
 
 
-@pytest.mark.parametrize(("answer", "deleted"), [("y\n", True), ("YES\n", True), ("n\n", False),
-                                                 ("\n", False), ("", False)])
+@pytest.mark.parametrize(
+    ("answer", "deleted"),
+    [("y\n", True), ("YES\n", True), ("n\n", False), ("\n", False), ("", False)],
+)
 def test_delete_asks_on_a_terminal(
-    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    answer: str, deleted: bool,
+    url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    deleted: bool,
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
     code, _, err = _run(capsys, "delete", "digits", "--storage", url)
@@ -449,8 +471,14 @@ def test_console_script(url: str, tmp_path: Path) -> None:
     """Two real runs of the installed command, side by side (each pays the import time)."""
     env = {"PATH": "/usr/bin:/bin", cli.ENV_STORAGE: url, "PYTHONIOENCODING": "utf-8"}
     runs = [
-        subprocess.Popen([_program(), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env, cwd=tmp_path)
+        subprocess.Popen(
+            [_program(), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
         for argv in (["best", "digits", "--full"], ["trials", "nope"])
     ]
     (best_out, best_err), (failed_out, failed_err) = (r.communicate(timeout=60) for r in runs)

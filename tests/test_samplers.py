@@ -62,12 +62,16 @@ def _all_points() -> set[tuple[Any, ...]]:
 
 def _sample(sampler: Sampler, space: Space, n: int) -> np.ndarray:
     """``n`` proposals for trials 0..n-1, encoded into the unit cube."""
-    return np.array([
-        space.encode(sampler.sample(
-            SamplingContext(space=space, trials=[], number=i, direction="minimize")
-        ))
-        for i in range(n)
-    ])
+    return np.array(
+        [
+            space.encode(
+                sampler.sample(
+                    SamplingContext(space=space, trials=[], number=i, direction="minimize")
+                )
+            )
+            for i in range(n)
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- grid: coverage
@@ -98,21 +102,28 @@ def _drive(sampler: Sampler, space: Space) -> list[tuple[Any, ...]]:
     history: list[TrialRecord] = []
     while True:
         ctx = SamplingContext(
-            space=space, trials=list(history), number=len(history), direction="minimize",
+            space=space,
+            trials=list(history),
+            number=len(history),
+            direction="minimize",
             claim=lambda key: key not in claimed and not claimed.add(key),
         )
         try:
             params = sampler.sample(ctx)
         except SearchSpaceExhaustedError:
             return [tuple(t.params[k] for k in space) for t in history]
-        history.append(TrialRecord(number=len(history), state=TrialState.COMPLETE,
-                                   params=params, value=0.0))
+        history.append(
+            TrialRecord(number=len(history), state=TrialState.COMPLETE, params=params, value=0.0)
+        )
 
 
 def test_grid_without_shuffle_is_row_major() -> None:
     points = _drive(GridSampler(n_points=3, shuffle=False), GRID_SPACE)
     assert points[:4] == [
-        ("sgd", False, 0.0), ("sgd", False, 0.5), ("sgd", False, 1.0), ("sgd", True, 0.0)
+        ("sgd", False, 0.0),
+        ("sgd", False, 0.5),
+        ("sgd", False, 1.0),
+        ("sgd", True, 0.0),
     ]
     assert points == sorted(points, key=lambda p: (["sgd", "adam", "adamw"].index(p[0]), *p[1:]))
 
@@ -215,13 +226,15 @@ def test_two_workers_on_one_sqlite_file_never_share_a_grid_point(
 
 
 def test_grid_jitter_keeps_values_inside_their_cell() -> None:
-    space = Space({
-        "lr": Float(1e-4, 1.0, log=True),
-        "beta": Float(0.9, 0.999, scale="log1m"),
-        "layers": Int(1, 100),          # discrete, more values than points: grid values, exact
-        "units": Int(32, 64, step=32),  # discrete, all values
-        "opt": Choice(["sgd", "adam"]),
-    })
+    space = Space(
+        {
+            "lr": Float(1e-4, 1.0, log=True),
+            "beta": Float(0.9, 0.999, scale="log1m"),
+            "layers": Int(1, 100),  # discrete, more values than points: grid values, exact
+            "units": Int(32, 64, step=32),  # discrete, all values
+            "opt": Choice(["sgd", "adam"]),
+        }
+    )
     sampler = GridSampler(n_points=3, jitter=True, seed=0)
     axes = dict(zip(space, sampler.axes(space), strict=True))
     study = hs.create_study(space=space, sampler=sampler)
@@ -249,13 +262,15 @@ def test_grid_jitter_keeps_values_inside_their_cell() -> None:
 
 
 def test_grid_spacing_follows_each_parameters_scale() -> None:
-    space = Space({
-        "lr": Float(1e-5, 1e-1, log=True),
-        "beta": Float(0.9, 0.9999, scale="log1m"),
-        "dropout": Float(0.0, 0.5),
-        "batch": Int(8, 256, scale="pow2"),
-        "width": Int(1, 1000, log=True),
-    })
+    space = Space(
+        {
+            "lr": Float(1e-5, 1e-1, log=True),
+            "beta": Float(0.9, 0.9999, scale="log1m"),
+            "dropout": Float(0.0, 0.5),
+            "batch": Int(8, 256, scale="pow2"),
+            "width": Int(1, 1000, log=True),
+        }
+    )
     lr, beta, dropout, batch, width = GridSampler(n_points=5).axes(space)
     assert lr == pytest.approx([1e-5, 1e-4, 1e-3, 1e-2, 1e-1], rel=1e-9)
     # log1m: 1 - beta evenly spaced in log space
@@ -270,10 +285,19 @@ def test_grid_spacing_follows_each_parameters_scale() -> None:
 
 
 def test_grid_discrete_axes_use_every_value_up_to_n_points() -> None:
-    space = Space({"units": Int(32, 128, step=32), "opt": Choice(["a", "b", "c"]),
-                   "dropout": Float(0.0, 0.3, step=0.1), "bn": Bool()})
+    space = Space(
+        {
+            "units": Int(32, 128, step=32),
+            "opt": Choice(["a", "b", "c"]),
+            "dropout": Float(0.0, 0.3, step=0.1),
+            "bn": Bool(),
+        }
+    )
     assert GridSampler(n_points=4).axes(space) == [
-        [32, 64, 96, 128], ["a", "b", "c"], [0.0, 0.1, 0.2, 0.3], [False, True]
+        [32, 64, 96, 128],
+        ["a", "b", "c"],
+        [0.0, 0.1, 0.2, 0.3],
+        [False, True],
     ]
     assert GridSampler().size(space) == 4 * 3 * 4 * 2  # all discrete: no n_points needed
     assert GridSampler(n_points={"units": 2}).axes(space)[0] == [32, 128]
@@ -301,8 +325,10 @@ def test_grid_on_a_continuous_range_without_n_points_says_what_to_pass() -> None
     assert "GridSampler(n_points=" in str(err.value)
     assert study.trials == []
     # per-axis n_points leave the other axes alone
-    ok = hs.create_study(space={"lr": Float(1e-5, 1e-1, log=True), "opt": Choice(["sgd"])},
-                         sampler=GridSampler(n_points={"lr": 3}))
+    ok = hs.create_study(
+        space={"lr": Float(1e-5, 1e-1, log=True), "opt": Choice(["sgd"])},
+        sampler=GridSampler(n_points={"lr": 3}),
+    )
     ok.optimize(lambda t: 0.0, n_trials=10)
     assert len(ok.trials) == 3
 
@@ -315,12 +341,14 @@ def test_grid_rejects_bad_n_points(n_points: Any) -> None:
 
 # --------------------------------------------------------------------------- Sobol / random
 
-CUBE = Space({
-    "lr": Float(1e-6, 1.0, log=True),
-    "beta": Float(0.5, 0.9999, scale="log1m"),
-    "dropout": Float(0.0, 0.5),
-    "shift": Float(-3.0, 3.0),
-})
+CUBE = Space(
+    {
+        "lr": Float(1e-6, 1.0, log=True),
+        "beta": Float(0.5, 0.9999, scale="log1m"),
+        "dropout": Float(0.0, 0.5),
+        "shift": Float(-3.0, 3.0),
+    }
+)
 
 
 def test_sobol_points_are_more_even_than_random() -> None:
@@ -343,19 +371,22 @@ def test_sobol_trial_n_is_point_n_of_the_seeded_sequence() -> None:
 
 
 def test_auto_uses_sobol_for_the_declared_space() -> None:
-    np.testing.assert_array_equal(_sample(AutoSampler(seed=1), CUBE, 16),
-                                  _sample(SobolSampler(seed=1), CUBE, 16))
+    np.testing.assert_array_equal(
+        _sample(AutoSampler(seed=1), CUBE, 16), _sample(SobolSampler(seed=1), CUBE, 16)
+    )
     assert "Sobol" in AutoSampler(seed=1).describe()
 
 
 def test_random_marginals_are_uniform_in_the_unit_cube() -> None:
     """Fixed seed: deterministic, so it cannot flake; a biased sampler fails it."""
-    space = Space({
-        **CUBE,
-        "batch": Int(8, 256, scale="pow2"),
-        "opt": Choice(["sgd", "adam", "adamw"]),
-        "bn": Bool(),
-    })
+    space = Space(
+        {
+            **CUBE,
+            "batch": Int(8, 256, scale="pow2"),
+            "opt": Choice(["sgd", "adam", "adamw"]),
+            "bn": Bool(),
+        }
+    )
     n = 3000
     u = _sample(RandomSampler(seed=0), space, n)
     assert ((u >= 0) & (u <= 1)).all()
@@ -365,8 +396,9 @@ def test_random_marginals_are_uniform_in_the_unit_cube() -> None:
         param = space[name]
         if param.cardinality is None:
             continue
-        counts = np.bincount(np.floor(u[:, j] * param.cardinality).astype(int),
-                             minlength=param.cardinality)
+        counts = np.bincount(
+            np.floor(u[:, j] * param.cardinality).astype(int), minlength=param.cardinality
+        )
         assert stats.chisquare(counts).pvalue > 1e-3, (name, counts)
     # independent coordinates, and different trials draw different points
     corr = np.corrcoef(u[:, : len(CUBE)].T)

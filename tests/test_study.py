@@ -13,6 +13,7 @@ import pytest
 import hypersearch as hs
 from hypersearch.exceptions import DuplicateStudyError, HypersearchError, TrialNotFoundError
 from hypersearch.samplers import RandomSampler
+from hypersearch.storage import SQLStorage
 
 SPACE = {"x": hs.Float(0.0, 1.0), "n": hs.Int(1, 8)}
 
@@ -169,8 +170,15 @@ def test_load_missing_study_names_the_existing_ones(tmp_path: Any) -> None:
 
 
 def test_load_study_in_empty_storage_says_none(tmp_path: Any) -> None:
+    SQLStorage(url(tmp_path)).close()  # an existing database without studies
     with pytest.raises(KeyError, match="Studies there: none"):
         hs.load_study("nope", storage=url(tmp_path))
+
+
+def test_load_study_never_creates_a_database(tmp_path: Any) -> None:
+    with pytest.raises(hs.StorageError, match="no database at"):
+        hs.load_study("nope", storage=url(tmp_path))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_load_study_reuses_the_stored_sampler_scheduler_and_seed(tmp_path: Any) -> None:

@@ -20,8 +20,11 @@ from hypersearch.trial import TrialRecord, TrialState
 PROPS = settings(max_examples=150, deadline=None)
 
 
-def _study(space: Mapping[str, Param], results: Sequence[tuple[Mapping[str, Any], float]],
-           direction: str = "minimize") -> Study:
+def _study(
+    space: Mapping[str, Param],
+    results: Sequence[tuple[Mapping[str, Any], float]],
+    direction: str = "minimize",
+) -> Study:
     """An in-memory study holding hand-added completed trials."""
     study = hs.create_study(space=space, direction=direction)
     for params, value in results:
@@ -47,8 +50,9 @@ def _zoom1(param: Param, values: Sequence[Any], **kwargs: Any) -> Param:
 
 def test_log_range_narrows_in_log_space_around_the_best() -> None:
     space = {"lr": Float(1e-6, 1.0, log=True)}
-    study = _study(space, [({"lr": 1e-4}, 0.1), ({"lr": 1e-3}, 0.2),
-                           ({"lr": 1e-1}, 5.0), ({"lr": 1e-6}, 9.0)])
+    study = _study(
+        space, [({"lr": 1e-4}, 0.1), ({"lr": 1e-3}, 0.2), ({"lr": 1e-1}, 5.0), ({"lr": 1e-6}, 9.0)]
+    )
     lr = hs.zoom(study, top=2, padding=0.5)["lr"]
     assert isinstance(lr, Float) and lr.scale == "log"
     # span 1e-4..1e-3 is one decade; half a decade of padding each side
@@ -89,8 +93,9 @@ def test_linear_padding_and_min_width() -> None:
     assert bounds([0.0, 1.0], padding=1.0, min_width=0.05) == (0.0, 2.0)
 
 
-@pytest.mark.parametrize("kwargs", [{"min_width": 0.0}, {"min_width": 1.5},
-                                    {"min_width": -0.1}, {"padding": -0.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"min_width": 0.0}, {"min_width": 1.5}, {"min_width": -0.1}, {"padding": -0.5}]
+)
 def test_bad_padding_or_min_width(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidArgumentError, match="zoom: "):
         _zoom1(Float(0.0, 1.0), [0.5], **kwargs)
@@ -98,12 +103,15 @@ def test_bad_padding_or_min_width(kwargs: dict[str, float]) -> None:
 
 def test_choices_keep_only_what_the_best_trials_used() -> None:
     space = {"opt": Choice(["sgd", "adam", "rmsprop", "adamw"]), "bn": Bool(), "amp": Bool()}
-    study = _study(space, [
-        ({"opt": "adamw", "bn": True, "amp": True}, 0.1),
-        ({"opt": "sgd", "bn": False, "amp": True}, 0.2),
-        ({"opt": "sgd", "bn": True, "amp": True}, 0.3),
-        ({"opt": "rmsprop", "bn": False, "amp": False}, 0.9),
-    ])
+    study = _study(
+        space,
+        [
+            ({"opt": "adamw", "bn": True, "amp": True}, 0.1),
+            ({"opt": "sgd", "bn": False, "amp": True}, 0.2),
+            ({"opt": "sgd", "bn": True, "amp": True}, 0.3),
+            ({"opt": "rmsprop", "bn": False, "amp": False}, 0.9),
+        ],
+    )
     fine = hs.zoom(study, top=3)
     assert fine["opt"] == Choice(["sgd", "adamw"])  # the original order is kept
     assert fine["bn"] == Bool()  # both values used
@@ -172,16 +180,24 @@ def test_log_int_narrows_in_log_space() -> None:
 
 def _float_params() -> st.SearchStrategy[Float]:
     linear = st.builds(lambda lo, w: Float(lo, lo + w), st.floats(-1e3, 1e3), st.floats(1e-2, 1e3))
-    log = st.builds(lambda lo, f: Float(lo, lo * f, log=True),
-                    st.floats(1e-8, 1.0), st.floats(1.5, 1e6))
-    log1m = st.builds(lambda lo, e: Float(lo, 1 - (1 - lo) * e, scale="log1m"),
-                      st.floats(0.0, 0.9), st.floats(1e-4, 0.5))
+    log = st.builds(
+        lambda lo, f: Float(lo, lo * f, log=True), st.floats(1e-8, 1.0), st.floats(1.5, 1e6)
+    )
+    log1m = st.builds(
+        lambda lo, e: Float(lo, 1 - (1 - lo) * e, scale="log1m"),
+        st.floats(0.0, 0.9),
+        st.floats(1e-4, 0.5),
+    )
     return st.one_of(linear, log, log1m)
 
 
 @PROPS
-@given(_float_params(), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
-       st.floats(0.0, 2.0), st.floats(0.01, 1.0))
+@given(
+    _float_params(),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
+    st.floats(0.0, 2.0),
+    st.floats(0.01, 1.0),
+)
 def test_zoomed_float_is_inside_the_old_range_and_holds_the_best(
     param: Float, us: list[float], padding: float, min_width: float
 ) -> None:
@@ -197,18 +213,28 @@ def test_zoomed_float_is_inside_the_old_range_and_holds_the_best(
 
 
 def _int_params() -> st.SearchStrategy[Int]:
-    linear = st.builds(lambda lo, n, s: Int(lo, lo + n * s, step=s),
-                       st.integers(-100, 100), st.integers(1, 50), st.integers(1, 8))
-    log = st.builds(lambda lo, n: Int(lo, lo + n, log=True),
-                    st.integers(1, 100), st.integers(1, 10_000))
-    pow2 = st.builds(lambda a, b: Int(2**a, 2 ** (a + b), scale="pow2"),
-                     st.integers(0, 5), st.integers(0, 8))
+    linear = st.builds(
+        lambda lo, n, s: Int(lo, lo + n * s, step=s),
+        st.integers(-100, 100),
+        st.integers(1, 50),
+        st.integers(1, 8),
+    )
+    log = st.builds(
+        lambda lo, n: Int(lo, lo + n, log=True), st.integers(1, 100), st.integers(1, 10_000)
+    )
+    pow2 = st.builds(
+        lambda a, b: Int(2**a, 2 ** (a + b), scale="pow2"), st.integers(0, 5), st.integers(0, 8)
+    )
     return st.one_of(linear, log, pow2)
 
 
 @PROPS
-@given(_int_params(), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
-       st.floats(0.0, 2.0), st.floats(0.01, 1.0))
+@given(
+    _int_params(),
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
+    st.floats(0.0, 2.0),
+    st.floats(0.01, 1.0),
+)
 def test_zoomed_int_is_a_valid_subrange_holding_the_best(
     param: Int, us: list[float], padding: float, min_width: float
 ) -> None:

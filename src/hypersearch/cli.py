@@ -17,7 +17,6 @@ import json
 import math
 import os
 import shlex
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -26,17 +25,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-import sqlalchemy as sa
 from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from hypersearch import __version__
-from hypersearch.exceptions import HypersearchError, StorageError, TrialNotFoundError
+from hypersearch.exceptions import HypersearchError, TrialNotFoundError
 from hypersearch.export import write_csv, write_json
-from hypersearch.storage import SQLStorage, StudyRecord, redact_url
-from hypersearch.storage.sql import normalise_url
+from hypersearch.storage import SQLStorage, StudyRecord, open_existing_storage
 from hypersearch.trial import TrialRecord, TrialState
 
 __all__ = ["CommandError", "build_parser", "main", "open_storage"]
@@ -70,41 +67,7 @@ def storage_url(given: str | None) -> str:
 
 def open_storage(url: str, *, upgrading: bool = False) -> SQLStorage:
     """Open existing storage; a SQLite file that does not exist is an error, never created."""
-    normal = normalise_url(url)
-    if normal.startswith("sqlite"):
-        try:
-            database = sa.engine.make_url(normal).database
-        except (sa.exc.ArgumentError, ValueError):
-            raise StorageError(
-                f"{redact_url(url)!r} is not a storage URL; pass --storage "
-                "sqlite:///path/to/file.db or postgresql://user@host/db."
-            ) from None
-        if database and database != ":memory:":
-            _check_sqlite_file(database)
-    return SQLStorage(url, upgrading=upgrading)
-
-
-def _check_sqlite_file(database: str) -> None:
-    """Refuse a missing file (never create one) or a file that is not a hypersearch database
-    (never add our tables to someone else's), looking through a read-only connection."""
-    path = Path(database).absolute()
-    if not path.exists():
-        raise StorageError(f"no database at {path}; run a study first or pass --storage")
-    try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
-        try:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hs_meta'"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot read {path} as a SQLite database: {exc}") from None
-    if found is None:
-        raise StorageError(
-            f"{path} is not a hypersearch database (it has no hs_meta table); "
-            "pass the --storage your study was created with"
-        )
+    return open_existing_storage(url, upgrading=upgrading)
 
 
 def _secrets(url: str) -> list[str]:
@@ -282,8 +245,7 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
     count = f"{len(shown)} of {len(trials)}" if len(shown) < len(trials) else str(len(shown))
     noun = "trial" if len(trials) == 1 else "trials"
     title = (
-        f"{_clean(study.name)}: {count}{which} {noun}, "
-        f"{_clean(study.metric)} ({study.direction})"
+        f"{_clean(study.name)}: {count}{which} {noun}, {_clean(study.metric)} ({study.direction})"
     )
     table = Table(title=Text(title))
     table.add_column("#", justify="right")
@@ -301,8 +263,10 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
             str(t.number),
             t.state.value,
             _fmt_number(t.value),
-            *(Text(_fmt_param(values[t.number][k])) if k in values[t.number] else ""
-              for k in params),
+            *(
+                Text(_fmt_param(values[t.number][k])) if k in values[t.number] else ""
+                for k in params
+            ),
             _fmt_duration(t.duration),
             t.source,
             Text(_clean(t.note, NOTE_WIDTH)),
@@ -511,13 +475,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("trials", cmd_trials, "show a study's trials, best first")
     p.add_argument("study", metavar="STUDY")
     p.add_argument(
-        "--state", type=_state, nargs="+", action="extend", metavar="STATE",
+        "--state",
+        type=_state,
+        nargs="+",
+        action="extend",
+        metavar="STATE",
         help="only these states (COMPLETE, STOPPED, FAILED, RUNNING, WAITING); "
         "FAILED also prints each failure's traceback",
     )
     p.add_argument("--limit", type=_positive, metavar="N", help="show at most N trials")
     p.add_argument(
-        "--sort", choices=("best", "number"), default="best",
+        "--sort",
+        choices=("best", "number"),
+        default="best",
         help="best: completed trials by value, then the others by number (default); "
         "number: in the order they started",
     )
@@ -532,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="FILE", help="file to write, or - for stdout"
     )
     p.add_argument(
-        "--format", choices=("csv", "json"),
+        "--format",
+        choices=("csv", "json"),
         help="default: from the file's suffix (csv for stdout)",
     )
 

@@ -61,5 +61,5 @@ class SearchSpaceExhaustedError(HypersearchError, RuntimeError):
     """A finite sampler (grid) has no untried point left."""
 
 
-class TrialPruned(HypersearchError):  # noqa: N818 - reads as an event, like StopIteration
+class TrialPruned(HypersearchError):
     """Raise inside an objective to end the trial as STOPPED (e.g. after ``should_stop()``)."""

@@ -54,7 +54,9 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return columns
 
 
-def write_csv(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value") -> None:
+def write_csv(
+    trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value"
+) -> None:
     rows = trials_to_rows(trials, metric)
     if isinstance(out, str | Path):
         with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -79,7 +81,9 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def write_json(trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value") -> None:
+def write_json(
+    trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value"
+) -> None:
     """Full records (with learning curves), as strict JSON."""
     data = []
     for t in trials:

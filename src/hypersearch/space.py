@@ -170,7 +170,9 @@ class Float(Param):
             )
         if self.step is not None:
             if not _is_real(self.step) or not float(self.step) > 0:
-                raise InvalidSpaceError(f"Float: step must be a positive number, got {self.step!r}.")
+                raise InvalidSpaceError(
+                    f"Float: step must be a positive number, got {self.step!r}."
+                )
             if scale != "linear":
                 raise InvalidSpaceError(
                     f"Float: step works only on a linear scale, not with scale={scale!r}."
@@ -223,6 +225,8 @@ class Float(Param):
             return self._grid_value(_cell_index(u, count))
         a, b = self._forward(self.low), self._forward(self.high)
         v = self._inverse(a + _clip01(u) * (b - a))
+        if self.scale != "linear":
+            v = float(f"{v:.15g}")  # exp(log(1e-4)) -> 1e-4, not 0.00010000000000000009
         return min(max(v, self.low), self.high)
 
     def _grid_value(self, k: int) -> float:
@@ -259,8 +263,13 @@ class Float(Param):
         return v
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "low": self.low, "high": self.high, "scale": self.scale,
-                "step": self.step}
+        return {
+            "type": "float",
+            "low": self.low,
+            "high": self.high,
+            "scale": self.scale,
+            "step": self.step,
+        }
 
     def __repr__(self) -> str:
         extra = "" if self.scale == "linear" else f", scale={self.scale!r}"
@@ -298,7 +307,9 @@ class Int(Param):
         if scale == "log" and lo < 1:
             raise InvalidSpaceError(f"Int: a log scale needs low >= 1, got low={lo!r}.")
         if scale != "linear" and step != 1:
-            raise InvalidSpaceError(f"Int: step works only on a linear scale, not scale={scale!r}.")
+            raise InvalidSpaceError(
+                f"Int: step works only on a linear scale, not scale={scale!r}."
+            )
         if scale == "pow2":
             for label, v in (("low", lo), ("high", hi)):
                 if v < 1 or v & (v - 1):
@@ -360,8 +371,13 @@ class Int(Param):
         return v
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "int", "low": self.low, "high": self.high, "step": self.step,
-                "scale": self.scale}
+        return {
+            "type": "int",
+            "low": self.low,
+            "high": self.high,
+            "step": self.step,
+            "scale": self.scale,
+        }
 
     def __repr__(self) -> str:
         extra = "" if self.scale == "linear" else f", scale={self.scale!r}"
@@ -385,7 +401,7 @@ class Choice(Param):
     >>> Choice(["sgd", "adam", "adamw"])
     """
 
-    values: tuple[ChoiceValue, ...] = field(default=())
+    values: Sequence[ChoiceValue] = field(default=())
     kind: ClassVar[str] = "choice"
 
     def __post_init__(self) -> None:
@@ -460,7 +476,7 @@ class Choice(Param):
 class Bool(Choice):
     """A switch: ``False`` or ``True``."""
 
-    values: tuple[ChoiceValue, ...] = field(default=(False, True), init=False)
+    values: Sequence[ChoiceValue] = field(default=(False, True), init=False)
     kind: ClassVar[str] = "bool"
 
     def to_dict(self) -> dict[str, Any]:
@@ -503,7 +519,9 @@ class Space(Mapping[str, Param]):
         checked: dict[str, Param] = {}
         for name, p in params.items():
             if not isinstance(name, str) or not name:
-                raise InvalidSpaceError(f"Parameter names must be non-empty strings, got {name!r}.")
+                raise InvalidSpaceError(
+                    f"Parameter names must be non-empty strings, got {name!r}."
+                )
             if not isinstance(p, Param):
                 hint = ""
                 if isinstance(p, list | tuple):

@@ -36,7 +36,7 @@ from hypersearch.exceptions import (
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.space import Param, Space, param_from_dict
-from hypersearch.storage import Storage, get_storage
+from hypersearch.storage import Storage, get_storage, open_existing_storage
 from hypersearch.trial import Trial, TrialRecord, TrialState
 
 __all__ = ["Study", "create_study", "load_study"]
@@ -158,7 +158,10 @@ class Study:
         self._live: dict[int, Trial] = {}
 
     def __repr__(self) -> str:
-        return f"Study(name={self.name!r}, direction={self.direction!r}, storage={self.storage_url!r})"
+        return (
+            f"Study(name={self.name!r}, direction={self.direction!r}, "
+            f"storage={self.storage_url!r})"
+        )
 
     @property
     def storage(self) -> Storage:
@@ -187,7 +190,9 @@ class Study:
             with suppress(HypersearchError):
                 if record.source == "enqueued":
                     self._storage.finish_trial(
-                        record.id, token, TrialState.FAILED,
+                        record.id,
+                        token,
+                        TrialState.FAILED,
                         fail_reason=f"could not prepare parameters: {exc!r}",
                         traceback=tb.format_exc(),
                     )
@@ -244,11 +249,19 @@ class Study:
         ``"FAILED"``. A value that is None, NaN, infinite or not a number fails the trial with
         the reason kept. Returns the stored record."""
         live = self._resolve_live(trial)
-        target = TrialState(state) if state is not None else None
-        if target is not None and not target.is_finished:
-            raise InvalidArgumentError(f"tell(state=...) must be COMPLETE, STOPPED or FAILED, got {state}.")
+        try:
+            target = TrialState(state) if state is not None else None
+        except ValueError:
+            target = None
+            state = repr(state)
+        if state is not None and (target is None or not target.is_finished):
+            raise InvalidArgumentError(
+                f"tell(state=...) must be COMPLETE, STOPPED or FAILED, got {state}."
+            )
         if target is TrialState.FAILED:
-            return self._finish(live, TrialState.FAILED, None, {}, fail_reason or "failed by tell()")
+            return self._finish(
+                live, TrialState.FAILED, None, {}, fail_reason or "failed by tell()"
+            )
         metric_value, metrics, problem = self._parse_result(value)
         if target is TrialState.STOPPED or (target is None and live.should_stop()):
             if metric_value is None:  # no number given (None, NaN...): keep the last report
@@ -261,7 +274,9 @@ class Study:
     def _resolve_live(self, trial: Trial | int) -> Trial:
         if isinstance(trial, Trial):
             if trial.study is not self:
-                raise InvalidArgumentError(f"Trial {trial.number} belongs to another study object.")
+                raise InvalidArgumentError(
+                    f"Trial {trial.number} belongs to another study object."
+                )
             return trial
         for live in self._live.values():
             if live.number == trial:
@@ -276,14 +291,18 @@ class Study:
         if isinstance(result, Mapping):
             metrics = dict(result)
             if self.metric not in metrics:
-                return None, metrics, (
-                    f"objective returned a dict without the study's metric {self.metric!r} "
-                    f"(keys: {sorted(map(str, metrics))})"
+                return (
+                    None,
+                    metrics,
+                    (
+                        f"objective returned a dict without the study's metric {self.metric!r} "
+                        f"(keys: {sorted(map(str, metrics))})"
+                    ),
                 )
             result = metrics.pop(self.metric)
         if result is None:
             return None, metrics, "objective returned None; return the metric value"
-        if isinstance(result, bool) or isinstance(result, str):
+        if isinstance(result, bool | str):
             return None, metrics, f"objective returned {result!r}, not a number"
         try:
             value = float(result)
@@ -313,8 +332,13 @@ class Study:
             raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
         try:
             self._storage.finish_trial(
-                trial._id, trial._token, state, value=value, metrics=metrics,
-                fail_reason=reason, traceback=traceback,
+                trial._id,
+                trial._token,
+                state,
+                value=value,
+                metrics=metrics,
+                fail_reason=reason,
+                traceback=traceback,
             )
         finally:
             trial._finished = True
@@ -323,7 +347,9 @@ class Study:
         if state is TrialState.FAILED:
             logger.warning("Trial %d failed: %s", trial.number, reason)
         else:
-            logger.info("Trial %d %s: %s=%s", trial.number, state.value.lower(), self.metric, value)
+            logger.info(
+                "Trial %d %s: %s=%s", trial.number, state.value.lower(), self.metric, value
+            )
         return self._storage.get_trial(self._id, trial.number)
 
     # hooks used by Trial ------------------------------------------------------------
@@ -347,7 +373,9 @@ class Study:
     def _sample_one(self, trial: Trial, name: str, param: Param) -> Any:
         record = TrialRecord(number=trial.number, state=TrialState.RUNNING, params=trial.params)
         ctx = SamplingContext(
-            space=self.space, trials=self._history, number=record.number,
+            space=self.space,
+            trials=self._history,
+            number=record.number,
             direction=self.direction,
         )
         return param.validate(self.sampler.sample_one(ctx, name, param), name)
@@ -393,9 +421,15 @@ class Study:
             )
         for label, v in (("n_trials", n_trials), ("max_failures", max_failures)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise InvalidArgumentError(f"{label} must be a positive integer or None, got {v!r}.")
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+                raise InvalidArgumentError(
+                    f"{label} must be a positive integer or None, got {v!r}."
+                )
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise InvalidArgumentError(
+                f"timeout must be a positive number of seconds, got {timeout!r}."
+            )
         if n_workers != 1:
             raise InvalidArgumentError(
                 f"n_workers={n_workers!r}: this version runs trials in one process. Start more "
@@ -430,7 +464,9 @@ class Study:
                     )
 
     def _run_one(
-        self, objective: Callable[[Trial], Any], trial: Trial,
+        self,
+        objective: Callable[[Trial], Any],
+        trial: Trial,
         catch: tuple[type[BaseException], ...],
     ) -> TrialRecord:
         try:
@@ -439,8 +475,14 @@ class Study:
             return self.tell(trial, None, state=TrialState.STOPPED)
         except KeyboardInterrupt:
             with suppress(Exception):
-                self._finish(trial, TrialState.FAILED, None, {},
-                             "interrupted (Ctrl-C or SIGTERM)", tb.format_exc())
+                self._finish(
+                    trial,
+                    TrialState.FAILED,
+                    None,
+                    {},
+                    "interrupted (Ctrl-C or SIGTERM)",
+                    tb.format_exc(),
+                )
             raise
         except StaleTrialError as exc:
             logger.warning("%s", exc)
@@ -452,8 +494,9 @@ class Study:
             return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
         except BaseException:
             with suppress(Exception):
-                self._finish(trial, TrialState.FAILED, None, {}, "uncaught exception",
-                             tb.format_exc())
+                self._finish(
+                    trial, TrialState.FAILED, None, {}, "uncaught exception", tb.format_exc()
+                )
             raise
         try:
             return self.tell(trial, result)
@@ -500,14 +543,24 @@ class Study:
         checked = self._validate_manual(params, partial=False)
         metric_value, metrics, problem = self._parse_result(value)
         if problem is not None:
-            raise InvalidArgumentError(f"add_trial: {problem.replace('objective returned', 'value is')}.")
+            raise InvalidArgumentError(
+                f"add_trial: {problem.replace('objective returned', 'value is')}."
+            )
         if curve is not None and not isinstance(curve, Mapping):
             curve = dict(enumerate(curve))
         dists = {k: self._definitions[k] for k in checked if k in self._definitions}
         record = TrialRecord(
-            number=-1, state=TrialState.COMPLETE, params=checked, distributions=dists,
-            value=metric_value, metrics=metrics, source="manual", note=note, tags=tuple(tags),
-            intermediate={int(k): float(v) for k, v in (curve or {}).items()}, host=_HOST,
+            number=-1,
+            state=TrialState.COMPLETE,
+            params=checked,
+            distributions=dists,
+            value=metric_value,
+            metrics=metrics,
+            source="manual",
+            note=note,
+            tags=tuple(tags),
+            intermediate={int(k): float(v) for k, v in (curve or {}).items()},
+            host=_HOST,
         )
         return self._storage.add_finished_trial(self._id, record)
 
@@ -615,7 +668,8 @@ class Study:
             return []
         self._last_reap = now
         dead = [
-            pid for _, host, pid in self._storage.running_trials(self._id)
+            pid
+            for _, host, pid in self._storage.running_trials(self._id)
             if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid)
         ]
         reaped = self._storage.reap_stale_trials(
@@ -728,7 +782,10 @@ def create_study(
 
         try:
             record = backend.create_study(
-                name, direction=direction, metric=metric, space=the_space.to_dict(),
+                name,
+                direction=direction,
+                metric=metric,
+                space=the_space.to_dict(),
                 config=config,
             )
         except DuplicateStudyError:
@@ -736,8 +793,15 @@ def create_study(
                 raise
             # Another worker created it a moment ago: resume it like any existing study.
             return create_study(
-                name, space=the_space, direction=direction, metric=metric, sampler=sampler,
-                scheduler=scheduler, storage=backend, seed=seed, load_if_exists=True,
+                name,
+                space=the_space,
+                direction=direction,
+                metric=metric,
+                sampler=sampler,
+                scheduler=scheduler,
+                storage=backend,
+                seed=seed,
+                load_if_exists=True,
                 allow_changes=allow_changes,
             )
     else:
@@ -745,8 +809,14 @@ def create_study(
         if allow_changes:
             backend.update_study(record.id, space=the_space.to_dict(), config=config)
     study = Study(
-        name=name, storage=backend, study_id=record.id, direction=direction, metric=metric,
-        space=the_space, sampler=the_sampler, scheduler=the_scheduler,
+        name=name,
+        storage=backend,
+        study_id=record.id,
+        direction=direction,
+        metric=metric,
+        space=the_space,
+        sampler=the_sampler,
+        scheduler=the_scheduler,
     )
     logger.info("Study %r in %s uses the %s.", name, backend.url, the_sampler.describe())
     study.reap_lost_trials()
@@ -754,7 +824,11 @@ def create_study(
 
 
 def _check_drift(
-    record: Any, direction: str, metric: str, space: Space, config: Mapping[str, Any],
+    record: Any,
+    direction: str,
+    metric: str,
+    space: Space,
+    config: Mapping[str, Any],
     allow_changes: bool,
 ) -> None:
     if record.direction != direction or record.metric != metric:
@@ -792,16 +866,23 @@ def load_study(
 
     >>> study = hs.load_study("digits", storage="sqlite:///hypersearch.db")
     """
-    backend = get_storage(storage)
+    # Loading never creates a database: a mistyped path is an error, not a new empty file.
+    backend = open_existing_storage(storage) if isinstance(storage, str) else get_storage(storage)
     record = backend.get_study(name)
     config = dict(record.config)
-    the_sampler = make_sampler(sampler if sampler is not None else config.get("sampler"),
-                               seed=config.get("seed"))
+    the_sampler = make_sampler(
+        sampler if sampler is not None else config.get("sampler"), seed=config.get("seed")
+    )
     the_scheduler = make_scheduler(scheduler if scheduler is not None else config.get("scheduler"))
     study = Study(
-        name=name, storage=backend, study_id=record.id, direction=record.direction,
-        metric=record.metric, space=Space({k: param_from_dict(v) for k, v in (record.space or {}).items()}),
-        sampler=the_sampler, scheduler=the_scheduler,
+        name=name,
+        storage=backend,
+        study_id=record.id,
+        direction=record.direction,
+        metric=record.metric,
+        space=Space({k: param_from_dict(v) for k, v in (record.space or {}).items()}),
+        sampler=the_sampler,
+        scheduler=the_scheduler,
     )
     study.reap_lost_trials()
     return study

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import enum
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Trial", "TrialRecord", "TrialState"]
 
 
-class TrialState(str, enum.Enum):
+class TrialState(enum.StrEnum):
     """Where a trial is in its life. WAITING trials are enqueued and not yet claimed."""
 
     WAITING = "WAITING"
@@ -37,9 +38,6 @@ class TrialState(str, enum.Enum):
     @property
     def is_finished(self) -> bool:
         return self in (TrialState.COMPLETE, TrialState.STOPPED, TrialState.FAILED)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _timestamp(epoch: float | None) -> datetime | None:
@@ -216,7 +214,9 @@ class Trial:
                 ) from None
         if step is None:
             step = self._next_step
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        if isinstance(step, numbers.Integral) and not isinstance(step, builtins.bool):
+            step = builtins.int(step)  # numpy integers too
+        if isinstance(step, builtins.bool) or not isinstance(step, builtins.int) or step < 0:
             raise InvalidArgumentError(f"report(step=...) needs an integer >= 0, got {step!r}.")
         self._next_step = max(self._next_step, step + 1)
         self._stop_requested = self._study._on_report(self, float(value), int(step))

@@ -37,7 +37,7 @@ def sampler_names() -> list[str]:
 def make_sampler(
     spec: str | Sampler | Mapping[str, Any] | None, *, seed: int | None = None
 ) -> Sampler:
-    """Build a sampler from a name (``"grid"``), a stored ``config()`` dict, or pass one through."""
+    """Build a sampler from a name (``"grid"``), a stored ``config()`` dict, or an object."""
     if isinstance(spec, Sampler):
         return spec
     if spec is None:
@@ -52,4 +52,7 @@ def make_sampler(
             f"Unknown sampler {name!r}. Use one of {', '.join(map(repr, sampler_names()))}, "
             "or pass a Sampler object."
         )
-    return _REGISTRY[name](seed=seed, **options)
+    try:
+        return _REGISTRY[name](seed=seed, **options)
+    except TypeError as exc:  # an unknown option, e.g. from a config of another version
+        raise InvalidArgumentError(f"Sampler {name!r}: {exc}.") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -10,7 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from hypersearch.exceptions import InvalidArgumentError, InvalidSpaceError, SearchSpaceExhaustedError
+from hypersearch.exceptions import (
+    InvalidArgumentError,
+    InvalidSpaceError,
+    SearchSpaceExhaustedError,
+)
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
 from hypersearch.space import Param, Space
 
@@ -51,9 +54,11 @@ class GridSampler(Sampler):
             bad = {k: v for k, v in points.items() if not isinstance(v, int) or v < 1}
         else:
             points = n_points
-            bad = {} if n_points is None or (isinstance(n_points, int) and n_points >= 1) else {
-                "n_points": n_points
-            }
+            bad = (
+                {}
+                if n_points is None or (isinstance(n_points, int) and n_points >= 1)
+                else {"n_points": n_points}
+            )
         if bad:
             raise InvalidArgumentError(f"GridSampler: n_points must be integers >= 1, got {bad}.")
         self.n_points = points
@@ -62,8 +67,12 @@ class GridSampler(Sampler):
         self._cache: tuple[Space, list[list[Any]], list[int]] | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "n_points": self.n_points, "jitter": self.jitter,
-                "shuffle": self.shuffle}
+        return {
+            "name": self.name,
+            "n_points": self.n_points,
+            "jitter": self.jitter,
+            "shuffle": self.shuffle,
+        }
 
     def axes(self, space: Space) -> list[list[Any]]:
         """The grid values of each parameter, in the space's order."""
@@ -117,8 +126,7 @@ class GridSampler(Sampler):
             # An enqueued trial's fixed values replace the grid's, so the point it claims is the
             # one it runs (else the grid point it claimed would never be tried).
             point = [
-                ctx.fixed.get(k, v)
-                for k, v in zip(names, self._point(axes, index), strict=True)
+                ctx.fixed.get(k, v) for k, v in zip(names, self._point(axes, index), strict=True)
             ]
             key = self._key(point)
             if key in used or not ctx.claim(key):

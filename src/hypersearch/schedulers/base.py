@@ -23,9 +23,7 @@ class Scheduler(ABC):
     name: ClassVar[str] = "scheduler"
 
     @abstractmethod
-    def should_stop(
-        self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study
-    ) -> bool:
+    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
         """True to stop ``trial`` now, given its curve and every trial of the study."""
 
     def config(self) -> dict[str, Any]:

@@ -46,12 +46,13 @@ class MedianStopping(Scheduler):
         self.min_trials = min_trials
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "warmup_steps": self.warmup_steps,
-                "min_trials": self.min_trials}
+        return {
+            "name": self.name,
+            "warmup_steps": self.warmup_steps,
+            "min_trials": self.min_trials,
+        }
 
-    def should_stop(
-        self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study
-    ) -> bool:
+    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
         step = trial.last_step
         if step is None or step < self.warmup_steps:
             return False

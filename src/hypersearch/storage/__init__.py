@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from hypersearch.exceptions import InvalidArgumentError
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from hypersearch.exceptions import InvalidArgumentError, StorageError
 from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord, StudySummary
-from hypersearch.storage.sql import SCHEMA_VERSION, SQLStorage, redact_url
+from hypersearch.storage.sql import SCHEMA_VERSION, SQLStorage, normalise_url, redact_url
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -14,6 +19,7 @@ __all__ = [
     "StudyRecord",
     "StudySummary",
     "get_storage",
+    "open_existing_storage",
     "redact_url",
 ]
 
@@ -30,3 +36,42 @@ def get_storage(storage: str | Storage | None) -> Storage:
     raise InvalidArgumentError(
         f"storage must be None, a URL string or a Storage, got {type(storage).__name__}."
     )
+
+
+def open_existing_storage(url: str, *, upgrading: bool = False) -> SQLStorage:
+    """Open existing storage; a SQLite file that does not exist is an error, never created."""
+    normal = normalise_url(url)
+    if normal.startswith("sqlite"):
+        try:
+            database = sa.engine.make_url(normal).database
+        except (sa.exc.ArgumentError, ValueError):
+            raise StorageError(
+                f"{redact_url(url)!r} is not a storage URL; pass --storage "
+                "sqlite:///path/to/file.db or postgresql://user@host/db."
+            ) from None
+        if database and database != ":memory:":
+            _check_sqlite_file(database)
+    return SQLStorage(url, upgrading=upgrading)
+
+
+def _check_sqlite_file(database: str) -> None:
+    """Refuse a missing file (never create one) or a file that is not a hypersearch database
+    (never add our tables to someone else's), looking through a read-only connection."""
+    path = Path(database).absolute()
+    if not path.exists():
+        raise StorageError(f"no database at {path}; run a study first or pass --storage")
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hs_meta'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read {path} as a SQLite database: {exc}") from None
+    if found is None:
+        raise StorageError(
+            f"{path} is not a hypersearch database (it has no hs_meta table); "
+            "pass the --storage your study was created with"
+        )

@@ -422,9 +422,7 @@ class SQLStorage(Storage):
                 ).group_by(t.c.study_id)
             ).all()
             best = conn.execute(
-                sa.select(
-                    t.c.study_id, sa.func.min(t.c.value), sa.func.max(t.c.value)
-                )
+                sa.select(t.c.study_id, sa.func.min(t.c.value), sa.func.max(t.c.value))
                 .where(t.c.state == TrialState.COMPLETE.value)
                 .group_by(t.c.study_id)
             ).all()
@@ -472,6 +470,7 @@ class SQLStorage(Storage):
     def _insert_with_number(self, study_id: int, values: dict[str, Any]) -> tuple[int, int]:
         """Insert a trial under the next free number; the unique constraint settles races."""
         for _ in range(50):
+
             def insert(conn: Connection) -> tuple[int, int]:
                 number = self._next_number(conn, study_id)
                 result = conn.execute(
@@ -530,6 +529,7 @@ class SQLStorage(Storage):
             },
         )
         if record.intermediate:
+
             def add_reports(conn: Connection) -> None:
                 conn.execute(
                     reports_table.insert(),
@@ -777,7 +777,9 @@ class SQLStorage(Storage):
             for chunk_start in range(0, len(ids), 5000):
                 chunk = ids[chunk_start : chunk_start + 5000]
                 for trial_id, step, value in conn.execute(
-                    sa.select(reports_table.c.trial_id, reports_table.c.step, reports_table.c.value)
+                    sa.select(
+                        reports_table.c.trial_id, reports_table.c.step, reports_table.c.value
+                    )
                     .where(reports_table.c.trial_id.in_(chunk))
                     .order_by(reports_table.c.trial_id, reports_table.c.step)
                 ):

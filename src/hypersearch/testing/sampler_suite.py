@@ -177,8 +177,11 @@ def test_proposals_are_valid_and_canonical(sampler_name: str) -> None:
         _assert_valid(space, params)
         history.append(
             TrialRecord(
-                number=number, state=TrialState.COMPLETE, params=params,
-                distributions=dict(space.items()), value=_loss(space, params),
+                number=number,
+                state=TrialState.COMPLETE,
+                params=params,
+                distributions=dict(space.items()),
+                value=_loss(space, params),
             )
         )
 
@@ -297,8 +300,14 @@ def test_enqueued_trials_run_first_and_count_as_history(
     monkeypatch.setattr(sampler, "sample", spy)
     study = create_study(space=space, sampler=sampler)
     full = {
-        "lr": 1e-3, "momentum": 0.9, "dropout": 0.2, "batch_size": 64, "units": 128,
-        "width": 10, "optimizer": "adam", "nesterov": True,
+        "lr": 1e-3,
+        "momentum": 0.9,
+        "dropout": 0.2,
+        "batch_size": 64,
+        "units": 128,
+        "width": 10,
+        "optimizer": "adam",
+        "nesterov": True,
     }
     partial = {"lr": 3e-4, "optimizer": "sgd"}
     assert study.enqueue(full, note="baseline") == 0
@@ -362,14 +371,23 @@ def test_single_value_parameters(sampler_name: str) -> None:
         "c": Choice(("only",)),
     }
     space = Space({**fixed, "x": Float(0.0, 1.0), "n": Int(1, 4)})
-    study = _run(sampler_name, seed=0, n_trials=6, space=space,
-                 objective=lambda t: _loss(t.study.space, t.params))
+    study = _run(
+        sampler_name,
+        seed=0,
+        n_trials=6,
+        space=space,
+        objective=lambda t: _loss(t.study.space, t.params),
+    )
     trials = study.trials
     assert len(trials) == 6
     for t in trials:
         _assert_valid(space, t.params)
         assert {k: t.params[k] for k in fixed} == {
-            "f": 0.25, "f_log": 1e-3, "i": 3, "i_pow2": 16, "c": "only"
+            "f": 0.25,
+            "f_log": 1e-3,
+            "i": 3,
+            "i_pow2": 16,
+            "c": "only",
         }
 
     # A space of single values only: one point; a finite sampler may stop after it.
