@@ -29,22 +29,25 @@ def trials_to_rows(trials: Sequence[TrialRecord], metric: str = "value") -> list
         row: dict[str, Any] = {"number": t.number, "state": t.state.value, metric: t.value}
         row.update({f"params.{k}": v for k, v in t.params.items()})
         row.update({f"metrics.{k}": v for k, v in t.metrics.items()})
-        row.update(
-            {
-                "steps": len(t.intermediate),
-                "duration_s": t.duration,
-                "started": _iso(t.started_at),
-                "finished": _iso(t.finished_at),
-                "host": t.host,
-                "gpu": t.gpu,
-                "source": t.source,
-                "note": t.note,
-                "tags": ",".join(t.tags),
-                "fail_reason": t.fail_reason,
-            }
-        )
+        row["steps"] = len(t.intermediate)
+        row.update(_cost_and_notes(t))
+        row["tags"] = ",".join(t.tags)
+        row["fail_reason"] = t.fail_reason
         rows.append(row)
     return rows
+
+
+def _cost_and_notes(t: TrialRecord) -> dict[str, Any]:
+    """The columns every export shares: what the trial cost, where it ran, who wrote what."""
+    return {
+        "duration_s": t.duration,
+        "started": _iso(t.started_at),
+        "finished": _iso(t.finished_at),
+        "host": t.host,
+        "gpu": t.gpu,
+        "source": t.source,
+        "note": t.note,
+    }
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -95,13 +98,7 @@ def write_json(
                 "params": _jsonable(dict(t.params)),
                 "metrics": _jsonable(dict(t.metrics)),
                 "curve": {str(s): _jsonable(v) for s, v in t.intermediate.items()},
-                "duration_s": t.duration,
-                "started": _iso(t.started_at),
-                "finished": _iso(t.finished_at),
-                "host": t.host,
-                "gpu": t.gpu,
-                "source": t.source,
-                "note": t.note,
+                **_cost_and_notes(t),
                 "tags": list(t.tags),
                 "attrs": _jsonable({k: v for k, v in t.attrs.items() if k != "fixed_params"}),
                 "fail_reason": t.fail_reason,
