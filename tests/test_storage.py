@@ -17,15 +17,17 @@ from hypersearch.testing.storage_suite import *  # noqa: F403
 from hypersearch.trial import TrialState
 
 # ----------------------------------------------------------------------------- backends
-# Add PostgreSQL here (e.g. from an environment variable with its URL) and the whole suite
-# runs on it too.
-BACKENDS = ["memory", "sqlite-file"]
+# PostgreSQL runs on a throwaway cluster the tests start (tests/conftest.py), a fresh
+# database per test.
+BACKENDS = ["memory", "sqlite-file", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     if request.param == "memory":
         backend = SQLStorage(None)
+    elif request.param == "postgresql":
+        backend = SQLStorage(request.getfixturevalue("postgres_url"))
     else:
         backend = SQLStorage(f"sqlite:///{tmp_path / 'suite.db'}")
     yield backend

@@ -35,8 +35,9 @@ from hypersearch.exceptions import (
 )
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler
 from hypersearch.schedulers import Scheduler, make_scheduler
+from hypersearch.schedulers.base import Decision
 from hypersearch.space import Param, Space, param_from_dict
-from hypersearch.storage import Storage, get_storage, open_existing_storage
+from hypersearch.storage import SQLStorage, Storage, get_storage, open_existing_storage
 from hypersearch.trial import Trial, TrialRecord, TrialState
 
 __all__ = ["Study", "create_study", "load_study"]
@@ -130,6 +131,8 @@ class Study:
     grace_period: float = 60.0
     #: How often ``ask`` looks for dead workers' trials.
     reap_interval: float = 15.0
+    #: Checkpoints of this many best completed trials are kept (see hypersearch.checkpoints).
+    keep_checkpoints: int = 3
 
     def __init__(
         self,
@@ -156,6 +159,24 @@ class Study:
         self._last_reap = -math.inf
         self._heartbeat = _Heartbeat(storage, self.heartbeat_interval)
         self._live: dict[int, Trial] = {}
+        #: Lost trials (dead worker) are enqueued again this many times (set by ``optimize``).
+        self.max_retries = 0
+        #: Deterministic parallel mode: trial n is proposed from trials 0..n-lag only.
+        self._deterministic_lag: int | None = None
+        self._finished_cache: dict[int, TrialRecord] = {}  # finished records never change
+        self._planned_attrs: dict[str, Any] = {}
+        self._artifact_dir: Any = None
+
+    @property
+    def artifact_dir(self) -> Any:
+        """Folder of this study's checkpoints (``pathlib.Path``); assign to move it."""
+        from hypersearch.checkpoints import artifact_root
+
+        return artifact_root(self)
+
+    @artifact_dir.setter
+    def artifact_dir(self, path: Any) -> None:
+        self._artifact_dir = None if path is None else os.fspath(path)
 
     def __repr__(self) -> str:
         return (
@@ -188,7 +209,7 @@ class Study:
         except BaseException as exc:
             # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
             with suppress(HypersearchError):
-                if record.source == "enqueued":
+                if record.source in ("enqueued", "retry"):
                     self._storage.finish_trial(
                         record.id,
                         token,
@@ -200,15 +221,40 @@ class Study:
                     self._storage.discard_trial(record.id, token)
             self._heartbeat.remove(record.id)
             raise
-        record = replace(record, params=params, distributions=dict(self.space.items()))
+        record = replace(
+            record,
+            params=params,
+            distributions=dict(self.space.items()),
+            attrs={**record.attrs, **self._planned_attrs},
+        )
         trial = Trial(self, record, token)
         self._live[record.id] = trial
         return trial
 
     def _propose(self, record: TrialRecord, token: str) -> dict[str, Any]:
         fixed = dict(record.attrs.get("fixed_params", {}))
-        self._history = [t for t in self._storage.get_trials(self._id) if t.id != record.id]
+        lag = self._deterministic_lag
+        if lag is not None:
+            from hypersearch.execution.deterministic import wait_for_history
+
+            wait_for_history(self, record.number - lag)
+        self._history = [
+            t
+            for t in self._read_history(exclude=record.id)
+            if lag is None or t.number <= record.number - lag
+        ]
         self._learn_definitions(self._history)
+        self._planned_attrs = {}
+        plan = (
+            None
+            if self.scheduler is None
+            else self.scheduler.plan(record.number, self._history, self)
+        )
+        if plan is not None:  # the scheduler fixes some parameters; the user's fixed ones win
+            fixed = {**{k: v for k, v in plan.params.items() if k in self.space}, **fixed}
+            if plan.attrs:
+                self._planned_attrs = dict(plan.attrs)
+                self.set_attrs(record.number, self._planned_attrs)
         params: dict[str, Any] = {}
         todo = [k for k in self.space if k not in fixed]
         if todo:
@@ -224,6 +270,22 @@ class Study:
                 record.id, token, params, {k: p.to_dict() for k, p in self.space.items()}
             )
         return params
+
+    def _read_history(self, exclude: int | None = None) -> list[TrialRecord]:
+        """Every trial by number (but the one with id ``exclude``), reading in full only
+        those not already seen finished."""
+        storage = self._storage
+        if not isinstance(storage, SQLStorage):
+            return [t for t in storage.get_trials(self._id) if t.id != exclude]
+        states = [s for s in storage.trial_states(self._id) if s[0] != exclude]
+        cache = self._finished_cache
+        missing = [i for i, _, _ in states if i not in cache]
+        fresh = {r.id: r for r in storage.get_trials_by_ids(missing)}
+        for r in fresh.values():
+            if r.state.is_finished:
+                cache[r.id] = r
+        out = [cache.get(i) or fresh.get(i) for i, _, _ in states]
+        return [r for r in out if r is not None]
 
     def _context(
         self, record: TrialRecord, token: str, fixed: Mapping[str, Any]
@@ -344,6 +406,13 @@ class Study:
             trial._finished = True
             self._heartbeat.remove(trial._id)
             self._live.pop(trial._id, None)
+        if trial._attrs.get("checkpoint") or trial.resume_from is not None:
+            from hypersearch.checkpoints import cleanup
+
+            try:
+                cleanup(self)
+            except Exception as exc:  # never lose a result over a cleanup problem
+                logger.warning("Checkpoint clean-up failed (will retry): %s", exc)
         if state is TrialState.FAILED:
             logger.warning("Trial %d failed: %s", trial.number, reason)
         else:
@@ -390,8 +459,14 @@ class Study:
         self._storage.report(trial._id, trial._token, step, value)
         if self.scheduler is None:
             return False
+        previous = getattr(trial, "_previous_step", None)
+        if not self.scheduler.reacts_to(step, previous, trial._attrs):
+            trial.decision = str(Decision.CONTINUE)
+            return False
         record = self._storage.get_trial(self._id, trial.number)
-        return bool(self.scheduler.should_stop(record, self._storage.get_trials(self._id), self))
+        decision = self.scheduler.decide(record, self._storage.get_trials(self._id), self)
+        trial.decision = str(decision)
+        return decision is not Decision.CONTINUE
 
     # optimize -------------------------------------------------------------------------
     def optimize(
@@ -405,6 +480,11 @@ class Study:
         catch: tuple[type[BaseException], ...] = (Exception,),
         show_progress: bool | None = None,
         callbacks: Sequence[Callable[[Study, TrialRecord], None]] = (),
+        executor: Any = "local",
+        resources: Mapping[str, float] | None = None,
+        gpus: Sequence[int | str] | None = None,
+        deterministic: bool = False,
+        max_retries: int = 0,
     ) -> None:
         """Run ``objective(trial)`` for ``n_trials`` new trials and/or until ``timeout`` seconds.
 
@@ -413,7 +493,18 @@ class Study:
         ``TooManyFailuresError``. Ctrl-C or SIGTERM marks the running trial FAILED
         ("interrupted"), keeps everything else and re-raises ``KeyboardInterrupt``.
 
+        Parallel runs (see docs/parallel.md): ``n_workers=N`` runs trials in N worker
+        processes on the study's storage (a file or PostgreSQL; the objective must be a
+        top-level function of an importable module); ``resources={"gpus": 0.5, "cpus": 1}``
+        gives each trial its share of the GPUs in ``gpus`` (default: CUDA_VISIBLE_DEVICES)
+        through CUDA_VISIBLE_DEVICES; ``executor="ray"`` (or ``RayExecutor(address=...)``
+        from ``hypersearch.execution.ray``) runs each trial as a Ray task;
+        ``deterministic=True`` proposes trial n from trials 0..n-N only, so a seeded
+        parallel run repeats exactly; ``max_retries`` re-runs a trial whose worker died,
+        with the same parameters.
+
         >>> study.optimize(objective, n_trials=50, timeout=3600)
+        >>> study.optimize(objective, n_trials=200, n_workers=4, resources={"gpus": 0.5})
         """
         if not callable(objective):
             raise InvalidArgumentError(
@@ -430,11 +521,32 @@ class Study:
             raise InvalidArgumentError(
                 f"timeout must be a positive number of seconds, got {timeout!r}."
             )
-        if n_workers != 1:
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise InvalidArgumentError(f"n_workers must be a positive integer, got {n_workers!r}.")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidArgumentError(
-                f"n_workers={n_workers!r}: this version runs trials in one process. Start more "
-                f"workers with `hypersearch worker` on the same storage, or use n_workers=1."
+                f"max_retries must be an integer >= 0, got {max_retries!r}."
             )
+        self.max_retries = max_retries
+        self._deterministic_lag = n_workers if deterministic else None
+        if n_workers != 1 or executor != "local" or resources or gpus is not None:
+            from hypersearch.execution.runner import run_study
+
+            run_study(
+                self,
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                n_workers=n_workers,
+                executor=executor,
+                resources=resources,
+                gpus=gpus,
+                max_failures=max_failures,
+                catch=catch,
+                show_progress=show_progress,
+                callbacks=callbacks,
+            )
+            return
         if n_trials is None and timeout is None:
             logger.info("No n_trials or timeout: running until interrupted or exhausted.")
         deadline = None if timeout is None else time.monotonic() + float(timeout)
@@ -672,8 +784,9 @@ class Study:
             for _, host, pid in self._storage.running_trials(self._id)
             if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid)
         ]
+        retries = {"max_retries": self.max_retries} if self.max_retries else {}
         reaped = self._storage.reap_stale_trials(
-            self._id, grace_seconds=self.grace_period, host=_HOST, dead_pids=dead
+            self._id, grace_seconds=self.grace_period, host=_HOST, dead_pids=dead, **retries
         )
         if reaped:
             logger.warning("Marked lost trial(s) %s as FAILED (worker gone).", reaped)

@@ -12,6 +12,7 @@ import builtins
 import enum
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,11 @@ from hypersearch.space import Bool, Choice, ChoiceValue, Float, Int, Param
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["Trial", "TrialRecord", "TrialState"]
+__all__ = ["StepOrderWarning", "Trial", "TrialRecord", "TrialState"]
+
+
+class StepOrderWarning(UserWarning):
+    """A report's step is not larger than the steps already reported."""
 
 
 class TrialState(enum.StrEnum):
@@ -120,6 +125,9 @@ class Trial:
         self._finished = False
         self._stop_requested = False
         self.source = record.source
+        self._attrs: dict[str, Any] = dict(record.attrs)
+        self._next_step = int(self._attrs.get("start_step", 0))
+        self.decision: str = "continue"  # the scheduler's last word: continue, stop or pause
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self._params!r})"
@@ -218,6 +226,15 @@ class Trial:
             step = builtins.int(step)  # numpy integers too
         if isinstance(step, builtins.bool) or not isinstance(step, builtins.int) or step < 0:
             raise InvalidArgumentError(f"report(step=...) needs an integer >= 0, got {step!r}.")
+        if step < self._next_step and self._next_step > int(self._attrs.get("start_step", 0)):
+            warnings.warn(
+                f"Trial {self.number}: report(step={step}) after step {self._next_step - 1}; "
+                "steps should increase (a repeated step overwrites its value, and schedulers "
+                "judge the curve by its steps). Report step=epoch or leave step out.",
+                StepOrderWarning,
+                stacklevel=2,
+            )
+        self._previous_step = self._next_step - 1 if self._next_step > self.start_step else None
         self._next_step = max(self._next_step, step + 1)
         self._stop_requested = self._study._on_report(self, float(value), int(step))
 
@@ -228,6 +245,46 @@ class Trial:
         trial is recorded as STOPPED with its curve kept.
         """
         return self._stop_requested
+
+    # checkpoints and multi-fidelity ---------------------------------------------------------
+    @property
+    def start_step(self) -> builtins.int:
+        """The first step this trial trains: 0, or where the trial it continues stopped
+        (PBT, promotions). Loop ``for step in range(trial.start_step, n)``."""
+        return builtins.int(self._attrs.get("start_step", 0))
+
+    @property
+    def resume_from(self) -> builtins.int | None:
+        """Number of the trial whose checkpoint this one continues from, if any."""
+        source = self._attrs.get("resume_from")
+        return None if source is None else builtins.int(source)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Attributes set when the trial started (bracket, start_step, schedule...), a copy."""
+        return dict(self._attrs)
+
+    def save_checkpoint(self, obj: Any) -> None:
+        """Keep ``obj`` (e.g. ``{"model": net.state_dict(), "opt": opt.state_dict()}``) as this
+        trial's checkpoint, replacing the previous one. Schedulers continue other trials from
+        it (PBT exploit, promotions); the study deletes it when nothing can need it."""
+        from hypersearch import checkpoints
+
+        step = self._next_step - 1 if self._next_step > self.start_step else None
+        ref = checkpoints.save(self._study, self.number, obj, step)
+        self._attrs["checkpoint"] = ref
+        self._study.set_attrs(self.number, {"checkpoint": ref})
+
+    def load_checkpoint(self) -> Any:
+        """This trial's latest checkpoint, else the one of the trial it continues from
+        (``resume_from``), else ``None`` (start from scratch)."""
+        from hypersearch import checkpoints
+
+        if self._attrs.get("checkpoint"):
+            return checkpoints.load(self._study, self._study.get_trial(self.number))
+        if self.resume_from is not None:
+            return checkpoints.load(self._study, self._study.get_trial(self.resume_from))
+        return None
 
     def stop(self) -> None:
         """End the trial now as STOPPED (raises ``TrialPruned`` for the study to catch)."""

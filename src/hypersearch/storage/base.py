@@ -40,6 +40,7 @@ class StudySummary:
     best_value: float | None
     created_at: float | None
     last_activity: float | None
+    id: int = -1
 
     @property
     def n_trials(self) -> int:

@@ -8,14 +8,16 @@ Timestamps come from the database's clock, so leases agree across machines.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -105,6 +107,18 @@ _FINISHED = [s.value for s in TrialState if s.is_finished]
 #: v1 is the first schema, so there is none yet.
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 _WRITE_RETRIES = 12
+#: Error texts that mean the database connection went away (server restart, network).
+_CONNECTION_LOST = (
+    "connection",
+    "server closed",
+    "terminating",
+    "starting up",
+    "shutting down",
+    "could not connect",
+    "eof detected",
+    "ssl syscall",
+)
+logger = logging.getLogger("hypersearch")
 
 
 def redact_url(url: str) -> str:
@@ -133,6 +147,48 @@ def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def summarise_studies(conn: Connection) -> list[StudySummary]:
+    """Every study with its trial counts per state, best value and last activity, in four
+    grouped queries (shared by the storage and the dashboard's read-only connection)."""
+    t = trials_table
+    studies = conn.execute(sa.select(studies_table).order_by(studies_table.c.id)).all()
+    counts = conn.execute(
+        sa.select(t.c.study_id, t.c.state, sa.func.count()).group_by(t.c.study_id, t.c.state)
+    ).all()
+    stats = conn.execute(
+        sa.select(
+            t.c.study_id,
+            sa.func.max(sa.func.coalesce(t.c.finished_at, t.c.started_at, t.c.created_at)),
+        ).group_by(t.c.study_id)
+    ).all()
+    best = conn.execute(
+        sa.select(t.c.study_id, sa.func.min(t.c.value), sa.func.max(t.c.value))
+        .where(t.c.state == TrialState.COMPLETE.value)
+        .group_by(t.c.study_id)
+    ).all()
+    by_study: dict[int, dict[str, int]] = {}
+    for sid, state, n in counts:
+        by_study.setdefault(sid, {})[state] = int(n)
+    last = {sid: at for sid, at in stats}
+    extremes = {sid: (lo, hi) for sid, lo, hi in best}
+    out = []
+    for s in studies:
+        lo, hi = extremes.get(s.id, (None, None))
+        out.append(
+            StudySummary(
+                id=s.id,
+                name=s.name,
+                direction=s.direction,
+                metric=s.metric,
+                counts=by_study.get(s.id, {}),
+                best_value=lo if s.direction == "minimize" else hi,
+                created_at=s.created_at,
+                last_activity=last.get(s.id) or s.created_at,
+            )
+        )
+    return out
+
+
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
@@ -150,15 +206,30 @@ class SQLStorage(Storage):
     """
 
     def __init__(
-        self, url: str | None = None, *, busy_timeout_s: float = 30.0, upgrading: bool = False
+        self,
+        url: str | None = None,
+        *,
+        busy_timeout_s: float = 30.0,
+        upgrading: bool = False,
+        connection_retry_s: float = 120.0,
     ) -> None:
         self._in_memory = url is None or url in ("sqlite://", "sqlite:///:memory:")
         raw = "sqlite://" if self._in_memory else normalise_url(str(url))
         self.url = redact_url(raw)
+        self._raw_url = raw  # with the password: only handed to our own worker processes
         self._sqlite = raw.startswith("sqlite")
+        # An in-memory database is one connection shared by every thread (the heartbeat, a
+        # dashboard thread): transactions on it must take turns.
+        self._memory_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self._in_memory else nullcontext()
+        )
         self._engine = self._make_engine(raw, busy_timeout_s)
         self._now = self._db_clock()
+        # A server that cannot be reached at all is an error at once (a wrong URL); once open,
+        # a lost connection is retried with back-off for ``connection_retry_s`` seconds.
+        self.connection_retry_s = 1.0
         self._open_schema(allow_older=upgrading)
+        self.connection_retry_s = connection_retry_s
 
     # engine and transactions -------------------------------------------------------
     def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
@@ -181,7 +252,10 @@ class SQLStorage(Storage):
                     raw, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
                 )
             else:
-                engine = sa.create_engine(raw, pool_pre_ping=True, pool_size=2, max_overflow=4)
+                # No pool_pre_ping (a round trip per transaction): a dead pooled connection
+                # fails its transaction, SQLAlchemy empties the pool, and ``_retrying`` runs
+                # the transaction again on a fresh connection.
+                engine = sa.create_engine(raw, pool_size=2, max_overflow=4)
         except StorageError:
             raise
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -218,33 +292,74 @@ class SQLStorage(Storage):
         return sa.literal_column("EXTRACT(EPOCH FROM clock_timestamp())", sa.Double)
 
     def _retrying(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (one whole transaction), retrying a locked SQLite file a bounded number of
+        times and a lost database connection (server restart, network) with jittered back-off
+        for up to ``connection_retry_s`` seconds."""
         delay = 0.02
-        for attempt in range(_WRITE_RETRIES):
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            attempt += 1
             try:
                 return fn()
-            except OperationalError as exc:
-                transient = any(
-                    s in str(exc).lower()
-                    for s in ("locked", "busy", "connection", "server closed", "terminating")
-                )
-                if not transient or attempt == _WRITE_RETRIES - 1:
-                    raise StorageError(
-                        f"Storage {self.url} failed: {str(exc.orig or exc).strip()}"
-                    ) from None
+            except (OperationalError, sa.exc.InterfaceError, sa.exc.DBAPIError) as exc:
+                invalidated = bool(getattr(exc, "connection_invalidated", False))
+                if not isinstance(exc, OperationalError | sa.exc.InterfaceError) and not (
+                    invalidated
+                ):
+                    raise
+                text = str(exc).lower()
+                lost = invalidated or any(s in text for s in _CONNECTION_LOST)
+                locked = any(s in text for s in ("locked", "busy"))
+                elapsed = time.monotonic() - started
+                if lost and elapsed < self.connection_retry_s:
+                    if attempt == 1 or attempt % 10 == 0:
+                        logger.warning(
+                            "Lost the connection to %s; retrying (%.0f s so far): %s",
+                            self.url,
+                            elapsed,
+                            str(exc.orig or exc).strip().splitlines()[0],
+                        )
+                elif not locked or attempt >= _WRITE_RETRIES:
+                    reason = " ".join(str(exc.orig or exc).split())  # one line
+                    raise StorageError(f"Storage {self.url} failed: {reason}") from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect().execution_options(hs_write=True) as conn, conn.begin():
+        with (
+            self._memory_lock,
+            self._engine.connect().execution_options(hs_write=True) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as conn, conn.begin():
-                yield conn
+            # getting a connection is retried like a write; the reads themselves are short
+            with self._memory_lock:
+                conn = self._retrying(self._engine.connect)
+                with conn, conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise StorageError(f"Cannot read {self.url}: {str(exc.orig or exc).strip()}") from None
+
+    def _read_tx(self, fn: Callable[[Connection], T]) -> T:
+        """A read transaction, retried as a whole when the connection is lost."""
+
+        def attempt() -> T:
+            if self._sqlite:
+                with self._memory_lock, self._engine.connect() as conn, conn.begin():
+                    return fn(conn)
+            # PostgreSQL: no BEGIN / COMMIT round trips for a read (each statement sees
+            # committed data; a trial row and its reports may be a moment apart, harmlessly)
+            with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return fn(conn)
+
+        try:
+            return self._retrying(attempt)
         except OperationalError as exc:
             raise StorageError(f"Cannot read {self.url}: {str(exc.orig or exc).strip()}") from None
 
@@ -407,45 +522,8 @@ class SQLStorage(Storage):
         self._write_tx(update)
 
     def list_studies(self) -> list[StudySummary]:
-        t = trials_table
         with self._read() as conn:
-            studies = conn.execute(sa.select(studies_table).order_by(studies_table.c.id)).all()
-            counts = conn.execute(
-                sa.select(t.c.study_id, t.c.state, sa.func.count()).group_by(
-                    t.c.study_id, t.c.state
-                )
-            ).all()
-            stats = conn.execute(
-                sa.select(
-                    t.c.study_id,
-                    sa.func.max(sa.func.coalesce(t.c.finished_at, t.c.started_at, t.c.created_at)),
-                ).group_by(t.c.study_id)
-            ).all()
-            best = conn.execute(
-                sa.select(t.c.study_id, sa.func.min(t.c.value), sa.func.max(t.c.value))
-                .where(t.c.state == TrialState.COMPLETE.value)
-                .group_by(t.c.study_id)
-            ).all()
-        by_study: dict[int, dict[str, int]] = {}
-        for sid, state, n in counts:
-            by_study.setdefault(sid, {})[state] = int(n)
-        last = {sid: at for sid, at in stats}
-        extremes = {sid: (lo, hi) for sid, lo, hi in best}
-        out = []
-        for s in studies:
-            lo, hi = extremes.get(s.id, (None, None))
-            out.append(
-                StudySummary(
-                    name=s.name,
-                    direction=s.direction,
-                    metric=s.metric,
-                    counts=by_study.get(s.id, {}),
-                    best_value=lo if s.direction == "minimize" else hi,
-                    created_at=s.created_at,
-                    last_activity=last.get(s.id) or s.created_at,
-                )
-            )
-        return out
+            return summarise_studies(conn)
 
     def delete_study(self, name: str) -> None:
         study = self.get_study(name)
@@ -460,6 +538,16 @@ class SQLStorage(Storage):
 
     # trials: creation and claims -------------------------------------------------------
     def _next_number(self, conn: Connection, study_id: int) -> int:
+        if not self._sqlite:
+            # PostgreSQL: numbers are handed out one transaction at a time per study (a row
+            # lock held to commit), so concurrent workers queue instead of colliding on the
+            # unique (study, number) constraint and retrying. SQLite's BEGIN IMMEDIATE
+            # already serialises writers.
+            conn.execute(
+                sa.select(studies_table.c.id)
+                .where(studies_table.c.id == study_id)
+                .with_for_update()
+            )
         current = conn.execute(
             sa.select(sa.func.max(trials_table.c.number)).where(
                 trials_table.c.study_id == study_id
@@ -581,10 +669,33 @@ class SQLStorage(Storage):
             )
             return int(trial_id) if updated.rowcount == 1 else None
 
-        trial_id = self._write_tx(take) if take_waiting else None
-        if trial_id is None:
-            trial_id, _ = self._insert_with_number(study_id, {"source": "sampler", **running})
-        return ClaimedTrial(record=self._trial_by_id(trial_id), token=token)
+        def claim(conn: Connection) -> TrialRecord:
+            # one transaction: take a WAITING trial or add a new one, and read it back
+            trial_id = take(conn) if take_waiting else None
+            if trial_id is None:
+                result = conn.execute(
+                    trials_table.insert().values(
+                        study_id=study_id,
+                        number=self._next_number(conn, study_id),
+                        created_at=self._now,
+                        source="sampler",
+                        **running,
+                    )
+                )
+                trial_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                row = conn.execute(
+                    sa.select(trials_table).where(trials_table.c.id == trial_id)
+                ).one()
+                return self._record(row, {})  # brand new: no reports yet
+            rows = conn.execute(sa.select(trials_table).where(trials_table.c.id == trial_id)).all()
+            return self._rows_to_records(conn, rows)[0]
+
+        for _ in range(50):
+            try:
+                return ClaimedTrial(record=self._write_tx(claim), token=token)
+            except IntegrityError:  # another worker took that number at the same moment
+                time.sleep(random.random() * 0.01)
+        raise StorageError("Could not allocate a trial number after 50 attempts.")
 
     def set_claim_key(self, trial_id: int, token: str, key: str) -> bool:
         def update(conn: Connection) -> None:
@@ -712,7 +823,8 @@ class SQLStorage(Storage):
             ).first()
             if row is not None and row.token == token and row.state == state.value:
                 return  # the same finish was already committed: idempotent retry
-            self._check_owner(conn, trial_id, token)
+            if row is None or row.token != token or row.state != TrialState.RUNNING.value:
+                self._check_owner(conn, trial_id, token)  # raises, saying why
             conn.execute(
                 trials_table.update()
                 .where(trials_table.c.id == trial_id)
@@ -729,8 +841,18 @@ class SQLStorage(Storage):
         self._write_tx(write)
 
     def reap_stale_trials(
-        self, study_id: int, *, grace_seconds: float, host: str, dead_pids: Iterable[int] = ()
+        self,
+        study_id: int,
+        *,
+        grace_seconds: float,
+        host: str,
+        dead_pids: Iterable[int] = (),
+        max_retries: int = 0,
     ) -> list[int]:
+        """See ``Storage.reap_stale_trials``. With ``max_retries``, each reaped trial that was
+        not already retried that often is enqueued again with the same parameters, in the
+        same transaction: the new trial's attrs say ``retry_of`` (the original's number) and
+        ``attempt``; the original's attrs get ``retried_by``."""
         dead = list(dead_pids)
         t = trials_table
 
@@ -742,32 +864,115 @@ class SQLStorage(Storage):
                 t.c.state == TrialState.RUNNING.value,
                 sa.or_(expired, lost),
             )
-            numbers = [int(n) for n in conn.execute(sa.select(t.c.number).where(where)).scalars()]
-            if numbers:
-                conn.execute(
-                    t.update()
-                    .where(where)
-                    .values(
-                        state=TrialState.FAILED.value,
-                        fail_reason="worker lost: no heartbeat (process killed or machine down)",
-                        finished_at=self._now,
-                        # revoke the lease, so a late FAILED finish is stale, not a "retry"
-                        token=None,
-                    )
+            # UPDATE ... RETURNING: with concurrent reapers, each trial is reaped (and
+            # retried) by exactly one of them.
+            rows = conn.execute(
+                t.update()
+                .where(where)
+                .values(
+                    state=TrialState.FAILED.value,
+                    fail_reason="worker lost: no heartbeat (process killed or machine down)",
+                    finished_at=self._now,
+                    # revoke the lease, so a late FAILED finish is stale, not a "retry"
+                    token=None,
                 )
-            return numbers
+                .returning(t.c.id, t.c.number, t.c.params, t.c.attrs, t.c.note, t.c.tags)
+            ).all()
+            unstarted = [r.id for r in rows if not _loads(r.params, {})]
+            if unstarted:
+                # lost before it had parameters: free the point it reserved (e.g. a grid
+                # point), or that point would never run
+                conn.execute(t.update().where(t.c.id.in_(unstarted)).values(claim_key=None))
+            for row in sorted(rows, key=lambda r: r.number) if max_retries > 0 else ():
+                self._enqueue_retry(conn, study_id, row, max_retries)
+            return sorted(int(r.number) for r in rows)
 
-        return self._write_tx(write)
+        for _ in range(50):
+            try:
+                return self._write_tx(write)
+            except IntegrityError:  # a retry's number was taken by a concurrent insert
+                time.sleep(random.random() * 0.01)
+        raise StorageError("Could not allocate a trial number for a retry after 50 attempts.")
+
+    def _enqueue_retry(self, conn: Connection, study_id: int, row: Any, max_retries: int) -> None:
+        attrs = _loads(row.attrs, {})
+        attempt = int(attrs.get("attempt", 0)) + 1
+        if attempt > max_retries:
+            return
+        params = _loads(row.params, {})
+        fixed = {**attrs.get("fixed_params", {}), **params}
+        number = self._next_number(conn, study_id)
+        new_attrs = {
+            k: v for k, v in attrs.items() if k not in ("fixed_params", "retried_by", "attempt")
+        }
+        new_attrs.update(fixed_params=fixed, retry_of=int(row.number), attempt=attempt)
+        conn.execute(
+            trials_table.insert().values(
+                study_id=study_id,
+                number=number,
+                created_at=self._now,
+                state=TrialState.WAITING.value,
+                source="retry",
+                params="{}",
+                note=row.note or "",
+                tags=row.tags or "[]",
+                attrs=_dumps(new_attrs),
+            )
+        )
+        conn.execute(
+            trials_table.update()
+            .where(trials_table.c.id == row.id)
+            .values(attrs=_dumps({**attrs, "retried_by": number}))
+        )
 
     def running_trials(self, study_id: int) -> list[tuple[int, str | None, int | None]]:
         t = trials_table
-        with self._read() as conn:
-            rows = conn.execute(
-                sa.select(t.c.number, t.c.host, t.c.pid).where(
-                    t.c.study_id == study_id, t.c.state == TrialState.RUNNING.value
-                )
-            ).all()
-        return [(int(r.number), r.host, r.pid) for r in rows]
+
+        def read(conn: Connection) -> list[Any]:
+            return list(
+                conn.execute(
+                    sa.select(t.c.number, t.c.host, t.c.pid).where(
+                        t.c.study_id == study_id, t.c.state == TrialState.RUNNING.value
+                    )
+                ).all()
+            )
+
+        return [(int(r.number), r.host, r.pid) for r in self._read_tx(read)]
+
+    def trial_states(self, study_id: int) -> list[tuple[int, int, TrialState]]:
+        """``(id, number, state)`` of every trial: a narrow read, so callers can fetch in full
+        only the trials they have not seen finished (finished records do not change)."""
+        t = trials_table
+
+        def read(conn: Connection) -> list[Any]:
+            return list(
+                conn.execute(
+                    sa.select(t.c.id, t.c.number, t.c.state)
+                    .where(t.c.study_id == study_id)
+                    .order_by(t.c.number)
+                ).all()
+            )
+
+        return [(int(r.id), int(r.number), TrialState(r.state)) for r in self._read_tx(read)]
+
+    def get_trials_by_ids(self, ids: Sequence[int]) -> list[TrialRecord]:
+        """Full records of the given trial ids, by number."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+
+        def read(conn: Connection) -> list[TrialRecord]:
+            rows: list[Any] = []
+            for start in range(0, len(wanted), 5000):
+                rows += conn.execute(
+                    sa.select(trials_table).where(
+                        trials_table.c.id.in_(wanted[start : start + 5000])
+                    )
+                ).all()
+            rows.sort(key=lambda r: r.number)
+            return self._rows_to_records(conn, rows)
+
+        return self._read_tx(read)
 
     # trials: reads -----------------------------------------------------------------------
     def _rows_to_records(self, conn: Connection, rows: Sequence[Any]) -> list[TrialRecord]:
@@ -817,9 +1022,11 @@ class SQLStorage(Storage):
         )
 
     def _trial_by_id(self, trial_id: int) -> TrialRecord:
-        with self._read() as conn:
+        def read(conn: Connection) -> TrialRecord:
             rows = conn.execute(sa.select(trials_table).where(trials_table.c.id == trial_id)).all()
             return self._rows_to_records(conn, rows)[0]
+
+        return self._read_tx(read)
 
     def get_trials(
         self, study_id: int, states: Sequence[TrialState] | None = None
@@ -827,20 +1034,26 @@ class SQLStorage(Storage):
         query = sa.select(trials_table).where(trials_table.c.study_id == study_id)
         if states is not None:
             query = query.where(trials_table.c.state.in_([s.value for s in states]))
-        with self._read() as conn:
+
+        def read(conn: Connection) -> list[TrialRecord]:
             rows = conn.execute(query.order_by(trials_table.c.number)).all()
             return self._rows_to_records(conn, rows)
 
+        return self._read_tx(read)
+
     def get_trial(self, study_id: int, number: int) -> TrialRecord:
-        with self._read() as conn:
+        def read(conn: Connection) -> list[TrialRecord]:
             rows = conn.execute(
                 sa.select(trials_table).where(
                     trials_table.c.study_id == study_id, trials_table.c.number == number
                 )
             ).all()
-            if not rows:
-                raise TrialNotFoundError(f"No trial number {number} in this study.")
-            return self._rows_to_records(conn, rows)[0]
+            return self._rows_to_records(conn, rows)
+
+        records = self._read_tx(read)
+        if not records:
+            raise TrialNotFoundError(f"No trial number {number} in this study.")
+        return records[0]
 
     def update_trial_annotations(
         self,

@@ -1,0 +1,152 @@
+"""Trial checkpoints: ``trial.save_checkpoint(obj)`` / ``trial.load_checkpoint()``.
+
+A checkpoint is one pickled object per trial (the latest save wins), written atomically to
+the study's artifact folder: ``<db file>.artifacts/<study>/<trial number>/checkpoint.pkl`` for
+SQLite files, ``$HYPERSEARCH_ARTIFACTS/<study>/...`` when that variable is set, or a temporary
+folder for in-memory studies (``study.artifact_dir = path`` overrides all three). Storage keeps
+the reference in the trial's ``attrs["checkpoint"]`` (file relative to the artifact folder,
+step, size), so every worker and the CLI find it.
+
+Checkpoints are deleted as soon as nothing can need them: after each finished trial the study
+keeps those of running trials, of trials a running or future trial continues from (the
+scheduler's ``needed_checkpoints``: PBT donors, promotions) and of the ``keep_checkpoints`` best
+completed trials; every other one goes, so disk use stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.exceptions import HypersearchError
+from hypersearch.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hypersearch.study import Study
+
+__all__ = ["CheckpointError", "artifact_root", "cleanup", "load", "save"]
+
+logger = logging.getLogger("hypersearch")
+
+FILE = "checkpoint.pkl"
+
+
+class CheckpointError(HypersearchError, RuntimeError):
+    """A checkpoint is missing, unreadable, or needed but never saved."""
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "_"
+
+
+def artifact_root(study: Study) -> Path:
+    """The folder that holds this study's artifacts (created on first use only)."""
+    configured = getattr(study, "_artifact_dir", None)
+    if configured is not None:
+        return Path(configured)
+    env = os.environ.get("HYPERSEARCH_ARTIFACTS")
+    if env:
+        return Path(env) / _safe(study.name)
+    url = study.storage_url
+    if url.startswith("sqlite"):
+        import sqlalchemy as sa
+
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            return Path(database + ".artifacts") / _safe(study.name)
+    temp = Path(tempfile.mkdtemp(prefix="hypersearch-artifacts-")) / _safe(study.name)
+    study._artifact_dir = temp
+    return temp
+
+
+def save(study: Study, number: int, obj: Any, step: int | None) -> dict[str, Any]:
+    """Pickle ``obj`` as trial ``number``'s checkpoint (atomically); return the reference."""
+    root = artifact_root(study)
+    folder = root / str(number)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / FILE)
+    except BaseException:
+        with _quiet():
+            os.unlink(tmp)
+        raise
+    size = (folder / FILE).stat().st_size
+    return {"file": f"{number}/{FILE}", "step": step, "bytes": size}
+
+
+def load(study: Study, record: TrialRecord) -> Any:
+    """The object trial ``record`` saved; ``CheckpointError`` when it has none on disk."""
+    ref = record.attrs.get("checkpoint")
+    if not ref:
+        raise CheckpointError(
+            f"Trial {record.number} has no checkpoint: its objective never called "
+            "trial.save_checkpoint(...)."
+        )
+    path = artifact_root(study) / str(ref["file"])
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"The checkpoint of trial {record.number} ({path}) is gone; it was deleted or the "
+            "artifact folder moved (set study.artifact_dir or $HYPERSEARCH_ARTIFACTS)."
+        ) from None
+
+
+def cleanup(study: Study, trials: Sequence[TrialRecord] | None = None) -> list[int]:
+    """Delete the checkpoints nothing can need any more; return the trial numbers cleaned."""
+    if trials is None:
+        trials = study.trials
+    with_ckpt = [t for t in trials if t.attrs.get("checkpoint")]
+    if not with_ckpt:
+        return []
+    keep: set[int] = set()
+    for t in trials:
+        if not t.state.is_finished:  # running or waiting: its own and its source
+            keep.add(t.number)
+            source = t.attrs.get("resume_from")
+            if source is not None:
+                keep.add(int(source))
+    if study.scheduler is not None:
+        keep |= study.scheduler.needed_checkpoints(trials)
+    best = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
+    sign = 1.0 if study.direction == "minimize" else -1.0
+    best.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
+    keep |= {t.number for t in best[: study.keep_checkpoints]}
+    removed = []
+    root = artifact_root(study)
+    for t in with_ckpt:
+        if t.number in keep:
+            continue
+        shutil.rmtree(root / str(t.number), ignore_errors=True)
+        study.set_attrs(t.number, {"checkpoint": None})
+        removed.append(t.number)
+    if removed:
+        logger.debug("Deleted checkpoints of trials %s (no longer needed).", removed)
+    return removed
+
+
+def disk_usage(study: Study) -> int:
+    """Bytes in this study's artifact folder."""
+    root = artifact_root(study)
+    if not root.exists():
+        return 0
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
