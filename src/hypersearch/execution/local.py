@@ -1,0 +1,382 @@
+"""Local parallelism: N worker processes, each running the ask/tell loop on shared storage.
+
+The parent process only supervises: it hands each worker a ticket per trial (with the GPUs
+that trial may use), counts results, waits for (never leaves zombie) children, marks a dead
+worker's trial FAILED at once and starts a replacement. Workers coordinate through storage
+alone, so a worker never stops because another one died. No lock is shared between
+processes (a worker killed while holding one would stall the rest): each worker talks to
+the parent over its own pipe.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+import os
+import pickle
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.exceptions import (
+    HypersearchError,
+    SearchSpaceExhaustedError,
+    TooManyFailuresError,
+)
+from hypersearch.execution.resources import ResourcePool
+from hypersearch.execution.runner import WorkerSpec, open_worker_study
+from hypersearch.trial import TrialState
+
+if TYPE_CHECKING:
+    from hypersearch.study import Study
+    from hypersearch.trial import TrialRecord
+
+__all__ = ["WorkerError", "run_local"]
+
+logger = logging.getLogger("hypersearch")
+
+
+class WorkerError(HypersearchError, RuntimeError):
+    """A worker process stopped on an exception the study was not told to catch."""
+
+
+# ------------------------------------------------------------------------------- worker
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def worker_main(spec: WorkerSpec, objective: Callable[..., Any], conn: mpc.Connection) -> None:
+    """Body of one worker process: ask for a ticket, run one trial, say how it ended."""
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM marks the running trial interrupted
+    study = None
+    try:
+        study = open_worker_study(spec)
+        while True:
+            conn.send(("ready",))
+            msg = conn.recv()
+            if msg[0] != "go":
+                break
+            if msg[1] is not None:
+                os.environ["CUDA_VISIBLE_DEVICES"] = msg[1]
+            try:
+                trial = study.ask()
+            except SearchSpaceExhaustedError as exc:
+                conn.send(("exhausted", str(exc)))
+                break
+            record = study._run_one(objective, trial, spec.catch)
+            conn.send(("done", record.number, record.state.value))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the parent is gone: nothing left to report to
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BaseException as exc:
+        text = traceback.format_exc()
+        try:
+            payload: Any = pickle.dumps(exc)
+        except Exception:
+            payload = None
+        with suppress(Exception):
+            conn.send(("error", payload, text))
+        sys.exit(1)
+    finally:
+        if study is not None:
+            study.storage.close()
+
+
+# ------------------------------------------------------------------------------- parent
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: Any
+    conn: mpc.Connection
+    devices: list[str] | None = None  # held by the running trial
+    last_devices: list[str] = field(default_factory=list)
+    busy: bool = False
+    waiting: bool = False
+    stopped: bool = False
+
+
+class _Supervisor:
+    def __init__(
+        self,
+        study: Study,
+        spec: WorkerSpec,
+        objective: Callable[..., Any],
+        pool: ResourcePool,
+        *,
+        n_trials: int | None,
+        timeout: float | None,
+        n_workers: int,
+        max_failures: int | None,
+        report: Callable[[TrialRecord], None] | None,
+        callbacks: Sequence[Callable[[Study, TrialRecord], None]],
+    ) -> None:
+        self.study = study
+        self.spec = spec
+        self.objective = objective
+        self.pool = pool
+        self.n_trials = n_trials
+        self.deadline = None if timeout is None else time.monotonic() + float(timeout)
+        self.n_procs = n_workers if pool.capacity is None else min(n_workers, pool.capacity)
+        if self.n_procs < n_workers:
+            logger.warning(
+                "n_workers=%d but the resources allow %d trials at once; starting %d workers.",
+                n_workers,
+                self.n_procs,
+                self.n_procs,
+            )
+        self.max_failures = max_failures
+        self.report = report
+        self.callbacks = callbacks
+        self.ctx = mp.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.granted = 0
+        self.spawned = 0
+        self.max_spawns = self.n_procs + (n_trials if n_trials is not None else 10_000) + 10
+        self.stopping = False
+        self.failures_in_row = 0
+        self.error: BaseException | None = None
+        self.gpu_env = "gpus" in pool_keys(pool)
+
+    # workers ---------------------------------------------------------------------------
+    def spawn(self) -> None:
+        parent_end, child_end = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(
+            target=worker_main,
+            args=(self.spec, self.objective, child_end),
+            name=f"hypersearch-worker-{self.spawned}",
+        )
+        proc.start()
+        child_end.close()
+        self.spawned += 1
+        self.workers.append(_Worker(proc=proc, conn=parent_end))
+
+    def budget_left(self) -> bool:
+        if self.stopping:
+            return False
+        if self.n_trials is not None and self.granted >= self.n_trials:
+            return False
+        return self.deadline is None or time.monotonic() < self.deadline
+
+    def stop(self, w: _Worker) -> None:
+        w.waiting = False
+        if not w.stopped:
+            w.stopped = True
+            with suppress(BrokenPipeError, OSError):
+                w.conn.send(("stop",))
+
+    def grant(self, w: _Worker) -> None:
+        if not self.budget_left():
+            self.stop(w)
+            return
+        devices = self.pool.acquire(w.last_devices)
+        if devices is None:
+            w.waiting = True  # served when a running trial gives its GPUs back
+            return
+        w.waiting = False
+        w.busy = True
+        w.devices = devices
+        if devices:
+            w.last_devices = devices
+        self.granted += 1
+        env = ",".join(devices) if self.gpu_env else None
+        with suppress(BrokenPipeError, OSError):  # if it died, its sentinel tells us next
+            w.conn.send(("go", env))
+
+    def serve_waiting(self) -> None:
+        for w in self.workers:
+            if w.waiting:
+                self.grant(w)
+
+    def release(self, w: _Worker) -> None:
+        if w.devices is not None:
+            self.pool.release(w.devices)
+            w.devices = None
+        w.busy = False
+
+    # events ------------------------------------------------------------------------------
+    def on_message(self, w: _Worker, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "ready":
+            self.grant(w)
+        elif kind == "done":
+            self.release(w)
+            self.on_done(int(msg[1]), TrialState(msg[2]))
+            self.serve_waiting()
+        elif kind == "exhausted":
+            self.release(w)
+            logger.info("%s", msg[1])
+            self.stop_all()
+        elif kind == "error":
+            self.release(w)
+            exc = None
+            if msg[1] is not None:
+                try:
+                    exc = pickle.loads(msg[1])
+                except Exception:
+                    exc = None
+            if self.error is None:
+                self.error = exc if isinstance(exc, BaseException) else WorkerError(msg[2])
+                logger.error("A worker stopped on an error:\n%s", msg[2])
+            self.stop_all()
+
+    def on_done(self, number: int, state: TrialState) -> None:
+        self.failures_in_row = self.failures_in_row + 1 if state is TrialState.FAILED else 0
+        if self.report is not None or self.callbacks:
+            record = self.study.get_trial(number)
+            if self.report is not None:
+                self.report(record)
+            for callback in self.callbacks:
+                callback(self.study, record)
+        if (
+            self.max_failures is not None
+            and self.failures_in_row >= self.max_failures
+            and self.error is None
+        ):
+            record = self.study.get_trial(number)
+            self.error = TooManyFailuresError(
+                f"{self.failures_in_row} trials in a row failed; the last one (trial "
+                f"{number}): {record.fail_reason}. Fix the objective (see its traceback with "
+                f"`hypersearch trials {self.study.name} --state FAILED`) or raise max_failures."
+            )
+            self.stop_all()
+
+    def on_exit(self, w: _Worker) -> None:
+        w.proc.join()  # wait(): a zombie would still look alive to the dead-pid check
+        w.conn.close()
+        self.workers.remove(w)
+        had_trial = w.busy
+        self.release(w)
+        code = w.proc.exitcode
+        if code == 0 and not had_trial:
+            return
+        reaped = self.study.reap_lost_trials(force=True)
+        logger.warning(
+            "Worker pid %s died (exit code %s)%s.",
+            w.proc.pid,
+            code,
+            f"; its trial(s) {reaped} were marked FAILED" if reaped else "",
+        )
+        for number in reaped:
+            record = self.study.get_trial(number)
+            self.on_done(number, TrialState.FAILED)
+            if "retried_by" in record.attrs and self.granted > 0:
+                self.granted -= 1  # the retry runs in this ticket's place
+        if code == 1 and self.error is not None:
+            return  # it reported its error; do not replace it
+        if not self.stopping and self.budget_left() and self.spawned < self.max_spawns:
+            self.spawn()
+        self.serve_waiting()
+
+    def stop_all(self) -> None:
+        self.stopping = True
+        for w in self.workers:
+            if not w.busy:
+                self.stop(w)
+
+    # loop ----------------------------------------------------------------------------------
+    def run(self) -> None:
+        for _ in range(self.n_procs):
+            self.spawn()
+        while self.workers:
+            waitables: dict[Any, tuple[str, _Worker]] = {}
+            for w in self.workers:
+                waitables[w.conn] = ("conn", w)
+                waitables[w.proc.sentinel] = ("exit", w)
+            ready = mpc.wait(list(waitables), timeout=0.5)
+            exited: list[_Worker] = []
+            for obj in ready:
+                kind, w = waitables[obj]
+                if kind == "exit":
+                    exited.append(w)
+                    continue
+                try:
+                    while w.conn.poll():
+                        self.on_message(w, w.conn.recv())
+                except (EOFError, OSError):
+                    exited.append(w)
+            for w in dict.fromkeys(exited):
+                if w in self.workers:
+                    # drain what it said before dying (its last "done")
+                    try:
+                        while w.conn.poll():
+                            self.on_message(w, w.conn.recv())
+                    except (EOFError, OSError):
+                        pass
+                    self.on_exit(w)
+            if not self.budget_left():
+                for w in self.workers:
+                    if w.waiting:
+                        self.stop(w)
+        if self.error is not None:
+            raise self.error
+
+    def terminate(self) -> None:
+        """Ctrl-C / SIGTERM in the parent: interrupt every worker (each marks its running
+        trial FAILED "interrupted"), wait for them, reap anything left."""
+        for w in self.workers:
+            if w.proc.is_alive():
+                w.proc.terminate()
+        deadline = time.monotonic() + 15
+        for w in self.workers:
+            w.proc.join(max(0.1, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join()
+            w.conn.close()
+        self.workers.clear()
+        try:
+            self.study.reap_lost_trials(force=True)
+        except Exception as exc:  # best effort while shutting down
+            logger.warning("could not mark interrupted trials: %s", exc)
+
+
+def pool_keys(pool: ResourcePool) -> set[str]:
+    return {"gpus"} if (pool.per_trial_gpus > 0 or pool.devices) else set()
+
+
+def run_local(
+    study: Study,
+    spec: WorkerSpec,
+    objective: Callable[..., Any],
+    pool: ResourcePool,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_workers: int,
+    max_failures: int | None,
+    show_progress: bool | None,
+    callbacks: Sequence[Callable[[Study, TrialRecord], None]],
+) -> None:
+    """Run the study in ``n_workers`` local processes until ``n_trials`` trials have been
+    handed out (a lost trial that is retried does not count twice) or ``timeout`` passes."""
+    from hypersearch.study import _sigterm_as_interrupt
+
+    show = sys.stderr.isatty() if show_progress is None else show_progress
+    with study._progress(n_trials, show) as progress, _sigterm_as_interrupt():
+        sup = _Supervisor(
+            study,
+            spec,
+            objective,
+            pool,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_workers=n_workers,
+            max_failures=max_failures,
+            report=progress if show else None,
+            callbacks=callbacks,
+        )
+        try:
+            sup.run()
+        except BaseException:
+            sup.terminate()
+            raise

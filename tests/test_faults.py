@@ -1,0 +1,307 @@
+"""Fault tolerance with real processes and real databases: workers killed with SIGKILL
+mid-trial many times during a study, a PostgreSQL restart mid-study, one SQLite file
+hammered by 8 processes, and lost trials retried with the same parameters.
+
+Every wait has a deadline, so a hang fails the test instead of blocking the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.storage import SQLStorage
+from hypersearch.trial import TrialState
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+GRACE = 6.0
+
+# The parent: one study run by optimize(n_workers=...) with retries, on a grid so duplicated
+# points would show. The test kills its worker processes from outside.
+RUNNER = textwrap.dedent(
+    """
+    import json, sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        time.sleep(0.03 + (trial.params["i"] % 5) * 0.01)
+        return float(trial.params["i"])
+
+    if __name__ == "__main__":
+        url, log = sys.argv[1], sys.argv[4]
+        n_trials, n_workers = int(sys.argv[2]), int(sys.argv[3])
+        hs.Study.heartbeat_interval = 0.5
+        hs.Study.grace_period = float(sys.argv[5])
+        hs.Study.reap_interval = 0.5
+        study = hs.create_study("faults", space={"i": hs.Int(0, 999)}, storage=url,
+                                sampler=hs.samplers.GridSampler(), seed=1, load_if_exists=True)
+        with open(log, "a") as out:
+            def done(study, record):  # what the study told us was completed, as it happened
+                if record.state is hs.TrialState.COMPLETE:
+                    out.write(json.dumps([record.number, record.params["i"]]) + "\\n")
+                    out.flush()
+            study.optimize(objective, n_trials=n_trials, n_workers=n_workers, max_retries=2,
+                           callbacks=[done], max_failures=None)
+        print("DONE", flush=True)
+    """
+)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _running_worker_pids(url: str) -> set[int]:
+    storage = SQLStorage(url)
+    try:
+        study = storage.get_study("faults")
+        return {p for _, _, p in storage.running_trials(study.id) if p is not None}
+    except Exception:
+        return set()
+    finally:
+        storage.close()
+
+
+def _kill_during_study(
+    url: str, tmp_path: Path, *, n_trials: int, kills: int, n_workers: int = 3
+) -> dict[str, Any]:
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    log = tmp_path / "completed.jsonl"
+    parent = subprocess.Popen(
+        [sys.executable, str(script), url, str(n_trials), str(n_workers), str(log), str(GRACE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    rng = random.Random(0)
+    killed: list[tuple[int, float]] = []
+    deadline = time.monotonic() + 240
+    try:
+        while len(killed) < kills and parent.poll() is None and time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.2, 0.6))
+            # a worker that is running a trial, so each kill loses work in flight
+            busy = sorted(_running_worker_pids(url) & set(_children(parent.pid)))
+            if not busy:
+                continue
+            pid = rng.choice(busy)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.append((pid, time.time()))
+        out, err = parent.communicate(timeout=max(10.0, deadline - time.monotonic()))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.communicate()
+    assert parent.returncode == 0 and "DONE" in out, err[-3000:]
+    reported = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    study = hs.load_study("faults", storage=url)
+    return {"killed": killed, "reported": reported, "trials": study.trials}
+
+
+def _check_no_loss(result: dict[str, Any], n_trials: int) -> None:
+    trials = result["trials"]
+    by_number = {t.number: t for t in trials}
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    # zero completed trials lost: everything reported complete is COMPLETE in storage
+    for number, i in result["reported"]:
+        assert by_number[number].state is TrialState.COMPLETE
+        assert by_number[number].params["i"] == i
+    # (a worker killed right after committing its result never told the parent: still kept)
+    assert 0 <= states[TrialState.COMPLETE] - len(result["reported"]) <= len(result["killed"])
+    # every lost trial failed as "worker lost", found well within the heartbeat grace
+    failed = [t for t in trials if t.state is TrialState.FAILED]
+    assert failed, "the kills hit no running trial"
+    assert len(failed) <= len(result["killed"])
+    for t in failed:
+        assert "worker lost" in (t.fail_reason or "")
+        assert t.finished_at is not None and t.heartbeat_at is not None
+        assert t.finished_at - t.heartbeat_at < GRACE, "reaped late"
+    # lost trials are retried with their parameters, linked both ways
+    for t in trials:
+        if t.source == "retry":
+            original = by_number[t.attrs["retry_of"]]
+            assert original.state is TrialState.FAILED
+            assert original.attrs["retried_by"] == t.number
+            if original.params:  # (lost before it had parameters: sampled afresh)
+                assert t.attrs["fixed_params"] == original.params
+                assert t.params in ({}, original.params)  # {}: this retry was killed early
+    # zero duplicated grid points: each point ran to completion at most once
+    done_points = Counter(t.params["i"] for t in trials if t.state is TrialState.COMPLETE)
+    assert max(done_points.values()) == 1
+    non_retry = Counter(t.params["i"] for t in trials if t.source != "retry" and "i" in t.params)
+    assert max(non_retry.values()) == 1
+    # the study finished: every ticket became a trial (a retry takes its lost trial's place)
+    assert len([t for t in trials if t.source != "retry"]) + states[
+        TrialState.FAILED
+    ] >= n_trials - len(result["killed"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_9_workers_during_a_study(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        str(request.getfixturevalue("postgres_url"))
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'faults.db'}"
+    )
+    result = _kill_during_study(url, tmp_path, n_trials=40, kills=3)
+    _check_no_loss(result, 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_twenty_kill_9s_during_a_300_trial_study(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        str(request.getfixturevalue("postgres_url"))
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'faults.db'}"
+    )
+    result = _kill_during_study(url, tmp_path, n_trials=300, kills=20, n_workers=4)
+    assert len(result["killed"]) == 20
+    _check_no_loss(result, 300)
+
+
+# ------------------------------------------------------------------------- PostgreSQL restart
+
+PG_RUNNER = textwrap.dedent(
+    """
+    import sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        time.sleep(0.05)
+        return trial.params["x"]
+
+    if __name__ == "__main__":
+        study = hs.create_study("restart", space={"x": hs.Float(0, 1)}, storage=sys.argv[1],
+                                sampler="random", seed=0, load_if_exists=True)
+        study.optimize(objective, n_trials=int(sys.argv[2]), n_workers=2, max_failures=None)
+        print("DONE", flush=True)
+    """
+)
+
+
+def test_postgres_restart_mid_study(
+    postgres_server: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "pg_runner.py"
+    script.write_text(PG_RUNNER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), postgres_url, "80"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        storage = SQLStorage(postgres_url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # let it get going
+            try:
+                sid = storage.get_study("restart").id
+                if len(storage.get_trials(sid, [TrialState.COMPLETE])) >= 10:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.2)
+        storage.close()
+        postgres_server.stop("fast")  # every connection is cut
+        time.sleep(2.0)
+        postgres_server.start()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "DONE" in out, err[-3000:]
+    study = hs.load_study("restart", storage=postgres_url)
+    states = Counter(t.state for t in study.trials)
+    assert states[TrialState.RUNNING] == 0
+    assert states[TrialState.COMPLETE] >= 70, states  # a trial may fail as the server drops
+    assert len(study.trials) >= 80
+
+
+# ------------------------------------------------------------------------- SQLite under load
+
+
+def test_eight_processes_on_one_sqlite_file(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import parallel_objectives as objectives
+
+    url = f"sqlite:///{tmp_path / 'hammer.db'}"
+    study = hs.create_study(
+        "hammer",
+        space={"a": hs.Int(0, 9), "b": hs.Int(0, 9)},
+        storage=url,
+        sampler=hs.samplers.GridSampler(),
+        seed=0,
+    )
+    study.optimize(objectives.quick_grid, n_trials=60, n_workers=8)
+    trials = study.trials
+    assert len(trials) == 60 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60
+    assert len({t.pid for t in trials}) >= 4
+
+
+# ------------------------------------------------------------------------- retries
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_lost_trial_is_retried_with_its_parameters(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        str(request.getfixturevalue("postgres_url"))
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'retry.db'}"
+    )
+    storage = SQLStorage(url)
+    study = storage.create_study(
+        "r", direction="minimize", metric="value", space={}, config={"seed": 0}
+    )
+    first = storage.claim_trial(study.id, host="h", pid=1, gpu=None)
+    storage.set_trial_params(first.record.id, first.token, {"x": 0.25}, {})
+    for attempt in (1, 2):
+        assert storage.reap_stale_trials(
+            study.id, grace_seconds=0.0, host="h", dead_pids=[1], max_retries=2
+        )
+        waiting = storage.get_trials(study.id, [TrialState.WAITING])
+        assert len(waiting) == 1
+        retry = waiting[0]
+        assert retry.source == "retry" and retry.attrs["attempt"] == attempt
+        assert retry.attrs["fixed_params"] == {"x": 0.25}
+        original = storage.get_trial(study.id, retry.attrs["retry_of"])
+        assert original.state is TrialState.FAILED
+        assert original.attrs["retried_by"] == retry.number
+        claimed = storage.claim_trial(study.id, host="h", pid=1, gpu=None)
+        assert claimed.record.number == retry.number
+        storage.set_trial_params(claimed.record.id, claimed.token, {"x": 0.25}, {})
+    # the third loss is not retried: max_retries=2
+    assert storage.reap_stale_trials(
+        study.id, grace_seconds=0.0, host="h", dead_pids=[1], max_retries=2
+    )
+    assert storage.get_trials(study.id, [TrialState.WAITING]) == []
+    storage.close()
