@@ -1,4 +1,7 @@
-"""Schedulers stop hopeless trials early. ``make_scheduler`` builds one from a name or config."""
+"""Schedulers decide when trials stop, pause or continue from a checkpoint.
+
+``make_scheduler`` builds one from a name or a stored config.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,51 @@ from collections.abc import Mapping
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.schedulers.base import Scheduler
+from hypersearch.registry import parse_spec
+from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
+from hypersearch.schedulers.bohb import BOHB, DensityRatioSampler
+from hypersearch.schedulers.hyperband import ASHA, Hyperband, SuccessiveHalving
 from hypersearch.schedulers.median import MedianStopping
+from hypersearch.schedulers.pbt import PBT, schedule_of
+from hypersearch.schedulers.rules import AnyOf, Divergence, Patience, Threshold, TimeCap
 
-__all__ = ["MedianStopping", "Scheduler", "make_scheduler", "scheduler_names"]
+__all__ = [
+    "ASHA",
+    "BOHB",
+    "PBT",
+    "AnyOf",
+    "Decision",
+    "DensityRatioSampler",
+    "Divergence",
+    "Hyperband",
+    "MedianStopping",
+    "Patience",
+    "Scheduler",
+    "SuccessiveHalving",
+    "Threshold",
+    "TimeCap",
+    "TrialPlan",
+    "make_scheduler",
+    "schedule_of",
+    "scheduler_names",
+]
 
-_REGISTRY: dict[str, type[Scheduler]] = {cls.name: cls for cls in (MedianStopping,)}
+_REGISTRY: dict[str, type[Scheduler]] = {
+    cls.name: cls
+    for cls in (
+        MedianStopping,
+        Patience,
+        Threshold,
+        TimeCap,
+        Divergence,
+        AnyOf,
+        SuccessiveHalving,
+        ASHA,
+        Hyperband,
+        BOHB,
+        PBT,
+    )
+}
 
 
 def scheduler_names() -> list[str]:
@@ -22,17 +64,15 @@ def make_scheduler(spec: str | Scheduler | Mapping[str, Any] | None) -> Schedule
     """``None`` (no early stopping), a name such as ``"median"``, a stored config, or an object."""
     if spec is None or isinstance(spec, Scheduler):
         return spec
-    if isinstance(spec, Mapping):
-        options = {k: v for k, v in spec.items() if k != "name"}
-        name = spec.get("name")
-    else:
-        options, name = {}, spec
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise InvalidArgumentError(
-            f"Unknown scheduler {name!r}. Use None or one of "
-            f"{', '.join(map(repr, scheduler_names()))}, or pass a Scheduler object."
-        )
+    name, options = parse_spec(spec, _REGISTRY, "scheduler", none_ok=True)
     try:
+        if name == "any":  # nested rules from a stored config
+            rules = [make_scheduler(r) for r in options.pop("rules", [])]
+            if options:
+                raise TypeError(f"unexpected option(s) {sorted(options)}")
+            return AnyOf(*[r for r in rules if r is not None])
+        if name == "pbt" and "perturb" in options:
+            options["perturb"] = tuple(options["perturb"])
         return _REGISTRY[name](**options)
     except TypeError as exc:  # an unknown option, e.g. from a config of another version
         raise InvalidArgumentError(f"Scheduler {name!r}: {exc}.") from None

@@ -1,0 +1,105 @@
+"""Hyperband on the digits MLP: most trials stop after 1 or 3 epochs, the promising ones get 27.
+
+    pip install "hypersearch[examples]"
+    python examples/digits_hyperband.py                  # 60 trials into ./hypersearch.db
+    python examples/digits_hyperband.py --scheduler bohb # model-based Hyperband
+
+The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and stops when
+``trial.should_stop()`` says so; stopped trials are kept (state STOPPED) with their curves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+try:
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    from torch import nn
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    sys.exit(
+        f"This example needs PyTorch and scikit-learn ({exc.name}): "
+        'pip install "hypersearch[examples]"'
+    )
+
+import hypersearch as hs
+
+EPOCHS = 27
+SPACE = {
+    "lr": hs.Float(1e-4, 3e-1, log=True),
+    "momentum": hs.Float(0.5, 0.99, scale="log1m"),
+    "batch_size": hs.Int(16, 256, scale="pow2"),
+    "units": hs.Int(32, 512, step=32),
+    "dropout": hs.Float(0.0, 0.5),
+    "weight_decay": hs.Float(1e-6, 1e-2, log=True),
+}
+
+
+def load(seed: int = 0) -> list[torch.Tensor]:
+    x, y = load_digits(return_X_y=True)
+    x_tr, x_va, y_tr, y_va = train_test_split(x, y, test_size=0.25, stratify=y, random_state=seed)
+    sc = StandardScaler().fit(x_tr)
+    f = torch.float32
+    return [torch.as_tensor(sc.transform(x_tr), dtype=f), torch.as_tensor(y_tr),
+            torch.as_tensor(sc.transform(x_va), dtype=f), torch.as_tensor(y_va)]  # fmt: skip
+
+
+def make_objective(data: list[torch.Tensor]) -> Any:
+    x_tr, y_tr, x_va, y_va = data
+
+    def objective(trial: hs.Trial) -> float:
+        p = trial.params
+        torch.manual_seed(trial.number)
+        model = nn.Sequential(nn.Linear(64, p["units"]), nn.ReLU(), nn.Dropout(p["dropout"]),
+                              nn.Linear(p["units"], 10))  # fmt: skip
+        opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p["momentum"],
+                              weight_decay=p["weight_decay"])  # fmt: skip
+        acc = 0.0
+        for epoch in range(1, EPOCHS + 1):
+            model.train()
+            for idx in torch.randperm(len(x_tr)).split(p["batch_size"]):
+                opt.zero_grad()
+                nn.functional.cross_entropy(model(x_tr[idx]), y_tr[idx]).backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                acc = (model(x_va).argmax(1) == y_va).float().mean().item()
+            trial.report(acc, step=epoch)  # the resource axis: epochs done
+            if trial.should_stop():
+                break
+        return acc
+
+    return objective
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=60)
+    ap.add_argument("--scheduler", choices=["hyperband", "asha", "bohb"], default="hyperband")
+    ap.add_argument("--storage", default="sqlite:///hypersearch.db")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    cls = {"hyperband": hs.schedulers.Hyperband, "asha": hs.schedulers.ASHA,
+           "bohb": hs.schedulers.BOHB}[args.scheduler]  # fmt: skip
+    study = hs.create_study(
+        f"digits-{args.scheduler}", space=SPACE, direction="maximize", metric="val_accuracy",
+        scheduler=cls(min_resource=1, max_resource=EPOCHS, reduction_factor=3),
+        storage=args.storage, seed=0, load_if_exists=True,
+    )  # fmt: skip
+    study.optimize(make_objective(load()), n_trials=args.trials)
+    trials = study.trials
+    epochs = sum(len(t.intermediate) for t in trials)
+    stopped = sum(t.state is hs.TrialState.STOPPED for t in trials)
+    print(f"best val accuracy {study.best_value:.4f} with {study.best_params}")
+    print(
+        f"{len(trials)} trials, {stopped} stopped early; {epochs} epochs trained of "
+        f"{len(trials) * EPOCHS} for full training ({epochs / (len(trials) * EPOCHS):.0%})"
+    )
+
+
+if __name__ == "__main__":
+    main()
