@@ -6,26 +6,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.registry import parse_spec
 from hypersearch.samplers.auto import AutoSampler
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
+from hypersearch.samplers.gp import GPSampler
 from hypersearch.samplers.grid import GridSampler
 from hypersearch.samplers.random import RandomSampler
 from hypersearch.samplers.sobol import SobolSampler
+from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
+    "GPSampler",
     "GridSampler",
     "RandomSampler",
     "Sampler",
     "SamplingContext",
     "SobolSampler",
+    "TPESampler",
     "make_sampler",
     "sampler_names",
     "trial_rng",
 ]
 
 _REGISTRY: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (AutoSampler, GridSampler, RandomSampler, SobolSampler)
+    cls.name: cls
+    for cls in (AutoSampler, GPSampler, GridSampler, RandomSampler, SobolSampler, TPESampler)
 }
 
 
@@ -42,16 +48,7 @@ def make_sampler(
         return spec
     if spec is None:
         spec = "auto"
-    if isinstance(spec, Mapping):
-        options = {k: v for k, v in spec.items() if k != "name"}
-        name = spec.get("name")
-    else:
-        options, name = {}, spec
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise InvalidArgumentError(
-            f"Unknown sampler {name!r}. Use one of {', '.join(map(repr, sampler_names()))}, "
-            "or pass a Sampler object."
-        )
+    name, options = parse_spec(spec, _REGISTRY, "sampler")
     try:
         return _REGISTRY[name](seed=seed, **options)
     except TypeError as exc:  # an unknown option, e.g. from a config of another version

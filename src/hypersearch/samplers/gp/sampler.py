@@ -1,0 +1,297 @@
+"""Bayesian optimisation with a Gaussian process and log expected improvement."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from hypersearch.samplers.base import (
+    EncodingCache,
+    Observations,
+    Sampler,
+    SamplingContext,
+    observations,
+    trial_rng,
+)
+from hypersearch.samplers.gp.acquisition import log_ei
+from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
+from hypersearch.samplers.sobol import SobolSampler
+from hypersearch.space import Choice, Param, Space
+
+__all__ = ["GPSampler"]
+
+logger = logging.getLogger("hypersearch")
+
+_MAX_SNAP = 5000
+
+
+class _Layout:
+    """How a space maps to the GP's inputs: numeric parameters as continuous coordinates
+    (snapped to the cell centres of discrete ones), choices as category codes, single-value
+    parameters left out."""
+
+    def __init__(self, space: Space) -> None:
+        self.d = len(space)
+        self.num: list[int] = []
+        self.snaps: list[np.ndarray | None] = []
+        self.cat: list[int] = []
+        self.k: list[int] = []
+        for j, p in enumerate(space.values()):
+            if p.cardinality == 1:
+                continue
+            if isinstance(p, Choice):
+                self.cat.append(j)
+                self.k.append(p.cardinality)
+                continue
+            self.num.append(j)
+            count = p.cardinality
+            if count is not None and count <= _MAX_SNAP:
+                self.snaps.append(np.unique([p.encode(v) for v in p.grid(None)]))
+            else:
+                self.snaps.append(None)
+
+    @property
+    def only_categorical(self) -> bool:
+        return not self.num and bool(self.cat)
+
+    def snap(self, xc: np.ndarray) -> np.ndarray:
+        out = xc.copy()
+        for c, grid in enumerate(self.snaps):
+            if grid is None or len(grid) < 2:
+                continue
+            mids = 0.5 * (grid[1:] + grid[:-1])
+            out[:, c] = grid[np.searchsorted(mids, xc[:, c])]
+        return out
+
+    def features(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xc = self.snap(u[:, self.num])
+        k = np.array(self.k, dtype=float)
+        xk = np.minimum(np.floor(u[:, self.cat] * k), k - 1).astype(float)
+        return xc, xk
+
+    def unit(self, xc: np.ndarray, xk: np.ndarray) -> np.ndarray:
+        u = np.full((len(xc), self.d), 0.5)
+        u[:, self.num] = xc
+        if self.cat:
+            u[:, self.cat] = (xk + 0.5) / np.array(self.k, dtype=float)
+        return u
+
+
+def _transform(loss: np.ndarray) -> np.ndarray:
+    """Standardise, then a Yeo-Johnson power transform (fitted by maximum likelihood) so
+    heavy tails and outliers (a diverged run at loss 1e6) do not flatten the model."""
+    y = (loss - loss.mean()) / (loss.std() or 1.0)
+    if len(y) >= 4:
+        from scipy import stats  # imported on first use: scipy.stats takes a while
+
+        try:
+            with np.errstate(all="ignore"):
+                t = np.asarray(stats.yeojohnson(y)[0], dtype=float)
+            if np.all(np.isfinite(t)) and t.std() > 0:
+                y = t
+        except (ValueError, FloatingPointError, OverflowError):
+            pass
+    sd = y.std()
+    return (y - y.mean()) / (sd if sd > 0 else 1.0)
+
+
+class GPSampler(Sampler):
+    """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, log-EI) after a Sobol design.
+
+    - Values are power-transformed before fitting; non-finite ones are never used.
+    - Integer, stepped and power-of-two parameters are snapped to their values inside the
+      acquisition search; choices use a categorical (Hamming) kernel dimension each.
+    - Failed trials train a feasibility model whose log-probability is added to log-EI, so
+      regions that crash (out of memory at large widths) are avoided.
+    - Running trials are fantasised at their posterior mean (never better than the best), so
+      parallel workers get distinct points.
+    - Stopped trials count with a loss imputed from their learning curve.
+    - A space of only choices falls back to TPE (with a log message); define-by-run
+      parameters use univariate TPE.
+
+    >>> hs.create_study(space=space, sampler=hs.samplers.GPSampler(seed=0))
+    """
+
+    name = "gp"
+
+    def __init__(
+        self, *, n_startup: int | None = None, max_points: int = 250, seed: int | None = None
+    ) -> None:
+        super().__init__(seed=seed)
+        self.n_startup = None if n_startup is None else int(n_startup)
+        self.max_points = int(max_points)
+        self._sobol = SobolSampler(seed=self.seed)
+        self._cache = EncodingCache()
+        self._layouts: tuple[Space, _Layout] | None = None
+        self._warned = False
+        from hypersearch.samplers.tpe import TPESampler
+
+        self._tpe = TPESampler(seed=self.seed)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "n_startup": self.n_startup, "max_points": self.max_points}
+
+    def describe(self) -> str:
+        return (
+            "gp sampler: Gaussian process (Matérn-5/2 ARD) with log expected improvement after "
+            "a Sobol design; failures are modelled as infeasible"
+        )
+
+    def startup_trials(self, space: Space) -> int:
+        """Sobol points before the model takes over: ``d + 1``, between 5 and 10."""
+        if self.n_startup is not None:
+            return self.n_startup
+        return min(max(len(space) + 1, 5), 10)
+
+    def _layout(self, space: Space) -> _Layout:
+        if self._layouts is None or self._layouts[0] != space:
+            self._layouts = (space, _Layout(space))
+        return self._layouts[1]
+
+    def sample(self, ctx: SamplingContext) -> dict[str, Any]:
+        if not len(ctx.space):
+            return {}
+        layout = self._layout(ctx.space)
+        if layout.only_categorical:
+            if not self._warned:
+                logger.info(
+                    "gp sampler: every parameter is a choice, where a GP has nothing to "
+                    "interpolate; using TPE for this space instead."
+                )
+                self._warned = True
+            return self._tpe.sample(ctx)
+        obs = observations(ctx, ctx.space, self._cache)
+        if len(obs.loss) < max(self.startup_trials(ctx.space), 2) or np.ptp(obs.loss) == 0:
+            return self._sobol.sample(ctx)
+        u = self.propose(ctx.space, obs, trial_rng(self.seed, ctx.number, "gp"))
+        return ctx.space.decode(u)
+
+    def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
+        return self._tpe.sample_one(ctx, name, param)
+
+    # the model ---------------------------------------------------------------------
+    def _subset(self, obs: Observations, rng: np.random.Generator) -> np.ndarray:
+        """Indices of at most ``max_points`` observations: the best quarter, and an even
+        spread of the rest (keeps an ask fast at thousands of trials)."""
+        n = len(obs.loss)
+        if n <= self.max_points:
+            return np.arange(n)
+        order = np.argsort(obs.loss, kind="stable")
+        n_best = self.max_points // 4
+        rest = np.sort(order[n_best:])
+        pick = rng.choice(len(rest), size=self.max_points - n_best, replace=False)
+        return np.concatenate([order[:n_best], rest[np.sort(pick)]])
+
+    def propose(self, space: Space, obs: Observations, rng: np.random.Generator) -> np.ndarray:
+        """One point of the unit cube maximising log-EI (times feasibility) under the GP."""
+        layout = self._layout(space)
+        keep = self._subset(obs, rng)
+        x, loss = obs.x[keep], obs.loss[keep]
+        xc, xk = layout.features(x)
+        y = _transform(loss)
+        gp = fit_gp(xc, xk, y, rng, restarts=1 if len(y) < 60 else 0)
+        best = float(y.min())
+        feas = _feasibility(gp, obs, layout)
+        if len(obs.failed):  # failures look like the worst value seen: EI avoids them
+            fc, fk = layout.features(obs.failed)
+            gp = gp.condition_on(fc, fk, np.full(len(fc), float(y.max())))
+        if len(obs.running):  # fantasies at the posterior mean, never better than the best
+            rc, rk = layout.features(obs.running)
+            mean, _ = gp.predict(rc, rk)
+            gp = gp.condition_on(rc, rk, np.maximum(mean, best))
+
+        def score(cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
+            mean, var = gp.predict(cc, ck)
+            a = log_ei(mean, var, best)
+            if feas is not None:
+                a = a + feas(cc, ck)
+            return a
+
+        seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.failed]))
+        cc, ck = _maximise(score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]])
+        for i in range(len(cc)):  # the best candidate not tried yet
+            same = np.all(np.isclose(seen_c, cc[i]), axis=1) & np.all(seen_k == ck[i], axis=1)
+            if not same.any():
+                return layout.unit(cc[i : i + 1], ck[i : i + 1])[0]
+        return rng.random(layout.d)
+
+
+def _feasibility(gp: GaussianProcess, obs: Observations, layout: _Layout) -> Any:
+    """log P(trial succeeds) from a GP classifier-by-regression on ±1 labels (successes
+    and infeasible failures), with the objective GP's length scales; None without failures."""
+    if not len(obs.failed):
+        return None
+    fc, fk = layout.features(obs.failed)
+    sc, sk = layout.features(obs.x)
+    labels = np.concatenate([np.ones(len(sc)), -np.ones(len(fc))])
+    prior = float(labels.mean())
+    clf = GaussianProcess(
+        np.vstack([sc, fc]),
+        np.vstack([sk, fk]),
+        labels - prior,
+        gp.lengthscales,
+        1.0,
+        0.1,
+    )
+    from scipy.special import log_ndtr
+
+    def log_p(cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
+        mean, var = clf.predict(cc, ck)
+        return np.asarray(log_ndtr((mean + prior) / np.sqrt(var + 0.1)))
+
+    return log_p
+
+
+def _maximise(
+    score: Any,
+    layout: _Layout,
+    rng: np.random.Generator,
+    best_c: np.ndarray,
+    best_k: np.ndarray,
+    *,
+    n_random: int = 768,
+    n_starts: int = 6,
+    n_local: int = 40,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-start local search on the mixed space: random and near-best candidates, then
+    shrinking Gaussian steps on continuous coordinates and random category flips from the
+    best few. Returns candidates best first."""
+    dc, dk = len(layout.num), len(layout.cat)
+    k = np.array(layout.k, dtype=int)
+
+    def rand_cats(m: int) -> np.ndarray:
+        if not dk:
+            return np.zeros((m, 0))
+        return np.floor(rng.random((m, dk)) * k).astype(float)
+
+    m_near = 32 * len(best_c)
+    near_c = np.repeat(best_c, 32, axis=0) + rng.normal(0, 0.05, (m_near, dc))
+    near_k = np.repeat(best_k, 32, axis=0)
+    cand_c = layout.snap(np.clip(np.vstack([rng.random((n_random, dc)), near_c]), 0, 1))
+    cand_k = np.vstack([rand_cats(n_random), near_k])
+    s = score(cand_c, cand_k)
+    top = np.argsort(-s, kind="stable")[:n_starts]
+    cur_c, cur_k, cur_s = cand_c[top], cand_k[top], s[top]
+    flip = 1.0 / max(dk + dc, 1)
+    for sigma in (0.1, 0.05, 0.02, 0.008, 0.003):
+        m = len(cur_c)
+        pc = np.repeat(cur_c, n_local, axis=0)
+        mask = rng.random(pc.shape) < max(0.5, 2.0 / max(dc, 1))
+        pc = layout.snap(np.clip(pc + mask * rng.normal(0, sigma, pc.shape), 0, 1))
+        pk = np.repeat(cur_k, n_local, axis=0)
+        if dk:
+            do = rng.random(pk.shape) < flip
+            pk = np.where(do, rand_cats(len(pk)), pk)
+        ps = score(pc, pk).reshape(m, n_local)
+        j = np.argmax(ps, axis=1)
+        better = ps[np.arange(m), j] > cur_s
+        idx = np.arange(m) * n_local + j
+        cur_c[better], cur_k[better] = pc[idx[better]], pk[idx[better]]
+        cur_s[better] = ps[np.arange(m), j][better]
+    all_c = np.vstack([cur_c, cand_c])
+    all_k = np.vstack([cur_k, cand_k])
+    all_s = np.concatenate([cur_s, s])
+    order = np.argsort(-all_s, kind="stable")
+    return all_c[order], all_k[order]

@@ -1,0 +1,212 @@
+"""The GP sampler: model, log-EI, mixed spaces, failures, parallel asks, bad input."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.samplers import GPSampler, SamplingContext
+from hypersearch.samplers.gp.acquisition import log_ei, log_h
+from hypersearch.samplers.gp.model import fit_gp
+from hypersearch.space import Choice, Float, Int, Space
+from hypersearch.trial import TrialRecord, TrialState
+
+
+def _branin(p: dict[str, float]) -> float:
+    x1, x2 = p["x1"], p["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+BRANIN = Space({"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)})
+
+
+def test_log_h_is_stable_and_matches_the_direct_formula() -> None:
+    from scipy.stats import norm
+
+    z = np.array([-0.5, 0.0, 1.0, 3.0, -0.99, -1.0, -2.0, -5.0])
+    direct = np.log(norm.pdf(z) + z * norm.cdf(z))
+    assert np.allclose(log_h(z), direct, rtol=1e-9)
+    far = log_h(np.array([-40.0, -1e3, -1e6]))
+    assert np.all(np.isfinite(far))
+    assert np.all(np.diff(far) < 0)  # still ordered deep in the tail
+    assert log_ei(np.array([0.0]), np.array([1.0]), best=-50.0)[0] > -2000
+
+
+def test_gp_fit_interpolates_a_smooth_function() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 2))
+    y = np.sin(6 * x[:, 0]) + x[:, 1] ** 2
+    y = (y - y.mean()) / y.std()
+    gp = fit_gp(x, np.zeros((30, 0)), y, rng)
+    xt = rng.random((50, 2))
+    yt = (np.sin(6 * xt[:, 0]) + xt[:, 1] ** 2 - (np.sin(6 * x[:, 0]) + x[:, 1] ** 2).mean()) / (
+        np.sin(6 * x[:, 0]) + x[:, 1] ** 2
+    ).std()
+    mean, var = gp.predict(xt, np.zeros((50, 0)))
+    assert np.sqrt(np.mean((mean - yt) ** 2)) < 0.15
+    assert np.all(var > 0)
+
+
+def test_gp_beats_random_on_branin() -> None:
+    gp_best, rnd_best = [], []
+    for seed in range(2):
+        for name, out in (("gp", gp_best), ("random", rnd_best)):
+            study = hs.create_study(space=BRANIN, sampler=name, seed=seed)
+            study.optimize(lambda t: _branin(t.params), n_trials=20)
+            out.append(study.best_value)
+    assert np.mean(gp_best) < 0.7  # optimum 0.398
+    assert np.mean(gp_best) < np.mean(rnd_best)
+
+
+def test_mixed_space_with_duplicates_and_non_finite_history() -> None:
+    space = Space(
+        {
+            "lr": Float(1e-5, 1e-1, log=True),
+            "units": Int(32, 512, step=32),
+            "bs": Int(8, 256, scale="pow2"),
+            "opt": Choice(["sgd", "adam", "adamw"]),
+        }
+    )
+    study = hs.create_study(space=space, sampler="gp", seed=0)
+    same = {"lr": 1e-3, "units": 64, "bs": 32, "opt": "adam"}
+    for _ in range(4):  # duplicated points
+        study.add_trial(same, 1.0)
+    for i in range(8):
+        study.add_trial({**same, "units": 32 * (i + 1), "opt": "sgd"}, float(i))
+
+    def objective(t: hs.Trial) -> float:
+        if t.params["units"] > 448:
+            return float("nan")  # non-finite: the trial fails, never used as a value
+        return math.log10(t.params["lr"]) ** 2 + t.params["units"] / 512
+
+    study.optimize(objective, n_trials=10, max_failures=None)
+    proposed = [t for t in study.trials if t.source == "sampler"]
+    assert len(proposed) == 10
+    for t in proposed:
+        assert space.validate(dict(t.params)) == dict(t.params)
+    keys = {tuple(sorted(t.params.items())) for t in proposed}
+    assert len(keys) == len(proposed)  # never re-proposes a point it has
+
+
+def test_failed_region_is_avoided() -> None:
+    """Failures at x2 > 10 (out of memory) are learned: after the Sobol design, few
+    proposals go there, where random search sends a third of its trials."""
+
+    def objective(t: hs.Trial) -> float:
+        if t.params["x2"] > 10:
+            raise MemoryError("CUDA out of memory")
+        return _branin(t.params)
+
+    failed_after_design = []
+    for seed in range(1):
+        study = hs.create_study(space=BRANIN, sampler="gp", seed=seed)
+        study.optimize(objective, n_trials=26, max_failures=None)
+        late = study.trials[10:]
+        failed_after_design.append(sum(t.state is TrialState.FAILED for t in late) / len(late))
+        assert study.best_value < 1.0
+    assert np.mean(failed_after_design) < 0.2
+
+
+def test_four_parallel_asks_get_four_distinct_points() -> None:
+    for sampler in ("gp", "tpe", "auto"):
+        study = hs.create_study(space=BRANIN, sampler=sampler, seed=0)
+        study.optimize(lambda t: _branin(t.params), n_trials=11)
+        running = [study.ask() for _ in range(4)]
+        points = {tuple(sorted(t.params.items())) for t in running}
+        assert len(points) == 4, sampler
+        for t in running:
+            study.tell(t, _branin(t.params))
+
+
+def test_running_trials_push_the_next_point_away() -> None:
+    sampler = GPSampler(seed=0)
+    rng = np.random.default_rng(1)
+    records = []
+    for i in range(12):
+        params = BRANIN.decode(rng.random(2))
+        records.append(
+            TrialRecord(number=i, state=TrialState.COMPLETE, params=params, value=_branin(params))
+        )
+    ctx = SamplingContext(space=BRANIN, trials=records, number=12, direction="minimize")
+    first = sampler.sample(ctx)
+    pending = [*records, TrialRecord(number=12, state=TrialState.RUNNING, params=first)]
+    ctx2 = SamplingContext(space=BRANIN, trials=pending, number=13, direction="minimize")
+    second = sampler.sample(ctx2)
+    assert second != first
+    gap = np.abs(BRANIN.encode(first) - BRANIN.encode(second)).max()
+    assert gap > 1e-3
+
+
+def test_only_choices_falls_back_to_tpe_with_a_message(caplog: pytest.LogCaptureFixture) -> None:
+    space = Space({"a": Choice(["x", "y", "z"]), "b": hs.Bool()})
+    study = hs.create_study(space=space, sampler="gp", seed=0)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        study.optimize(lambda t: float(t.params["a"] == "y") + t.params["b"], n_trials=15)
+    assert "using TPE" in caplog.text
+    assert len(study.trials) == 15
+
+
+def test_empty_space_and_define_by_run() -> None:
+    study = hs.create_study(space={}, sampler="gp", seed=0)
+    study.optimize(lambda t: (t.float("x", 0, 1) - 0.3) ** 2, n_trials=15)
+    assert len(study.trials) == 15
+    assert study.best_value < 0.05
+
+
+def test_stopped_trials_are_learned_from() -> None:
+    """A study with only stopped trials (early Hyperband) still gets model-based proposals
+    from their learning curves, not the Sobol design forever."""
+    from hypersearch.samplers.base import impute_stopped, observations
+
+    records = []
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        params = BRANIN.decode(rng.random(2))
+        v = _branin(params)
+        state = TrialState.STOPPED if i % 2 else TrialState.COMPLETE
+        curve = (
+            {0: 2 * v, 1: 1.5 * v} if state is TrialState.STOPPED else {0: 2 * v, 1: 1.5 * v, 2: v}
+        )
+        records.append(
+            TrialRecord(
+                number=i,
+                state=state,
+                params=params,
+                value=v if state is TrialState.COMPLETE else None,
+                intermediate=curve,
+            )
+        )
+    imputed = impute_stopped(records, "minimize")
+    assert set(imputed) == {1, 3, 5, 7, 9}
+    finals = sorted(r.value for r in records if r.value is not None)
+    assert all(finals[0] <= v <= finals[-1] for v in imputed.values())
+    ctx = SamplingContext(space=BRANIN, trials=records, number=10, direction="minimize")
+    obs = observations(ctx, BRANIN)
+    assert obs.n_stopped == 5 and obs.n_complete == 5 and len(obs.loss) == 10
+
+
+def test_ask_is_fast_at_20_dimensions() -> None:
+    import time
+
+    space = Space({f"x{i}": Float(0.0, 1.0) for i in range(20)})
+    rng = np.random.default_rng(0)
+    records = [
+        TrialRecord(
+            number=i,
+            state=TrialState.COMPLETE,
+            params=space.decode(u),
+            value=float(np.sum((u - 0.3) ** 2)),
+        )
+        for i, u in enumerate(rng.random((150, 20)))
+    ]
+    sampler = GPSampler(seed=0)
+    ctx = SamplingContext(space=space, trials=records, number=150, direction="minimize")
+    sampler.sample(ctx)  # imports
+    t0 = time.process_time()  # CPU time: robust to a loaded machine
+    sampler.sample(ctx)
+    assert time.process_time() - t0 < 3.0  # ~0.4 s on one idle core
