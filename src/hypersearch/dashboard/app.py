@@ -1,0 +1,444 @@
+"""The dashboard's Starlette application: HTML pages and the JSON API under ``/api``.
+
+Pages are Jinja2 templates with autoescaping; every user string reaches the browser either
+escaped by Jinja2 or through ``textContent`` in ``dashboard.js``. Static files are served by
+name from a fixed list, never by path. Writes (notes, tags) exist only with ``allow_edit``
+and must come from a page this server served (Origin check).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from hypersearch.dashboard import assets
+from hypersearch.dashboard.importance import main_effects
+from hypersearch.dashboard.queries import Cursor, DashboardData
+from hypersearch.dashboard.security import allowed_hosts, host_allowed, origin_allowed
+from hypersearch.exceptions import HypersearchError, InvalidArgumentError
+from hypersearch.storage.base import Storage
+
+__all__ = ["create_app", "study_config", "templates_env", "to_json"]
+
+MAX_NOTE = 10_000
+#: Importance is estimated from at most this many completed trials (evenly spaced); the
+#: estimate's standard error is then about 0.01, and it takes well under a second.
+IMPORTANCE_SAMPLE = 5_000
+MAX_TAG = 100
+
+
+def templates_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(assets.TEMPLATES)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt_time"] = _fmt_time
+    env.filters["fmt_value"] = _fmt_value
+    env.filters["fmt_duration"] = _fmt_duration
+    env.filters["pretty"] = lambda obj: json.dumps(obj, indent=2, ensure_ascii=False)
+    env.filters["tojson_safe"] = lambda obj: Markup(to_json(obj))
+    return env
+
+
+def to_json(obj: Any) -> str:
+    """JSON that can sit inside a ``<script type="application/json">`` element."""
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _fmt_time(epoch: float | None) -> str:
+    if epoch is None:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def _fmt_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return {"Infinity": "inf", "-Infinity": "-inf", "NaN": "nan"}.get(value, value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class _Importance:
+    """Importance per study, recomputed only when the number of finished trials changed."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[int, dict[str, float]]] = {}
+
+    def get(self, data: DashboardData, study_id: int, n_complete: int) -> dict[str, float]:
+        hit = self._cache.get(study_id)
+        if hit is not None and hit[0] == n_complete:
+            return hit[1]
+        params, values = data.finished_values(study_id, limit=IMPORTANCE_SAMPLE)
+        result = main_effects(params, values)
+        self._cache[study_id] = (n_complete, result)
+        return result
+
+
+def create_app(
+    data: DashboardData,
+    *,
+    editor: Storage | None = None,
+    bind_host: str = "127.0.0.1",
+    poll_seconds: float = 2.0,
+) -> Starlette:
+    """The dashboard over ``data``; notes and tags are editable when ``editor`` is given.
+
+    >>> app = create_app(DashboardData.open("sqlite:///hypersearch.db"))
+    """
+    env = templates_env()
+    hosts = allowed_hosts(bind_host)
+    importance = _Importance()
+    allow_edit = editor is not None
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        context.update(allow_edit=allow_edit, poll_ms=int(poll_seconds * 1000))
+        return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+
+    def not_found(request: Request, what: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": what}, status_code=404)
+        return page(request, "404.html", status=404, what=what)
+
+    async def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def load_study(request: Request) -> dict[str, Any] | None:
+        study_id = request.path_params["study_id"]
+        study: dict[str, Any] | None = await blocking(data.study, study_id)
+        return study
+
+    # pages -------------------------------------------------------------------------------
+    async def index(request: Request) -> Response:
+        studies = await blocking(data.list_studies)
+        return page(request, "studies.html", studies=studies)
+
+    async def study_page(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, f"No study with id {request.path_params['study_id']}.")
+        config = study_config(study, poll_seconds=poll_seconds)
+        return page(request, "study.html", study=study, config=config)
+
+    async def trial_page(request: Request) -> Response:
+        study = await load_study(request)
+        number = request.path_params["number"]
+        if study is None:
+            return not_found(request, f"No study with id {request.path_params['study_id']}.")
+        trial = await blocking(data.trial, study["id"], number)
+        if trial is None:
+            return not_found(request, f"No trial number {number} in study {study['name']!r}.")
+        config = {
+            "page": "trial",
+            "study_id": study["id"],
+            "metric": study["metric"],
+            "poll_ms": int(poll_seconds * 1000),
+            "trial": {
+                "number": trial["number"],
+                "state": trial["state"],
+                "curve": trial["curve"],
+                "lr_finder": trial["attrs"].get("lr_finder"),
+            },
+        }
+        shown = {k: v for k, v in trial["attrs"].items() if k != "lr_finder"}  # it is plotted
+        return page(
+            request, "trial.html", study=study, trial=trial, config=config, attrs_shown=shown
+        )
+
+    async def compare_page(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, f"No study with id {request.path_params['study_id']}.")
+        try:
+            numbers = _numbers(request.query_params.get("trials", ""))
+        except InvalidArgumentError as exc:
+            return page(request, "error.html", status=400, message=str(exc), study=study)
+        if not 2 <= len(numbers) <= 5:
+            return page(
+                request,
+                "error.html",
+                status=400,
+                study=study,
+                message=f"Choose 2 to 5 trials to compare, got {len(numbers)}.",
+            )
+        trials = [await blocking(data.trial, study["id"], n) for n in numbers]
+        missing = [n for n, t in zip(numbers, trials, strict=True) if t is None]
+        if missing:
+            return not_found(request, f"No trial number {missing[0]} in study {study['name']!r}.")
+        names = sorted({k for t in trials if t for k in t["params"]})
+        rows = []
+        for name in names:
+            values = [_fmt_value(t["params"].get(name)) if t else "" for t in trials]
+            rows.append({"name": name, "cells": values, "differs": len(set(values)) > 1})
+        config = {
+            "page": "compare",
+            "metric": study["metric"],
+            "trials": [{"number": t["number"], "curve": t["curve"]} for t in trials if t],
+        }
+        return page(request, "compare.html", study=study, trials=trials, rows=rows, config=config)
+
+    async def static(request: Request) -> Response:
+        path = assets.static_file(request.path_params["name"])
+        if path is None:
+            return not_found(request, "No such file.")
+        return FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+
+    # JSON API ------------------------------------------------------------------------------
+    async def api_studies(request: Request) -> Response:
+        return JSONResponse({"studies": await blocking(data.list_studies)})
+
+    async def api_study(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        study["cursor"] = (await blocking(data.cursor, study["id"])).encode()
+        return JSONResponse(study)
+
+    async def api_trials(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        q = request.query_params
+        states = [s for s in q.get("state", "").split(",") if s]
+        result = await blocking(
+            data.trials_page,
+            study["id"],
+            offset=_int(q.get("offset", "0"), "offset"),
+            limit=_int(q.get("limit", "50"), "limit"),
+            sort=q.get("sort", "number"),
+            descending=q.get("order", "asc") == "desc",
+            states=states,
+            tag=q.get("tag") or None,
+            search=q.get("q") or None,
+        )
+        return JSONResponse(result)
+
+    points_cache: dict[tuple[int, bool], tuple[tuple[Any, ...], bytes]] = {}
+
+    def cached_points(study_id: int, with_params: bool) -> bytes:
+        key = data.signature(study_id)
+        hit = points_cache.get((study_id, with_params))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        body = data.points_json(study_id, with_params=with_params).encode()
+        points_cache[(study_id, with_params)] = (key, body)
+        return body
+
+    async def api_points(request: Request) -> Response:
+        study_id = request.path_params["study_id"]
+        if not await blocking(data.study_exists, study_id):
+            return not_found(request, "no such study")
+        with_params = request.query_params.get("params", "1") != "0"
+        body = await blocking(cached_points, study_id, with_params)
+        return Response(body, media_type="application/json")
+
+    async def api_curves(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        given = request.query_params.get("trials")
+        if given:
+            numbers = _numbers(given)
+        else:
+            numbers = await blocking(data.default_curve_numbers, study["id"], study["direction"])
+        return JSONResponse({"curves": await blocking(data.curves, study["id"], numbers)})
+
+    async def api_importance(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        n_complete = int(study["counts"].get("COMPLETE", 0))
+        result = await blocking(importance.get, data, study["id"], n_complete)
+        return JSONResponse(
+            {
+                "importance": result,
+                "n_trials": n_complete,
+                "sample": min(n_complete, IMPORTANCE_SAMPLE),
+                "method": "fanova-main",
+            }
+        )
+
+    async def api_changes(request: Request) -> Response:
+        study_id = request.path_params["study_id"]
+        if not await blocking(data.study_exists, study_id):
+            return not_found(request, "no such study")
+        cursor = Cursor.decode(request.query_params.get("cursor", "0"))
+        return JSONResponse(await blocking(data.changes, study_id, cursor))
+
+    async def api_trial(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        trial = await blocking(data.trial, study["id"], request.path_params["number"])
+        if trial is None:
+            return not_found(request, "no such trial")
+        return JSONResponse(trial)
+
+    async def api_annotate(request: Request) -> Response:
+        if editor is None:
+            return JSONResponse(
+                {"error": "read-only dashboard: start it with --allow-edit to edit notes"},
+                status_code=403,
+            )
+        if not origin_allowed(request.headers.get("origin"), request.headers.get("host")):
+            return JSONResponse(
+                {"error": "refused: the request did not come from this dashboard's page"},
+                status_code=403,
+            )
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, 415)
+        study = await load_study(request)
+        number = request.path_params["number"]
+        if study is None or await blocking(data.trial, study["id"], number) is None:
+            return not_found(request, "no such trial")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise InvalidArgumentError("the body is not valid JSON.") from None
+        note, add, remove = _annotation_changes(body)
+        await blocking(
+            editor.update_trial_annotations,
+            study["id"],
+            number,
+            note=note,
+            add_tags=add,
+            remove_tags=remove,
+        )
+        return JSONResponse(await blocking(data.trial, study["id"], number))
+
+    # errors and middleware ----------------------------------------------------------------
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return not_found(request, "No such page.")
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return page(request, "error.html", status=exc.status_code, message=exc.detail)
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return page(request, "error.html", status=400, message=str(exc))
+
+    async def storage_error(request: Request, exc: Exception) -> Response:
+        message = f"The storage could not be read: {exc}"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=503)
+        return page(request, "error.html", status=503, message=message)
+
+    routes = [
+        Route("/", index),
+        Route("/studies/{study_id:int}", study_page),
+        Route("/studies/{study_id:int}/trials/{number:int}", trial_page),
+        Route("/studies/{study_id:int}/compare", compare_page),
+        Route("/static/{name}", static),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/api/studies", api_studies),
+        Route("/api/studies/{study_id:int}", api_study),
+        Route("/api/studies/{study_id:int}/trials", api_trials),
+        Route("/api/studies/{study_id:int}/points", api_points),
+        Route("/api/studies/{study_id:int}/curves", api_curves),
+        Route("/api/studies/{study_id:int}/importance", api_importance),
+        Route("/api/studies/{study_id:int}/changes", api_changes),
+        Route("/api/studies/{study_id:int}/trials/{number:int}", api_trial),
+        Route(
+            "/api/studies/{study_id:int}/trials/{number:int}/annotations",
+            api_annotate,
+            methods=["POST"],
+        ),
+    ]
+
+    async def check_host(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not host_allowed(request.headers.get("host"), hosts):
+            return Response("Invalid Host header", status_code=400, media_type="text/plain")
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=check_host)],
+        exception_handlers={
+            HTTPException: http_error,
+            InvalidArgumentError: bad_request,
+            HypersearchError: storage_error,
+        },
+    )
+    return app
+
+
+def study_config(study: dict[str, Any], *, poll_seconds: float = 2.0) -> dict[str, Any]:
+    """What ``dashboard.js`` needs to know about a study page."""
+    keys = ("id", "name", "direction", "metric", "space")
+    return {
+        "page": "study",
+        "poll_ms": int(poll_seconds * 1000),
+        "study": {k: study[k] for k in keys},
+    }
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be a whole number, got {text[:40]!r}.") from None
+
+
+def _numbers(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if part.strip():
+            out.append(_int(part.strip(), "trials"))
+    return list(dict.fromkeys(out))
+
+
+def _annotation_changes(body: Any) -> tuple[str | None, list[str], list[str]]:
+    if not isinstance(body, dict):
+        raise InvalidArgumentError('send an object like {"note": "...", "add_tags": ["x"]}.')
+    unknown = set(body) - {"note", "add_tags", "remove_tags"}
+    if unknown:
+        raise InvalidArgumentError(f"unknown field {sorted(unknown)[0]!r}.")
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        raise InvalidArgumentError(f"note must be a string of at most {MAX_NOTE} characters.")
+    tags: dict[str, list[str]] = {}
+    for key in ("add_tags", "remove_tags"):
+        value = body.get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(t, str) and 0 < len(t.strip()) <= MAX_TAG for t in value
+        ):
+            raise InvalidArgumentError(f"{key} must be a list of tags of 1..{MAX_TAG} characters.")
+        tags[key] = [t.strip() for t in value]
+    return note, tags["add_tags"], tags["remove_tags"]

@@ -1,0 +1,145 @@
+"""Studies for the dashboard tests: a small one with failures, stopped trials and odd strings,
+and a bulk one written straight into the schema (for scale)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+import hypersearch as hs
+
+XSS_NOTE = "<script>alert(1)</script>"
+ODD_NAME = "odd <b>study</b> & 'quotes' \"dq\" / ünïcode ✓"
+ODD_CHOICE = "<img src=x onerror=alert(2)>"
+ODD_TAG = "<i>tag</i>&amp;"
+
+
+def build_odd_study(path: Path, *, n_trials: int = 24) -> str:
+    """A study with complete, stopped, failed (with traceback), running and waiting trials,
+    and user strings that must stay text. Returns the storage URL."""
+    url = f"sqlite:///{path}"
+    space = {
+        "lr": hs.Float(1e-5, 1e-1, log=True),
+        "units": hs.Int(32, 512, step=32),
+        "optimizer": hs.Choice(["sgd", "adam", ODD_CHOICE]),
+        "dropout": hs.Float(0.0, 0.5),
+    }
+    study = hs.create_study(
+        ODD_NAME,
+        space=space,
+        direction="maximize",
+        metric="val <acc>",
+        storage=url,
+        seed=0,
+        sampler="random",
+    )
+    rng = random.Random(0)
+
+    def objective(trial: hs.Trial) -> float:
+        p = trial.params
+        if trial.number % 7 == 3:
+            raise RuntimeError(f"CUDA out of memory <oops> & {ODD_CHOICE}")
+        base = 0.9 - abs(math.log10(p["lr"]) + 3) * 0.08 - p["dropout"] * 0.1
+        value = 0.0
+        for epoch in range(12):
+            value = base * (1 - math.exp(-(epoch + 1) / 3)) + rng.uniform(-0.01, 0.01)
+            trial.report(value, step=epoch)
+            if trial.number % 5 == 4 and epoch == 4:
+                trial.stop()
+        return value
+
+    study.optimize(objective, n_trials=n_trials, show_progress=False, max_failures=None)
+    study.set_note(0, XSS_NOTE)
+    study.add_tags(0, ODD_TAG, "baseline")
+    study.add_tags(1, "baseline")
+    study.set_note(2, "line one\nline two with a very long note " + "x" * 80)
+    study.set_attrs(1, {"checkpoints": ["/ckpt/epoch-3.pt", "/ckpt/<best>.pt"], "size": 12})
+    running = study.ask()  # stays RUNNING: the dashboard shows it live
+    running.report(0.41, step=0)
+    running.report(0.52, step=1)
+    study.enqueue({"lr": 1e-3, "optimizer": "sgd"}, note="queued by hand <u>")
+    # a second, empty study
+    hs.create_study(
+        "empty study", space=space, direction="minimize", storage=url, sampler="random"
+    )
+    return url
+
+
+def build_bulk_study(
+    path: Path, *, n_trials: int, n_reports: int, name: str = "bulk", seed: int = 0
+) -> str:
+    """A study of ``n_trials`` finished trials with ``n_reports`` reports each, written with bulk
+    inserts into the real schema (fast: about 1 s per million reports)."""
+    url = f"sqlite:///{path}"
+    space = {
+        "lr": hs.Float(1e-5, 1e-1, log=True),
+        "units": hs.Int(32, 512, step=32),
+        "optimizer": hs.Choice(["sgd", "adam", "rmsprop"]),
+        "dropout": hs.Float(0.0, 0.5),
+        "layers": hs.Int(1, 6),
+    }
+    study = hs.create_study(name, space=space, direction="maximize", storage=url)
+    study.storage.close()
+    rng = random.Random(seed)
+    dists = json.dumps({k: p.to_dict() for k, p in space.items()})
+    conn = sqlite3.connect(path)
+    try:
+        study_id = conn.execute("SELECT id FROM hs_studies WHERE name = ?", (name,)).fetchone()[0]
+        first_id = (conn.execute("SELECT max(id) FROM hs_trials").fetchone()[0] or 0) + 1
+        now = time.time() - n_trials * 2.0
+        trials, reports = [], []
+        for i in range(n_trials):
+            lr = 10 ** rng.uniform(-5, -1)
+            params = {
+                "lr": lr,
+                "units": rng.randrange(32, 513, 32),
+                "optimizer": rng.choice(["sgd", "adam", "rmsprop"]),
+                "dropout": rng.uniform(0, 0.5),
+                "layers": rng.randint(1, 6),
+            }
+            top = 0.95 - abs(math.log10(lr) + 3) * 0.07 - params["dropout"] * 0.1
+            state = "COMPLETE" if i % 10 else ("STOPPED" if i % 20 else "FAILED")
+            steps = n_reports if state == "COMPLETE" else n_reports // 3
+            curve = [
+                top * (1 - math.exp(-(s + 1) / 8)) + rng.uniform(-0.01, 0.01) for s in range(steps)
+            ]
+            value = None if state == "FAILED" else curve[-1]
+            start = now + i * 2.0
+            trials.append(
+                (
+                    first_id + i,
+                    study_id,
+                    i,
+                    state,
+                    "sampler",
+                    json.dumps(params),
+                    dists,
+                    value,
+                    "{}",
+                    "",
+                    "[]",
+                    "{}",
+                    "diverged" if state == "FAILED" else None,
+                    start,
+                    start,
+                    start + 1.5,
+                )
+            )
+            reports.extend((first_id + i, s, v, start + s * 0.01) for s, v in enumerate(curve))
+        conn.executemany(
+            "INSERT INTO hs_trials (id, study_id, number, state, source, params, distributions,"
+            " value, metrics, note, tags, attrs, fail_reason, created_at, started_at,"
+            " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            trials,
+        )
+        conn.executemany(
+            "INSERT INTO hs_reports (trial_id, step, value, at) VALUES (?, ?, ?, ?)", reports
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    return url
