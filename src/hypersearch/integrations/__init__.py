@@ -1,0 +1,11 @@
+"""Callbacks that connect training loops to a study: report, stop when told, checkpoint.
+
+Import the one for your framework; each imports its framework only then, with an install
+hint when it is missing:
+
+- ``hypersearch.integrations.torch``: ``TorchTrialLoop`` for hand-written PyTorch loops;
+- ``hypersearch.integrations.lightning``: ``HypersearchCallback``
+  (``pip install "hypersearch[lightning]"``);
+- ``hypersearch.integrations.keras``: ``HypersearchKerasCallback``
+  (Keras 3, ``KERAS_BACKEND=torch``).
+"""

@@ -1,0 +1,107 @@
+"""A Lightning callback that reports to a trial, honours its scheduler and keeps checkpoints.
+
+>>> def objective(trial):
+...     cb = HypersearchCallback(trial, monitor="val_acc")
+...     trainer = lightning.pytorch.Trainer(max_epochs=20, callbacks=[cb])
+...     trainer.fit(model, datamodule=dm, ckpt_path=cb.ckpt_path())   # resumes PBT / promotions
+...     return cb.last_value
+
+Each validation end it reports ``trainer.callback_metrics[monitor]`` at step
+``trainer.current_epoch``, saves Lightning's own full checkpoint (model, optimizers, schedulers,
+loop state) with ``trial.save_checkpoint``, and sets ``trainer.should_stop`` when the scheduler
+says so. ``ckpt_path()`` writes the trial's checkpoint (its own, or the one it continues from)
+to a temporary file for ``trainer.fit(ckpt_path=...)``; after the restore, the optimizers get
+this trial's hyperparameters back (PBT's new learning rate wins over the donor's).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Any
+
+from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.integrations.torch import apply_hparams, group_hparams
+from hypersearch.tools._torch import lazy_import
+
+__all__ = ["HypersearchCallback"]
+
+_pl = lazy_import("lightning.pytorch", hint='pip install "hypersearch[lightning]"')
+torch = lazy_import("torch", hint='pip install "hypersearch[torch]"')
+
+
+def _fresh_optimizers(pl_module: Any) -> list[Any]:
+    made = pl_module.configure_optimizers()
+    if isinstance(made, torch.optim.Optimizer):
+        return [made]
+    if isinstance(made, dict):
+        return [made["optimizer"]]
+    if isinstance(made, list | tuple):
+        if len(made) == 2 and isinstance(made[0], list | tuple):
+            made = made[0]
+        return [o["optimizer"] if isinstance(o, dict) else o for o in made]
+    return []
+
+
+class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
+    """Report ``monitor`` each validation epoch; stop when told; checkpoint for resumption."""
+
+    def __init__(self, trial: Any, *, monitor: str = "val_loss", checkpoint: bool = True) -> None:
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise InvalidArgumentError(f"monitor must be a metric name, got {monitor!r}.")
+        self.trial = trial
+        self.monitor = monitor
+        self.checkpoint = checkpoint
+        self.last_value: float | None = None
+        self._resuming = False
+        self._tmpdir: str | None = None
+
+    # resuming ---------------------------------------------------------------------------
+    def ckpt_path(self) -> str | None:
+        """A file holding the trial's checkpoint for ``trainer.fit(ckpt_path=...)``, or None."""
+        ckpt = self.trial.load_checkpoint()
+        if ckpt is None:
+            return None
+        self._tmpdir = tempfile.mkdtemp(prefix="hypersearch-lightning-")
+        path = os.path.join(self._tmpdir, "resume.ckpt")
+        torch.save(ckpt, path)
+        self._resuming = True
+        return path
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        if not self._resuming:
+            return
+        fresh = _fresh_optimizers(pl_module)
+        for opt, new in zip(trainer.optimizers, fresh, strict=False):
+            apply_hparams(opt, group_hparams(new))
+
+    # reporting --------------------------------------------------------------------------
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        if self.monitor not in metrics:
+            raise InvalidArgumentError(
+                f"HypersearchCallback: the metric {self.monitor!r} was not logged; logged "
+                f"metrics are {sorted(metrics)}. Call self.log({self.monitor!r}, value) in "
+                "validation_step, or pass monitor=... with one of those."
+            )
+        value = float(metrics[self.monitor])
+        self.last_value = value
+        self.trial.report(
+            value if math.isfinite(value) else float("nan"), step=int(trainer.current_epoch)
+        )
+        if self.checkpoint:
+            self.trial.save_checkpoint(_lightning_checkpoint(trainer))
+        if self.trial.should_stop():
+            trainer.should_stop = True
+
+
+def _lightning_checkpoint(trainer: Any) -> dict[str, Any]:
+    """Lightning's full checkpoint as a dict (through its public save_checkpoint)."""
+    with tempfile.TemporaryDirectory(prefix="hypersearch-lightning-") as tmp:
+        path = os.path.join(tmp, "last.ckpt")
+        trainer.save_checkpoint(path)
+        return dict(torch.load(path, map_location="cpu", weights_only=False))

@@ -1,0 +1,219 @@
+"""Callbacks for PyTorch loops, Lightning and Keras 3 (torch backend) with real studies."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import hypersearch as hs  # noqa: E402
+
+pytestmark = pytest.mark.torch
+torch.set_num_threads(1)
+
+
+def blobs(n: int = 128, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.randn(n, 4, generator=g) + 2.0 * nn.functional.one_hot(y, 4).float()
+    return x, y
+
+
+# -- PyTorch loop -----------------------------------------------------------------------------
+def torch_objective(seen: list[dict]):  # type: ignore[no-untyped-def]
+    from hypersearch.integrations.torch import TorchTrialLoop
+
+    x, y = blobs()
+
+    def objective(trial: hs.Trial) -> float:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = torch.optim.SGD(model.parameters(), lr=trial.params["lr"], momentum=0.9)
+        loop = TorchTrialLoop(trial, model, opt)
+        for _ in loop.epochs(6):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loop.report(float((model(x).argmax(1) == y).float().mean()))
+        seen.append(
+            {
+                "number": trial.number,
+                "start": trial.start_step,
+                "resumed_from": loop.resumed_from,
+                "lr_used": opt.param_groups[0]["lr"],
+                "lr_param": trial.params["lr"],
+                "has_momentum": bool(opt.state),
+            }
+        )
+        return loop.last_value  # type: ignore[return-value]
+
+    return objective
+
+
+def test_torch_loop_with_pbt_resumes_from_checkpoints_with_new_params():
+    seen: list[dict] = []
+    study = hs.create_study(
+        space={"lr": hs.Float(1e-3, 1e-1, log=True)},
+        direction="maximize",
+        scheduler=hs.schedulers.PBT(population_size=2, interval=2, max_resource=6, seed=0),
+        seed=0,
+    )
+    study.optimize(torch_objective(seen), n_trials=6)
+    resumed = [s for s in seen if s["start"] > 0]
+    assert resumed, seen
+    for s in resumed:
+        assert s["resumed_from"] == s["start"] - 1  # loaded the donor's last epoch
+        assert s["lr_used"] == pytest.approx(s["lr_param"])  # PBT's value, not the donor's
+        assert s["has_momentum"]
+    assert any(t.attrs.get("checkpoint") for t in study.trials)
+
+
+def test_torch_loop_stops_when_scheduler_says_and_fresh_start():
+    from hypersearch.integrations.torch import TorchTrialLoop
+
+    study = hs.create_study(direction="maximize")
+    trial = study.ask()
+    model = nn.Linear(4, 3)
+    loop = TorchTrialLoop(trial, model, torch.optim.SGD(model.parameters(), lr=0.1))
+    done = []
+    for epoch in loop.epochs(10):
+        done.append(epoch)
+        trial._stop_requested = False
+        if epoch == 3:
+            trial.should_stop = lambda: True  # type: ignore[method-assign]
+        loop.report(0.5)
+    assert done == [0, 1, 2, 3] and loop.stopped and loop.resumed_from is None
+    ckpt = trial.load_checkpoint()
+    assert ckpt["epoch"] == 3 and set(ckpt) == {"model", "optimizer", "epoch"}
+    with pytest.raises(hs.InvalidArgumentError):
+        TorchTrialLoop(trial, "model")
+
+
+# -- Keras 3 on the torch backend -------------------------------------------------------------
+def test_keras_callback_reports_checkpoints_and_resumes(monkeypatch):
+    if os.environ.get("KERAS_BACKEND", "torch") != "torch":
+        pytest.skip("needs KERAS_BACKEND=torch")
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("keras was imported with another backend")
+    from hypersearch.integrations.keras import HypersearchKerasCallback
+
+    x, y = (t.numpy() for t in blobs())
+
+    def build(lr: float):  # type: ignore[no-untyped-def]
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, activation="relu"),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(lr),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    study = hs.create_study(direction="maximize")
+    trial = study.ask()
+    model = build(0.01)
+    cb = HypersearchKerasCallback(trial, monitor="val_accuracy")
+    start = cb.resume(model)
+    assert start == 0
+    model.fit(
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=3,
+        initial_epoch=start,
+        callbacks=[cb],
+        verbose=0,
+        batch_size=32,
+    )
+    assert sorted(study.get_trial(trial.number).intermediate) == [0, 1, 2]
+    ckpt = trial.load_checkpoint()
+    assert ckpt["epoch"] == 2 and "optimizer" in ckpt
+
+    # a continuation (as PBT makes it) loads weights and optimizer slots, keeps its own lr
+    fresh = build(0.05)
+    fresh.optimizer.build(fresh.trainable_variables)
+    HypersearchKerasCallback.load_state(fresh, ckpt)
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        assert (a == b).all()
+    assert int(fresh.optimizer.iterations) == int(model.optimizer.iterations)
+    assert float(fresh.optimizer.learning_rate) == pytest.approx(0.05)
+
+    # should_stop ends fit
+    trial2 = study.ask()
+    trial2.should_stop = lambda: True  # type: ignore[method-assign]
+    cb2 = HypersearchKerasCallback(trial2, monitor="val_accuracy", checkpoint=False)
+    hist = build(0.01).fit(x, y, validation_data=(x, y), epochs=5, callbacks=[cb2], verbose=0)
+    assert len(hist.history["loss"]) == 1
+    bad = HypersearchKerasCallback(trial2, monitor="val_nope")
+    with pytest.raises(hs.InvalidArgumentError, match="val_nope"):
+        build(0.01).fit(x, y, validation_data=(x, y), epochs=1, callbacks=[bad], verbose=0)
+
+
+# -- Lightning --------------------------------------------------------------------------------
+def test_lightning_callback_reports_stops_and_resumes(tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    from hypersearch.integrations.lightning import HypersearchCallback
+
+    x, y = blobs()
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32)
+
+    class Net(pl.LightningModule):
+        def __init__(self, lr: float) -> None:
+            super().__init__()
+            self.lr = lr
+            self.net = nn.Linear(4, 3)
+
+        def training_step(self, batch, _):  # type: ignore[no-untyped-def]
+            return nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+
+        def validation_step(self, batch, _):  # type: ignore[no-untyped-def]
+            acc = (self.net(batch[0]).argmax(1) == batch[1]).float().mean()
+            self.log("val_acc", acc)
+
+        def configure_optimizers(self):  # type: ignore[no-untyped-def]
+            return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9)
+
+    def trainer(cb: HypersearchCallback, epochs: int):  # type: ignore[no-untyped-def]
+        return pl.Trainer(
+            max_epochs=epochs,
+            callbacks=[cb],
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=tmp_path,
+            num_sanity_val_steps=0,
+        )
+
+    study = hs.create_study(direction="maximize")
+    trial = study.ask()
+    torch.manual_seed(0)
+    cb = HypersearchCallback(trial, monitor="val_acc")
+    assert cb.ckpt_path() is None
+    trainer(cb, 2).fit(Net(0.1), data, data)
+    assert sorted(study.get_trial(trial.number).intermediate) == [0, 1]
+    assert cb.last_value is not None
+
+    # resume: a new trial continuing from this one's checkpoint, with a new lr
+    trial.should_stop = lambda: True  # type: ignore[method-assign]
+    cb_resume = HypersearchCallback(trial, monitor="val_acc")
+    path = cb_resume.ckpt_path()
+    assert path is not None and os.path.exists(path)
+    net = Net(0.01)
+    t = trainer(cb_resume, 5)
+    t.fit(net, data, data, ckpt_path=path)
+    assert t.current_epoch == 3  # resumed at epoch 2, trained one epoch, then told to stop
+    assert t.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.01)
+    assert 2 in study.get_trial(trial.number).intermediate
