@@ -1,0 +1,80 @@
+"""``hypersearch run experiment.yaml``: the command-line side of config-file experiments."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from hypersearch.exceptions import HypersearchError
+
+__all__ = ["add_run_arguments", "main"]
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", metavar="EXPERIMENT.yaml", help="the experiment file")
+    parser.add_argument(
+        "--n-trials", type=int, metavar="N", help="run N trials (overrides budget.trials)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="overrides budget.timeout"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only validate the file and print its summary"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run (or ``--check``) the experiment named in ``args``; return the exit code."""
+    from hypersearch.experiment.runner import _check_command, run_experiment
+    from hypersearch.experiment.schema import load_experiment
+
+    storage = getattr(args, "storage", None)
+    try:
+        if args.check:
+            config = load_experiment(args.experiment)
+            _check_command(config)
+            print(
+                f"{args.experiment}: ok — study {config.name!r}, {len(config.space)} "
+                f"parameter(s), {config.direction} {config.metric!r}"
+            )
+            return 0
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log = logging.getLogger("hypersearch")
+        log.addHandler(handler)
+        level = log.level
+        if level == logging.NOTSET:
+            log.setLevel(logging.INFO)  # one line per trial, like the other commands' output
+        try:
+            study = run_experiment(
+                args.experiment, storage=storage, n_trials=args.n_trials, timeout=args.timeout
+            )
+        finally:
+            log.removeHandler(handler)
+            log.setLevel(level)
+        try:
+            best = study.best_trial
+        except HypersearchError:
+            print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
+            return 1
+        print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
+        print(f"more: hypersearch trials {study.name} --storage {_safe_url(study.storage_url)}")
+        return 0
+    except HypersearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _safe_url(url: str) -> str:
+    from hypersearch.cli import _scrub
+
+    return _scrub(url, url)
+
+
+def handler_with_storage(args: argparse.Namespace, storage: object) -> int:
+    """The CLI's handler signature; ``hypersearch run`` opens (or creates) storage itself."""
+    return main(args)
