@@ -37,6 +37,7 @@ PUBLIC = [
     "__version__",
     "create_study",
     "load_study",
+    "report",
     "samplers",
     "schedulers",
     "zoom",

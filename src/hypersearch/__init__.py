@@ -24,6 +24,7 @@ from hypersearch.exceptions import (
     TooManyFailuresError,
     TrialPruned,
 )
+from hypersearch.experiment.report import report
 from hypersearch.space import Bool, Choice, Float, Int, Space
 from hypersearch.study import Study, create_study, load_study
 from hypersearch.trial import Trial, TrialRecord, TrialState
@@ -58,6 +59,7 @@ __all__ = [
     "__version__",
     "create_study",
     "load_study",
+    "report",
     "samplers",
     "schedulers",
     "zoom",

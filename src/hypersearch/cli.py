@@ -413,6 +413,59 @@ def cmd_upgrade(args: argparse.Namespace, storage: SQLStorage) -> int:
     return 0
 
 
+def _dashboard_module(name: str) -> Any:
+    """Import a dashboard module lazily, so ``hypersearch --version`` stays fast."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"hypersearch.dashboard.{name}")
+    except ImportError as exc:
+        raise CommandError(
+            f"the dashboard needs {exc.name or 'its dependencies'}: "
+            'pip install "hypersearch[dashboard]"'
+        ) from None
+
+
+def cmd_dashboard(args: argparse.Namespace, storage: SQLStorage) -> int:
+    server = _dashboard_module("server")
+    server.serve(
+        storage_url(args.storage),
+        host=args.host,
+        port=args.port,
+        allow_edit=args.allow_edit,
+        storage=storage,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, storage: SQLStorage) -> int:
+    report = _dashboard_module("report")
+    queries = _dashboard_module("queries")
+    data = queries.DashboardData.open(storage_url(args.storage))
+    try:
+        path = report.write_report(data, args.study, args.output)
+    finally:
+        data.close()
+    size = path.stat().st_size / 1e6
+    print(f"Wrote {path} ({size:.1f} MB): one self-contained HTML file, opens offline.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
+    from hypersearch.execution.worker import run_worker
+
+    summary = run_worker(
+        args.study,
+        storage,
+        args.objective,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+    )
+    print(summary)
+    return 0
+
+
 def _quote(name: str) -> str:
     """A study name as it would be typed in a shell."""
     return shlex.quote(_clean(name))
@@ -522,8 +575,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tags", nargs="+", metavar="TAG")
     p.add_argument("--remove", action="store_true", help="remove the tags instead")
 
+    p = command("dashboard", cmd_dashboard, "serve the live web dashboard (read-only by default)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=_positive, default=8080, help="port (default: 8080)")
+    p.add_argument(
+        "--allow-edit", action="store_true", help="let the pages edit trial notes and tags"
+    )
+
+    p = command("report", cmd_report, "write a self-contained HTML report of a study")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="HTML file to write")
+
+    p = command(
+        "worker", cmd_worker, "run trials of an existing study here (start one per machine/GPU)"
+    )
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument(
+        "--objective",
+        required=True,
+        metavar="MODULE:FUNCTION",
+        help="the objective, importable from here (e.g. train:objective for ./train.py)",
+    )
+    p.add_argument("--n-trials", type=_positive, metavar="N", help="stop after N trials")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument(
+        "--max-retries", type=int, default=0, metavar="N", help="re-run lost trials N times"
+    )
+
     p = command("upgrade", cmd_upgrade, "upgrade the database schema to this version's")
     p.set_defaults(upgrading=True)
+
+    # `run` creates its study (and database) itself, so it bypasses open_storage below.
+    from hypersearch.experiment.cli import add_run_arguments, handler_with_storage
+
+    p = command("run", handler_with_storage, "run a config-file experiment (docs/front-doors.md)")
+    add_run_arguments(p)
+    p.set_defaults(standalone="run")
+
+    # `lr-find` needs storage only with --study; its logic lives in hypersearch.tools.lr_finder.
+    from hypersearch.tools.lr_finder import add_cli_arguments, run_cli
+
+    p = command("lr-find", run_cli, "LR range test for a model given as MODULE:FUNCTION")
+    add_cli_arguments(p)
+    p.set_defaults(standalone="lr-find")
     return parser
 
 
@@ -541,6 +635,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if getattr(args, "standalone", None) == "run":
+        from hypersearch.experiment.cli import main as run_main
+
+        return run_main(args)
+    if getattr(args, "standalone", None) == "lr-find":
+        from hypersearch.tools.lr_finder import cli_main
+
+        return cli_main(args, storage_url(args.storage))
     url = storage_url(args.storage)
     try:
         storage = open_storage(url, upgrading=args.upgrading)
