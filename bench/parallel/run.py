@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=400)
     ap.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     ap.add_argument("--out", default=str(HERE / "results.json"))
+    ap.add_argument("--cpu-trials", type=int, default=48, help="trials per CPU-bound run")
     args = ap.parse_args()
     only = set(args.only or ["throughput", "cpu", "deterministic"])
     tmp = Path(tempfile.mkdtemp(prefix="hs-bench-"))
@@ -159,8 +160,8 @@ def main() -> None:
             results["throughput"] = rows
         if "cpu" in only:
             url = f"sqlite:///{tmp}/cpu.db"
-            one = ours(url, 16, 1, objectives.cpu_bound)
-            two = ours(url, 16, 2, objectives.cpu_bound)
+            one = ours(url, args.cpu_trials, 1, objectives.cpu_bound)
+            two = ours(url, args.cpu_trials, 2, objectives.cpu_bound)
             results["cpu_bound"] = {
                 "n_workers=1": one,
                 "n_workers=2": two,
