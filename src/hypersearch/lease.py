@@ -1,0 +1,88 @@
+"""Leases: where this worker runs, whether another worker is alive, and the heartbeat that
+keeps this worker's running trials from being reaped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+from contextlib import suppress
+
+from hypersearch.storage import Storage
+
+__all__ = ["HOST", "Heartbeat", "current_gpu", "pid_alive"]
+
+logger = logging.getLogger("hypersearch")
+
+#: This machine's name, recorded with every trial it runs.
+HOST = socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this machine (a zombie counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def current_gpu() -> str | None:
+    """The GPU(s) this process trains on: CUDA_VISIBLE_DEVICES, plus the device name when
+    PyTorch is already imported (we never import it ourselves)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    name = None
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        with suppress(Exception):
+            if torch.cuda.is_available():
+                name = torch.cuda.get_device_name(torch.cuda.current_device())
+    if visible in (None, "") and name is None:
+        return None
+    if visible in (None, ""):
+        return name
+    return f"{visible}: {name}" if name else visible
+
+
+class Heartbeat:
+    """Refreshes the lease of every trial this process runs, from a daemon thread."""
+
+    def __init__(self, storage: Storage, interval: float) -> None:
+        self._storage = storage
+        self._interval = interval
+        self._tokens: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, trial_id: int, token: str) -> None:
+        with self._lock:
+            self._tokens[trial_id] = token
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="hypersearch-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, trial_id: int) -> None:
+        with self._lock:
+            self._tokens.pop(trial_id, None)
+
+    def owns(self, trial_id: int) -> bool:
+        with self._lock:
+            return trial_id in self._tokens
+
+    def _run(self) -> None:
+        while not self._wake.wait(self._interval):
+            with self._lock:
+                tokens = dict(self._tokens)
+            if not tokens:
+                continue
+            try:
+                self._storage.heartbeat(tokens, tokens)
+            except Exception as exc:  # a missed beat is retried; never kill the worker
+                logger.warning("heartbeat failed (will retry): %s", exc)
