@@ -398,8 +398,10 @@ class Study:
         if not self.scheduler.reacts_to(step, previous, trial._attrs):
             trial.decision = str(Decision.CONTINUE)
             return False
-        record = self._storage.get_trial(self._id, trial.number)
-        decision = self.scheduler.decide(record, self._storage.get_trials(self._id), self)
+        # one history read, through the finished-trial cache: this runs after every report
+        history = self._read_history()
+        record = next(t for t in history if t.id == trial._id)
+        decision = self.scheduler.decide(record, history, self)
         trial.decision = str(decision)
         return decision is not Decision.CONTINUE
 
@@ -614,7 +616,7 @@ class Study:
     def _validate_manual(self, params: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         if not isinstance(params, Mapping):
             raise InvalidArgumentError(f"params must be a dict of name -> value, got {params!r}.")
-        self._learn_definitions(self._storage.get_trials(self._id))
+        self._learn_definitions(self._read_history())
         declared = {k: v for k, v in params.items() if k in self.space}
         checked = self.space.validate(declared, partial=True)
         if not partial:
