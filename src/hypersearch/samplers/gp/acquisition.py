@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erfcx, ndtr
+from scipy.special import erfcx, log_ndtr, ndtr
 
-__all__ = ["log_ei", "log_h"]
+__all__ = ["log_ei", "log_ei_with_grad", "log_h"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -30,3 +30,19 @@ def log_ei(mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
     """log E[max(best - f, 0)] for a minimised f ~ N(mean, var)."""
     sd = np.sqrt(var)
     return np.log(sd) + log_h((best - mean) / sd)
+
+
+def log_ei_with_grad(
+    mean: np.ndarray, var: np.ndarray, dmean: np.ndarray, dvar: np.ndarray, best: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log_ei`` and its gradient, given the gradients of the posterior mean and variance.
+
+    With ``z = (best - mean) / sd``: ``d log h / dz = Φ(z) / h(z)``, computed in logs so it
+    stays finite where EI underflows."""
+    sd = np.sqrt(var)
+    z = (best - mean) / sd
+    lh = log_h(z)
+    ratio = np.exp(log_ndtr(z) - lh)  # Φ(z) / h(z)
+    dsd = dvar / (2.0 * sd[:, None])
+    dz = -(dmean + z[:, None] * dsd) / sd[:, None]
+    return np.log(sd) + lh, dsd / sd[:, None] + ratio[:, None] * dz

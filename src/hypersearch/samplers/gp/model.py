@@ -26,7 +26,7 @@ _JITTER = 1e-8
 _LOG_LS_BOUNDS = (math.log(5e-3), math.log(50.0))
 _LOG_SF2_BOUNDS = (math.log(0.05), math.log(20.0))
 _LOG_SN2_BOUNDS = (math.log(1e-6), math.log(0.5))
-_NOISE_PRIOR = (-5.0, 1.5)  # log noise variance ~ N(mean, sd), outputs standardised
+_NOISE_PRIOR = (-8.0, 1.5)  # log noise variance ~ N(mean, sd), outputs standardised
 _SIGNAL_PRIOR = (0.0, 1.0)
 _LS_PRIOR = "gamma"  # or "symmetric"
 _LS_RATE = (1.0 / 16.0, 0.1)  # Gamma rate on 1/ls^2: a + b * dimensions
@@ -96,6 +96,26 @@ class GaussianProcess:
         v = solve_triangular(self._chol[0], ks.T, lower=True, check_finite=False)
         var = np.maximum(self.signal - np.sum(v * v, axis=0), 1e-12)
         return mean, var
+
+    def predict_with_grad(
+        self, xc: np.ndarray, xk: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior mean and variance with their gradients in the continuous coordinates
+        (shape ``(points, continuous dims)``), for gradient-based acquisition search."""
+        ks = self.kernel(xc, xk)
+        both = self._embed(np.vstack([xc, self.xc]), np.vstack([xk, self.xk]))
+        r = np.sqrt(cdist(both[: len(xc)], both[len(xc) :], "sqeuclidean"))
+        # dk/dx_c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * (x_c - x_i,c) / ls_c^2
+        g = -self.signal * (5.0 / 3.0) * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
+        dc = xc.shape[1]
+        diff = (xc[:, None, :] - self.xc[None, :, :]) / self.lengthscales[:dc] ** 2
+        dk = g[:, :, None] * diff  # (points, train, dims)
+        mean = ks @ self._alpha
+        w = cho_solve(self._chol, ks.T, check_finite=False)  # K^-1 k, (train, points)
+        var = np.maximum(self.signal - np.sum(ks.T * w, axis=0), 1e-12)
+        dmean = np.einsum("ptd,t->pd", dk, self._alpha)
+        dvar = -2.0 * np.einsum("ptd,tp->pd", dk, w)
+        return mean, var, dmean, dvar
 
     def condition_on(self, xc: np.ndarray, xk: np.ndarray, y: np.ndarray) -> GaussianProcess:
         """The same hyperparameters with extra (e.g. fantasised) observations."""

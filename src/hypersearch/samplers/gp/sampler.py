@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_ndtr
 
 from hypersearch.samplers.base import (
     EncodingCache,
@@ -15,7 +18,7 @@ from hypersearch.samplers.base import (
     observations,
     trial_rng,
 )
-from hypersearch.samplers.gp.acquisition import log_ei
+from hypersearch.samplers.gp.acquisition import log_ei, log_ei_with_grad
 from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
 from hypersearch.samplers.sobol import SobolSampler
 from hypersearch.space import Choice, Param, Space
@@ -80,19 +83,17 @@ class _Layout:
 
 
 def _transform(loss: np.ndarray) -> np.ndarray:
-    """Standardise, then a Yeo-Johnson power transform (fitted by maximum likelihood) so
-    heavy tails and outliers (a diverged run at loss 1e6) do not flatten the model."""
-    y = (loss - loss.mean()) / (loss.std() or 1.0)
-    if len(y) >= 4:
-        from scipy import stats  # imported on first use: scipy.stats takes a while
-
-        try:
-            with np.errstate(all="ignore"):
-                t = np.asarray(stats.yeojohnson(y)[0], dtype=float)
-            if np.all(np.isfinite(t)) and t.std() > 0:
-                y = t
-        except (ValueError, FloatingPointError, OverflowError):
-            pass
+    """Standardised losses, with the bad tail squashed: values beyond ``q75 + 3 IQR`` (a
+    diverged run at 1e6) grow only logarithmically, so they cannot flatten the model of the
+    good region. The good tail is left linear: that is where the model must be precise."""
+    y = np.asarray(loss, dtype=float)
+    q25, q75 = np.percentile(y, [25, 75])
+    spread = (q75 - q25) or float(y.std()) or 1.0
+    cut = q75 + 3.0 * spread
+    over = y > cut
+    if over.any():
+        y = y.copy()
+        y[over] = cut + spread * np.log1p((y[over] - cut) / spread)
     sd = y.std()
     return (y - y.mean()) / (sd if sd > 0 else 1.0)
 
@@ -100,7 +101,7 @@ def _transform(loss: np.ndarray) -> np.ndarray:
 class GPSampler(Sampler):
     """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, log-EI) after a Sobol design.
 
-    - Values are power-transformed before fitting; non-finite ones are never used.
+    - Values are standardised with outliers squashed; non-finite ones are never used.
     - Integer, stepped and power-of-two parameters are snapped to their values inside the
       acquisition search; choices use a categorical (Hamming) kernel dimension each.
     - Failed trials train a feasibility model whose log-probability is added to log-EI, so
@@ -202,13 +203,7 @@ class GPSampler(Sampler):
             mean, _ = gp.predict(rc, rk)
             gp = gp.condition_on(rc, rk, np.maximum(mean, best))
 
-        def score(cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
-            mean, var = gp.predict(cc, ck)
-            a = log_ei(mean, var, best)
-            if feas is not None:
-                a = a + feas(cc, ck)
-            return a
-
+        score = _Acquisition(gp, best, feas)
         seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.failed]))
         cc, ck = _maximise(score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]])
         for i in range(len(cc)):  # the best candidate not tried yet
@@ -218,7 +213,7 @@ class GPSampler(Sampler):
         return rng.random(layout.d)
 
 
-def _feasibility(gp: GaussianProcess, obs: Observations, layout: _Layout) -> Any:
+def _feasibility(gp: GaussianProcess, obs: Observations, layout: _Layout) -> _Feasibility | None:
     """log P(trial succeeds) from a GP classifier-by-regression on ±1 labels (successes
     and infeasible failures), with the objective GP's length scales; None without failures."""
     if not len(obs.failed):
@@ -235,17 +230,51 @@ def _feasibility(gp: GaussianProcess, obs: Observations, layout: _Layout) -> Any
         1.0,
         0.1,
     )
-    from scipy.special import log_ndtr
+    return _Feasibility(clf, prior)
 
-    def log_p(cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
-        mean, var = clf.predict(cc, ck)
-        return np.asarray(log_ndtr((mean + prior) / np.sqrt(var + 0.1)))
 
-    return log_p
+class _Feasibility:
+    """log P(success) at candidate points, from the ±1 regression GP, with its gradient."""
+
+    def __init__(self, clf: GaussianProcess, prior: float) -> None:
+        self.clf, self.prior = clf, prior
+
+    def __call__(self, cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
+        mean, var = self.clf.predict(cc, ck)
+        return np.asarray(log_ndtr((mean + self.prior) / np.sqrt(var + 0.1)))
+
+    def with_grad(self, cc: np.ndarray, ck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, var, dmean, dvar = self.clf.predict_with_grad(cc, ck)
+        s = np.sqrt(var + 0.1)
+        z = (mean + self.prior) / s
+        lp = np.asarray(log_ndtr(z))
+        ratio = np.exp(-0.5 * z * z - 0.5 * math.log(2 * math.pi) - lp)  # φ(z) / Φ(z)
+        dz = dmean / s[:, None] - (z / (2.0 * s * s))[:, None] * dvar
+        return lp, ratio[:, None] * dz
+
+
+class _Acquisition:
+    """log-EI under the GP plus log P(feasible), for candidate arrays (continuous
+    coordinates, category codes); ``with_grad`` adds the gradient in the continuous ones."""
+
+    def __init__(self, gp: GaussianProcess, best: float, feas: _Feasibility | None) -> None:
+        self.gp, self.best, self.feas = gp, best, feas
+
+    def __call__(self, cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
+        mean, var = self.gp.predict(cc, ck)
+        a = log_ei(mean, var, self.best)
+        return a if self.feas is None else a + self.feas(cc, ck)
+
+    def with_grad(self, cc: np.ndarray, ck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, g = log_ei_with_grad(*self.gp.predict_with_grad(cc, ck), self.best)
+        if self.feas is not None:
+            fa, fg = self.feas.with_grad(cc, ck)
+            a, g = a + fa, g + fg
+        return a, g
 
 
 def _maximise(
-    score: Any,
+    score: _Acquisition,
     layout: _Layout,
     rng: np.random.Generator,
     best_c: np.ndarray,
@@ -254,10 +283,12 @@ def _maximise(
     n_random: int = 768,
     n_starts: int = 6,
     n_local: int = 40,
+    n_polish: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-start local search on the mixed space: random and near-best candidates, then
-    shrinking Gaussian steps on continuous coordinates and random category flips from the
-    best few. Returns candidates best first."""
+    """Multi-start search on the mixed space: random and near-best candidates; shrinking
+    Gaussian steps on continuous coordinates and random category flips from the best few;
+    then L-BFGS-B on the continuous coordinates of the best distinct candidates. Returns
+    candidates, best first."""
     dc, dk = len(layout.num), len(layout.cat)
     k = np.array(layout.k, dtype=int)
 
@@ -294,4 +325,36 @@ def _maximise(
     all_k = np.vstack([cur_k, cand_k])
     all_s = np.concatenate([cur_s, s])
     order = np.argsort(-all_s, kind="stable")
+    all_c, all_k = all_c[order], all_k[order]
+    _, first = np.unique(np.round(np.hstack([all_c, all_k]), 9), axis=0, return_index=True)
+    starts = np.sort(first)[:n_polish]
+    polished = _polish(score, layout, all_c[starts], all_k[starts])
+    all_c, all_k = np.vstack([polished, all_c]), np.vstack([all_k[starts], all_k])
+    order = np.argsort(-score(all_c, all_k), kind="stable")
     return all_c[order], all_k[order]
+
+
+def _polish(
+    score: _Acquisition, layout: _Layout, starts_c: np.ndarray, starts_k: np.ndarray
+) -> np.ndarray:
+    """L-BFGS-B on the continuous coordinates of every start at once (categories fixed; the
+    sum over starts separates, so one call optimises each), then snapped to discrete values."""
+    m, dc = starts_c.shape
+    if not dc or not m:
+        return starts_c
+
+    def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        a, g = score.with_grad(flat.reshape(m, dc), starts_k)
+        return -float(a.sum()), -g.ravel()
+
+    with np.errstate(all="ignore"):
+        res = minimize(
+            negative,
+            starts_c.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * (m * dc),
+            options={"maxiter": 60},
+        )
+    x = res.x if np.all(np.isfinite(res.x)) else starts_c.ravel()
+    return layout.snap(np.clip(x.reshape(m, dc), 0.0, 1.0))
