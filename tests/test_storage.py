@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,3 +185,190 @@ def test_passwords_never_appear_in_storage_errors() -> None:
         SQLStorage("postgresql://bob:topsecret@127.0.0.1:1/hs", busy_timeout_s=1)
     assert "topsecret" not in str(info.value)
     assert "bob:***@" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- fast paths
+# The per-trial path reads and writes as little as it can (bench/RESULTS-parallel.md); these
+# pin down that it still means the same thing as the long way round.
+
+
+def _new_study(storage: Storage, name: str = "fast") -> int:
+    record = storage.create_study(name, direction="minimize", metric="v", space={}, config={})
+    return record.id
+
+
+def _claim_one(storage: Storage, study_id: int) -> hs.storage.ClaimedTrial:
+    return storage.claim_trial(study_id, host="h", pid=1, gpu=None)
+
+
+def test_get_trials_after_reads_the_trials_above_and_the_numbers_asked(
+    storage: Storage,
+) -> None:
+    sid = _new_study(storage)
+    claimed = [_claim_one(storage, sid) for _ in range(6)]
+    for c in claimed[:4]:
+        storage.finish_trial(c.record.id, c.token, TrialState.COMPLETE, value=1.0)
+    storage.report(claimed[4].record.id, claimed[4].token, 0, 0.5)
+    got = storage.get_trials_after(sid, 3, [1])
+    assert [t.number for t in got] == [1, 4, 5]
+    assert got[1].intermediate == {0: 0.5}
+    assert [t.number for t in storage.get_trials_after(sid, -1)] == list(range(6))
+    # the interface's default (built on get_trials) means the same
+    default = Storage.get_trials_after(storage, sid, 3, [1])
+    assert default == got
+
+
+def test_trial_states_default_matches_the_backend(storage: Storage) -> None:
+    sid = _new_study(storage)
+    c = _claim_one(storage, sid)
+    storage.finish_trial(c.record.id, c.token, TrialState.FAILED, fail_reason="x")
+    _claim_one(storage, sid)
+    states = storage.trial_states(sid)
+    assert states == Storage.trial_states(storage, sid)
+    assert [s for _, _, s in states] == [TrialState.FAILED, TrialState.RUNNING]
+
+
+def test_finish_returns_the_record_and_a_repeat_returns_none(storage: Storage) -> None:
+    sid = _new_study(storage)
+    c = _claim_one(storage, sid)
+    storage.report(c.record.id, c.token, 3, 0.25)
+    record = storage.finish_trial(c.record.id, c.token, TrialState.COMPLETE, value=2.0)
+    assert record == storage.get_trial(sid, 0)
+    assert record is not None and record.intermediate == {3: 0.25} and record.value == 2.0
+    again = storage.finish_trial(c.record.id, c.token, TrialState.COMPLETE, value=2.0)
+    assert again is None
+
+
+def test_set_params_merges_what_another_storage_object_wrote(tmp_path: Path) -> None:
+    """The claiming object updates parameters in one conditional statement from what it
+    last stored; when someone else changed them it falls back to read-and-merge."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    first, second = SQLStorage(url), SQLStorage(url)
+    sid = _new_study(first)
+    c = _claim_one(first, sid)
+    first.set_trial_params(c.record.id, c.token, {"a": 1}, {})
+    second.set_trial_params(c.record.id, c.token, {"b": 2}, {})
+    first.set_trial_params(c.record.id, c.token, {"c": 3}, {})
+    assert dict(first.get_trial(sid, 0).params) == {"a": 1, "b": 2, "c": 3}
+    first.close()
+    second.close()
+
+
+def test_history_cache_sees_a_reused_number(tmp_path: Path) -> None:
+    """A RUNNING trial that is discarded frees its number for the next trial; a study's
+    copy of the history that saw the first one must pick up the second."""
+    url = f"sqlite:///{tmp_path / 'reuse.db'}"
+    space = {"x": hs.Float(0.0, 1.0)}
+    mine = hs.create_study("reuse", space=space, storage=url, sampler="random", seed=0)
+    other = SQLStorage(url)
+    sid = other.get_study("reuse").id
+    done = _claim_one(other, sid)
+    other.finish_trial(done.record.id, done.token, TrialState.COMPLETE, value=1.0)
+    gone = _claim_one(other, sid)
+    assert [t.number for t in mine._read_history()] == [0, 1]
+    other.discard_trial(gone.record.id, gone.token)
+    reused = _claim_one(other, sid)
+    assert reused.record.number == 1
+    later = _claim_one(other, sid)
+    other.finish_trial(later.record.id, later.token, TrialState.COMPLETE, value=3.0)
+    history = mine._read_history()
+    assert [(t.number, t.state) for t in history] == [
+        (t.number, t.state) for t in other.get_trials(sid)
+    ]
+    assert [t.number for t in history] == [0, 1, 2]
+    other.finish_trial(reused.record.id, reused.token, TrialState.COMPLETE, value=2.0)
+    assert [t.value for t in mine._read_history()] == [1.0, 2.0, 3.0]
+    other.close()
+
+
+def test_a_sampled_trial_costs_four_statements(tmp_path: Path) -> None:
+    """Claim (one INSERT ... RETURNING), history (one SELECT of what changed), parameters
+    (one conditional UPDATE), finish (one UPDATE ... RETURNING): the budget behind the
+    throughput target in bench/RESULTS-parallel.md."""
+    import sqlalchemy as sa
+
+    study = hs.create_study(
+        "count",
+        space={"x": hs.Float(0.0, 1.0)},
+        storage=f"sqlite:///{tmp_path / 'count.db'}",
+        sampler="random",
+        seed=0,
+    )
+    study.optimize(lambda t: t.params["x"], n_trials=3, show_progress=False)  # first reap
+    statements: list[str] = []
+    engine = study.storage._engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    study.optimize(lambda t: t.params["x"], n_trials=20, show_progress=False)
+    assert len(statements) <= 4 * 20, statements[:8]
+    assert len(study.trials) == 23
+
+
+@pytest.mark.parametrize("held_s", [0.2, 0.9])
+def test_writes_wait_for_another_writer(tmp_path: Path, held_s: float) -> None:
+    """A writer that finds the file locked waits in short naps, then (after 0.5 s) in
+    SQLite's busy handler: both while claiming and while finishing."""
+    import threading
+
+    path = tmp_path / "busy.db"
+    storage = SQLStorage(f"sqlite:///{path}")
+    sid = _new_study(storage)
+    first = _claim_one(storage, sid)
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(held_s)
+        other.execute("COMMIT")
+        other.close()
+
+    for write in (
+        lambda: storage.finish_trial(first.record.id, first.token, TrialState.COMPLETE, value=1.0),
+        lambda: _claim_one(storage, sid),
+        lambda: storage.enqueue_trial(sid, {"x": 1}),
+    ):
+        locked = threading.Event()
+        holder = threading.Thread(target=hold)
+        holder.start()
+        locked.wait()
+        started = time.monotonic()
+        write()
+        assert time.monotonic() - started >= held_s * 0.8
+        holder.join()
+    assert [t.state for t in storage.get_trials(sid)] == [
+        TrialState.COMPLETE,
+        TrialState.RUNNING,
+        TrialState.WAITING,
+    ]
+    storage.close()
+
+
+def test_history_cache_resyncs_a_number_reused_below_the_last_finished(
+    tmp_path: Path,
+) -> None:
+    """The one case the incremental read cannot see by itself: a trial appearing under a
+    number below the last finished one (a claim that computed its number before a
+    discard). The periodic narrow resync finds it."""
+    url = f"sqlite:///{tmp_path / 'resync.db'}"
+    mine = hs.create_study(
+        "resync", space={"x": hs.Float(0.0, 1.0)}, storage=url, sampler="random", seed=0
+    )
+    other = SQLStorage(url)
+    sid = other.get_study("resync").id
+    claimed = [_claim_one(other, sid) for _ in range(3)]
+    for c in (claimed[0], claimed[2]):
+        other.finish_trial(c.record.id, c.token, TrialState.COMPLETE, value=1.0)
+    assert [t.number for t in mine._read_history()] == [0, 1, 2]
+    other.discard_trial(claimed[1].record.id, claimed[1].token)
+    assert [t.number for t in mine._read_history()] == [0, 2]
+    with sqlite3.connect(tmp_path / "resync.db") as conn:  # the late claim, by hand
+        conn.execute(
+            "INSERT INTO hs_trials (study_id, number, state, source, params, distributions,"
+            " metrics, note, tags, attrs) VALUES (?, 1, 'RUNNING', 'sampler', '{}', '{}',"
+            " '{}', '', '[]', '{}')",
+            (sid,),
+        )
+    assert [t.number for t in mine._read_history()] == [0, 2]  # not seen yet
+    mine._known.resync_s = 0.0
+    assert [t.number for t in mine._read_history()] == [0, 1, 2]
+    other.close()

@@ -7,6 +7,7 @@ to storage the moment it happens, so a killed process loses at most its running 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
@@ -40,7 +41,7 @@ from hypersearch.samplers import Sampler, SamplingContext, make_sampler
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision
 from hypersearch.space import Param, Space, param_from_dict
-from hypersearch.storage import SQLStorage, Storage, get_storage, open_existing_storage
+from hypersearch.storage import Storage, get_storage, open_existing_storage
 from hypersearch.trial import Trial, TrialRecord, TrialState
 
 __all__ = ["Study", "create_study", "load_study"]
@@ -98,7 +99,8 @@ class Study:
         self.max_retries = 0
         #: Deterministic parallel mode: trial n is proposed from trials 0..n-lag only.
         self._deterministic_lag: int | None = None
-        self._finished_cache: dict[int, TrialRecord] = {}  # finished records never change
+        self._known = _KnownTrials()  # this process's copy of the history, kept up to date
+        self._learned: set[int] = set()  # finished trials whose definitions were learned
         self._planned_attrs: dict[str, Any] = {}
         self._artifact_dir: Any = None
 
@@ -173,11 +175,9 @@ class Study:
             from hypersearch.execution.deterministic import wait_for_history
 
             wait_for_history(self, record.number - lag)
-        self._history = [
-            t
-            for t in self._read_history(exclude=record.id)
-            if lag is None or t.number <= record.number - lag
-        ]
+        self._history = self._read_history(exclude=record.id)
+        if lag is not None:
+            self._history = [t for t in self._history if t.number <= record.number - lag]
         self._learn_definitions(self._history)
         self._planned_attrs = {}
         plan = (
@@ -209,18 +209,7 @@ class Study:
     def _read_history(self, exclude: int | None = None) -> list[TrialRecord]:
         """Every trial by number (but the one with id ``exclude``), reading in full only
         those not already seen finished."""
-        storage = self._storage
-        if not isinstance(storage, SQLStorage):
-            return [t for t in storage.get_trials(self._id) if t.id != exclude]
-        states = [s for s in storage.trial_states(self._id) if s[0] != exclude]
-        cache = self._finished_cache
-        missing = [i for i, _, _ in states if i not in cache]
-        fresh = {r.id: r for r in storage.get_trials_by_ids(missing)}
-        for r in fresh.values():
-            if r.state.is_finished:
-                cache[r.id] = r
-        out = [cache.get(i) or fresh.get(i) for i, _, _ in states]
-        return [r for r in out if r is not None]
+        return self._known.refresh(self._storage, self._id, exclude)
 
     def _context(
         self, record: TrialRecord, token: str, fixed: Mapping[str, Any]
@@ -328,7 +317,7 @@ class Study:
         if trial._finished:
             raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
         try:
-            self._storage.finish_trial(
+            stored = self._storage.finish_trial(
                 trial._id,
                 trial._token,
                 state,
@@ -354,6 +343,8 @@ class Study:
             logger.info(
                 "Trial %d %s: %s=%s", trial.number, state.value.lower(), self.metric, value
             )
+        if stored is not None:  # the backend returned it: no read back
+            return stored
         return self._storage.get_trial(self._id, trial.number)
 
     # hooks used by Trial ------------------------------------------------------------
@@ -370,9 +361,14 @@ class Study:
         )
 
     def _learn_definitions(self, trials: Sequence[TrialRecord]) -> None:
+        learned = self._learned
         for t in trials:
+            if t.id in learned:
+                continue  # a finished trial's definitions do not change: learned once
             for k, p in t.distributions.items():
                 self._definitions.setdefault(k, p)
+            if t.state.is_finished:
+                learned.add(t.id)
 
     def _sample_one(self, trial: Trial, name: str, param: Param) -> Any:
         record = TrialRecord(number=trial.number, state=TrialState.RUNNING, params=trial.params)
@@ -728,6 +724,70 @@ class Study:
         if reaped:
             logger.warning("Marked lost trial(s) %s as FAILED (worker gone).", reaped)
         return reaped
+
+
+class _KnownTrials:
+    """A process's copy of a study's trials, refreshed by reading only what can have changed.
+
+    Finished records do not change, so they are kept and never read again. ``after`` is the
+    highest number seen finished: new trials are numbered above every existing one, which
+    includes that finished trial, so a refresh reads the trials above ``after`` plus the
+    ones at or below it last seen unfinished. One case escapes that rule: a claim that
+    computed its number before a trial below ``after`` was deleted (a RUNNING trial that
+    never started) may reuse that number. Every ``resync_s`` a narrow read of all numbers
+    catches such a trial.
+    """
+
+    resync_s = 30.0
+
+    def __init__(self) -> None:
+        self.finished: list[TrialRecord] = []  # by number
+        self.after = -1
+        self.unfinished_below: list[int] = []  # numbers <= after last seen unfinished
+        self.synced_at = time.monotonic()
+
+    def refresh(
+        self, storage: Storage, study_id: int, exclude: int | None = None
+    ) -> list[TrialRecord]:
+        """Every trial of the study (but the one with id ``exclude``), by number, as storage
+        has it now."""
+        if time.monotonic() - self.synced_at > self.resync_s:
+            self._resync(storage, study_id)
+        fresh = storage.get_trials_after(study_id, self.after, self.unfinished_below)
+        live = []
+        for record in fresh:
+            if record.state.is_finished:
+                self._keep(record)
+            elif record.id != exclude:
+                live.append(record)
+        self.unfinished_below = [r.number for r in live if r.number <= self.after]
+        if exclude is not None:  # the excluded trial may be one at or below ``after``
+            self.unfinished_below += [
+                r.number for r in fresh if r.id == exclude and r.number <= self.after
+            ]
+        out = list(self.finished)
+        for record in live:  # few: the running and waiting trials
+            bisect.insort(out, record, key=_number)
+        return out
+
+    def _resync(self, storage: Storage, study_id: int) -> None:
+        """Re-read trials at or below ``after`` that this copy has never seen."""
+        known = {r.number for r in self.finished}.union(self.unfinished_below)
+        self.unfinished_below += [
+            n for _, n, _ in storage.trial_states(study_id) if n <= self.after and n not in known
+        ]
+        self.synced_at = time.monotonic()
+
+    def _keep(self, record: TrialRecord) -> None:
+        if not self.finished or record.number > self.finished[-1].number:
+            self.finished.append(record)  # the usual case: finished in number order
+        else:
+            bisect.insort(self.finished, record, key=_number)
+        self.after = max(self.after, record.number)
+
+
+def _number(record: TrialRecord) -> int:
+    return record.number
 
 
 def _json_scalar(v: Any) -> bool:

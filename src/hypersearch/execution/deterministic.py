@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from hypersearch.storage import SQLStorage
-
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
@@ -29,18 +27,9 @@ def wait_for_history(study: Study, upto: int, *, poll_s: float = 0.01) -> None:
     storage = study.storage
     delay = poll_s
     while True:
-        if isinstance(storage, SQLStorage):
-            pending = [
-                n
-                for _, n, st in storage.trial_states(study._id)
-                if n <= upto and not st.is_finished
-            ]
-        else:
-            pending = [
-                t.number
-                for t in storage.get_trials(study._id)
-                if t.number <= upto and not t.state.is_finished
-            ]
+        pending = [
+            n for _, n, st in storage.trial_states(study._id) if n <= upto and not st.is_finished
+        ]
         if not pending:
             return
         study.reap_lost_trials(force=False)

@@ -146,9 +146,12 @@ class Storage(ABC):
         metrics: Mapping[str, Any] | None = None,
         fail_reason: str | None = None,
         traceback: str | None = None,
-    ) -> None:
+    ) -> TrialRecord | None:
         """Finish a running trial. Repeating the same finish with the same token is a no-op;
-        a token that no longer owns the trial raises ``StaleTrialError``."""
+        a token that no longer owns the trial raises ``StaleTrialError``.
+
+        Returns the finished record when the backend has it at no extra cost (saving the
+        caller a read), or None: then read it with ``get_trial``."""
 
     @abstractmethod
     def reap_stale_trials(
@@ -168,6 +171,22 @@ class Storage(ABC):
 
     @abstractmethod
     def get_trial(self, study_id: int, number: int) -> TrialRecord: ...
+
+    def trial_states(self, study_id: int) -> list[tuple[int, int, TrialState]]:
+        """``(id, number, state)`` of every trial, by number: what a poll for progress needs.
+        Backends override this with a narrow read; the default reads every record."""
+        return [(t.id, t.number, t.state) for t in self.get_trials(study_id)]
+
+    def get_trials_after(
+        self, study_id: int, after: int, numbers: Iterable[int] = ()
+    ) -> list[TrialRecord]:
+        """Full records, by number, of the trials numbered above ``after`` and of those
+        numbered in ``numbers``: what a caller holding every finished trial up to ``after``
+        (finished records do not change) re-reads to bring its copy of the history up to date,
+        with ``numbers`` the trials up to ``after`` it last saw unfinished. Backends override
+        this with a read of only those rows; the default filters ``get_trials``."""
+        wanted = set(numbers)
+        return [t for t in self.get_trials(study_id) if t.number > after or t.number in wanted]
 
     @abstractmethod
     def update_trial_annotations(

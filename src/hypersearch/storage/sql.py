@@ -1,8 +1,13 @@
 """SQL storage through SQLAlchemy Core: SQLite (embedded default, and in-memory) and PostgreSQL.
 
-SQLite discipline from DESIGN.md: WAL journal, ``BEGIN IMMEDIATE`` for every write, a busy
-timeout plus bounded jittered retry, and short transactions that never run user code.
-Timestamps come from the database's clock, so leases agree across machines.
+SQLite discipline from DESIGN.md: WAL journal, ``BEGIN IMMEDIATE`` for every write
+transaction of more than one statement (a single-statement write is its own transaction and
+takes the write lock before it reads), a busy timeout plus bounded jittered retry, and short
+transactions that never run user code. Timestamps come from the database's clock, so leases
+agree across machines.
+
+A trial's own path (claim, history, parameters, finish) is one statement each in the usual
+case, prepared once (``_HotStatements``): see bench/RESULTS-parallel.md.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import math
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 import uuid
@@ -21,6 +27,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -103,6 +111,18 @@ reports_table = sa.Table(
 
 _FINISHED = [s.value for s in TrialState if s.is_finished]
 
+
+def _has_reports() -> sa.Label[bool]:
+    """A column saying whether a trial row has any reports, so reading its learning curve
+    (another statement) is skipped for the many trials that report nothing."""
+    return (
+        sa.exists()
+        .where(reports_table.c.trial_id == trials_table.c.id)
+        .correlate(trials_table)
+        .label("has_reports")
+    )
+
+
 #: ``_MIGRATIONS[v](conn)`` turns schema v into v+1 inside the upgrade transaction.
 #: v1 is the first schema, so there is none yet.
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
@@ -141,6 +161,43 @@ def _json_default(obj: Any) -> Any:
 
 def _loads(text: str | None, default: Any) -> Any:
     return default if not text else json.loads(text)
+
+
+def _nap_while_busy(raw: Any, busy_ms: int, call: Callable[[], T]) -> T:
+    """``call()`` (a write on the SQLite connection ``raw``), waiting for another writer in
+    naps of tens of microseconds at first. SQLite's own busy handler sleeps 1, 2, 5, 10...
+    ms, far longer than our writes hold the lock, so with a few workers on one file most of
+    their time went to sleeping; it still does the waiting after the first 0.5 s. ``call``
+    must have had no effect when it fails as busy (true of BEGIN and of one statement)."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        nap = 50e-6
+        deadline = time.monotonic() + 0.5
+        while True:
+            try:
+                return call()
+            except (sqlite3.OperationalError, OperationalError) as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    break
+            time.sleep(nap * (0.5 + random.random()))
+            nap = min(nap * 1.5, 0.002)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={busy_ms}")
+    return call()  # other errors raise again here; a long wait uses the busy handler
+
+
+def _merge_params(
+    params_text: str | None,
+    dists_text: str | None,
+    params: Mapping[str, Any],
+    distributions: Mapping[str, Mapping[str, Any]],
+) -> tuple[str, str]:
+    """Stored parameters and their definitions with new ones merged in, as stored text."""
+    return (
+        _dumps({**_loads(params_text, {}), **params}),
+        _dumps({**_loads(dists_text, {}), **distributions}),
+    )
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -189,6 +246,124 @@ def summarise_studies(conn: Connection) -> list[StudySummary]:
     return out
 
 
+class _HotStatements:
+    """The statements every trial runs, built once per storage with bound parameters.
+
+    Building a SQLAlchemy statement costs more Python time than running it on SQLite, so
+    the per-trial path (claim, parameters, finish, history) reuses these instead."""
+
+    def __init__(self, now: sa.ColumnElement[float], *, sqlite: bool) -> None:
+        t = trials_table
+        p = sa.bindparam
+        running = {
+            "state": TrialState.RUNNING.value,
+            "token": p("v_token"),
+            "host": p("v_host"),
+            "pid": p("v_pid"),
+            "gpu": p("v_gpu"),
+            "started_at": now,
+            "heartbeat_at": now,
+        }
+        waiting = t.alias("waiting")  # not correlated with the updated row
+        oldest = (
+            sa.select(waiting.c.id)
+            .where(waiting.c.study_id == p("v_study"), waiting.c.state == TrialState.WAITING.value)
+            .order_by(waiting.c.number)
+            .limit(1)
+        )
+        if not sqlite:  # a WAITING row another worker is taking is skipped, not waited for
+            oldest = oldest.with_for_update(skip_locked=True)
+        #: the oldest WAITING trial made RUNNING, returned (no row when there is none)
+        self.take = (
+            t.update()
+            .where(t.c.id == oldest.scalar_subquery(), t.c.state == TrialState.WAITING.value)
+            .values(**running)
+            .returning(*t.c)
+        )
+        other = t.alias("other")
+        last = (
+            sa.select(other.c.number)
+            .where(other.c.study_id == p("v_study"))
+            .order_by(other.c.number.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        new = {
+            "study_id": p("v_study", type_=sa.Integer),
+            "number": sa.func.coalesce(last, -1) + 1,
+            "created_at": now,
+            "source": sa.literal("sampler", sa.String),
+            "state": sa.literal(TrialState.RUNNING.value, sa.String),
+            "token": p("v_token", type_=sa.String),
+            "host": p("v_host", type_=sa.String),
+            "pid": p("v_pid", type_=sa.Integer),
+            "gpu": p("v_gpu", type_=sa.String),
+            "started_at": now,
+            "heartbeat_at": now,
+        }
+        # Two workers may compute the same number: the second insert waits for the first to
+        # commit, then inserts nothing (and the claim tries again) instead of failing.
+        dialect_insert = sqlite_insert if sqlite else postgresql_insert
+        number_taken = [t.c.study_id, t.c.number]
+        #: a new RUNNING trial numbered after the study's last one, returned (no row when
+        #: another worker took that number first)
+        self.insert = (
+            dialect_insert(t)
+            .values(**new)
+            .on_conflict_do_nothing(index_elements=number_taken)
+            .returning(*t.c)
+        )
+        queued = t.alias("queued")
+        none_waiting = ~sa.exists().where(
+            queued.c.study_id == p("v_study"), queued.c.state == TrialState.WAITING.value
+        )
+        #: the same, only when the study has no WAITING trial (which goes first): the usual
+        #: claim in one statement
+        self.insert_unless_waiting = (
+            dialect_insert(t)
+            .from_select(
+                list(new), sa.select(*(v.label(k) for k, v in new.items())).where(none_waiting)
+            )
+            .on_conflict_do_nothing(index_elements=number_taken)
+            .returning(*t.c)
+        )
+        #: the study's number-allocation lock (PostgreSQL; see ``_lock_numbers``)
+        self.lock = (
+            sa.select(studies_table.c.id)
+            .where(studies_table.c.id == p("v_study"))
+            .with_for_update()
+        )
+        owned = sa.and_(
+            t.c.id == p("v_id"), t.c.token == p("v_token"), t.c.state == TrialState.RUNNING.value
+        )
+        #: parameters replaced, only while the lease and the stored parameters are unchanged
+        self.set_params = (
+            t.update()
+            .where(owned, t.c.params == p("v_old_params"), t.c.distributions == p("v_old_dists"))
+            .values(params=p("v_params"), distributions=p("v_dists"))
+        )
+        #: a trial still RUNNING under the token finished, returned
+        self.finish = (
+            t.update()
+            .where(owned)
+            .values(
+                state=p("v_state"),
+                value=p("v_value"),
+                metrics=p("v_metrics"),
+                fail_reason=p("v_reason"),
+                traceback=p("v_traceback"),
+                finished_at=now,
+            )
+            .returning(*t.c, _has_reports())
+        )
+        after = sa.select(t, _has_reports()).where(t.c.study_id == p("v_study"))
+        #: trials numbered above ``v_after`` (and, with ``v_numbers``, those numbers too)
+        self.after = after.where(t.c.number > p("v_after")).order_by(t.c.number)
+        self.after_or = after.where(
+            sa.or_(t.c.number > p("v_after"), t.c.number.in_(p("v_numbers", expanding=True)))
+        ).order_by(t.c.number)
+
+
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
@@ -223,8 +398,13 @@ class SQLStorage(Storage):
         self._memory_lock: AbstractContextManager[Any] = (
             threading.RLock() if self._in_memory else nullcontext()
         )
+        self._busy_ms = int(busy_timeout_s * 1000)
         self._engine = self._make_engine(raw, busy_timeout_s)
         self._now = self._db_clock()
+        self._hot = _HotStatements(self._now, sqlite=self._sqlite)
+        # (params, distributions) as stored, of the trials this object claimed and has not
+        # finished: lets a lease holder update them in one conditional statement.
+        self._owned: dict[int, tuple[str, str]] = {}
         # A server that cannot be reached at all is an error at once (a wrong URL); once open,
         # a lost connection is retried with back-off for ``connection_retry_s`` seconds.
         self.connection_retry_s = 1.0
@@ -281,10 +461,22 @@ class SQLStorage(Storage):
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        busy_ms = self._busy_ms
+
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            mode = "IMMEDIATE" if conn.get_execution_options().get("hs_write") else "DEFERRED"
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # straight to the driver: this runs for every transaction
+            options = conn.get_execution_options()
+            if options.get("hs_autocommit"):
+                return  # one statement on its own (see ``_write_one``)
+            raw: Any = conn.connection.dbapi_connection
+            try:
+                if options.get("hs_write"):
+                    _nap_while_busy(raw, busy_ms, lambda: raw.execute("BEGIN IMMEDIATE"))
+                else:
+                    raw.execute("BEGIN DEFERRED")
+            except sqlite3.OperationalError as exc:  # as if SQLAlchemy had run it
+                raise OperationalError("BEGIN", None, exc) from None
 
     def _db_clock(self) -> sa.ColumnElement[float]:
         if self._sqlite:
@@ -367,6 +559,33 @@ class SQLStorage(Storage):
         def attempt() -> T:
             with self._write() as conn:
                 return fn(conn)
+
+        return self._retrying(attempt)
+
+    def _write_one(self, fn: Callable[[Connection], T]) -> T:
+        """A write that is a single statement (``fn`` runs one), in autocommit: on
+        PostgreSQL one round trip instead of three (BEGIN, statement, COMMIT); on SQLite the
+        write lock is held only while the statement runs, not across Python code between
+        BEGIN and COMMIT (with more workers than cores, a worker preempted there stalled
+        every other one). Retried like ``_write_tx``, so ``fn`` must be safe to repeat after
+        a lost connection (our conditional updates are)."""
+        if self._sqlite:
+
+            def attempt() -> T:
+                with (
+                    self._memory_lock,
+                    self._engine.connect().execution_options(hs_autocommit=True) as conn,
+                ):
+                    raw = conn.connection.dbapi_connection
+                    return _nap_while_busy(raw, self._busy_ms, lambda: fn(conn))
+
+        else:
+
+            def attempt() -> T:
+                with self._engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as conn:
+                    return fn(conn)
 
         return self._retrying(attempt)
 
@@ -537,17 +756,18 @@ class SQLStorage(Storage):
         self._write_tx(delete)
 
     # trials: creation and claims -------------------------------------------------------
-    def _next_number(self, conn: Connection, study_id: int) -> int:
+    def _lock_numbers(self, conn: Connection, study_id: int) -> None:
+        """Take the study's number-allocation lock until commit (PostgreSQL only), for the
+        rare inserts that compute a number in one statement and use it in another (enqueue,
+        manual and retried trials): concurrent ones queue instead of colliding on the
+        unique (study, number) constraint and retrying. It is a statement of its own, so
+        the next one sees the previous holder's trials. SQLite runs one writer at a time.
+        Claims compute the number inside their INSERT and need no lock."""
         if not self._sqlite:
-            # PostgreSQL: numbers are handed out one transaction at a time per study (a row
-            # lock held to commit), so concurrent workers queue instead of colliding on the
-            # unique (study, number) constraint and retrying. SQLite's BEGIN IMMEDIATE
-            # already serialises writers.
-            conn.execute(
-                sa.select(studies_table.c.id)
-                .where(studies_table.c.id == study_id)
-                .with_for_update()
-            )
+            conn.execute(self._hot.lock, {"v_study": study_id})
+
+    def _next_number(self, conn: Connection, study_id: int) -> int:
+        self._lock_numbers(conn, study_id)
         current = conn.execute(
             sa.select(sa.func.max(trials_table.c.number)).where(
                 trials_table.c.study_id == study_id
@@ -634,68 +854,35 @@ class SQLStorage(Storage):
         self, study_id: int, *, host: str, pid: int, gpu: str | None, take_waiting: bool = True
     ) -> ClaimedTrial:
         token = uuid.uuid4().hex
-        running = {
-            "state": TrialState.RUNNING.value,
-            "token": token,
-            "host": host,
-            "pid": pid,
-            "gpu": gpu,
-            "started_at": self._now,
-            "heartbeat_at": self._now,
-        }
+        args = {"v_study": study_id, "v_token": token, "v_host": host, "v_pid": pid, "v_gpu": gpu}
 
-        def take(conn: Connection) -> int | None:
-            query = (
-                sa.select(trials_table.c.id)
-                .where(
-                    trials_table.c.study_id == study_id,
-                    trials_table.c.state == TrialState.WAITING.value,
-                )
-                .order_by(trials_table.c.number)
-                .limit(1)
-            )
-            if not self._sqlite:
-                query = query.with_for_update(skip_locked=True)
-            trial_id = conn.execute(query).scalar()
-            if trial_id is None:
-                return None
-            updated = conn.execute(
-                trials_table.update()
-                .where(
-                    trials_table.c.id == trial_id,
-                    trials_table.c.state == TrialState.WAITING.value,
-                )
-                .values(**running)
-            )
-            return int(trial_id) if updated.rowcount == 1 else None
+        def claim(conn: Connection) -> Any:
+            # add a new trial unless one is WAITING, else take the oldest WAITING one (a new
+            # one after all if another worker took it first). Each statement is atomic and
+            # returns the row (a trial never RUNNING before has no reports) or writes
+            # nothing, so they run on their own, each in one round trip, holding locks only
+            # inside the database (see ``_write_one``). No row: another worker took the
+            # number we computed; the next try sees it.
+            if take_waiting:
+                row = conn.execute(self._hot.insert_unless_waiting, args).first()
+                if row is None:
+                    row = conn.execute(self._hot.take, args).first()
+                if row is not None:
+                    return row
+            return conn.execute(self._hot.insert, args).first()
 
-        def claim(conn: Connection) -> TrialRecord:
-            # one transaction: take a WAITING trial or add a new one, and read it back
-            trial_id = take(conn) if take_waiting else None
-            if trial_id is None:
-                result = conn.execute(
-                    trials_table.insert().values(
-                        study_id=study_id,
-                        number=self._next_number(conn, study_id),
-                        created_at=self._now,
-                        source="sampler",
-                        **running,
-                    )
-                )
-                trial_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-                row = conn.execute(
-                    sa.select(trials_table).where(trials_table.c.id == trial_id)
-                ).one()
-                return self._record(row, {})  # brand new: no reports yet
-            rows = conn.execute(sa.select(trials_table).where(trials_table.c.id == trial_id)).all()
-            return self._rows_to_records(conn, rows)[0]
-
-        for _ in range(50):
+        for attempt in range(200):
             try:
-                return ClaimedTrial(record=self._write_tx(claim), token=token)
-            except IntegrityError:  # another worker took that number at the same moment
-                time.sleep(random.random() * 0.01)
-        raise StorageError("Could not allocate a trial number after 50 attempts.")
+                row = self._write_one(claim)
+            except IntegrityError:  # a constraint other than the number's
+                row = None
+            if row is None:
+                if attempt >= 3:  # many workers at once: let the others through
+                    time.sleep(random.random() * 0.002)
+                continue
+            self._owned[int(row.id)] = (row.params, row.distributions)
+            return ClaimedTrial(record=self._record(row, {}), token=token)
+        raise StorageError("Could not allocate a trial number after 200 attempts.")
 
     def set_claim_key(self, trial_id: int, token: str, key: str) -> bool:
         def update(conn: Connection) -> None:
@@ -717,9 +904,11 @@ class SQLStorage(Storage):
             conn.execute(trials_table.delete().where(trials_table.c.id == trial_id))
 
         self._write_tx(delete)
+        self._owned.pop(trial_id, None)
 
     # trials: writes under a lease ------------------------------------------------------
     def _check_owner(self, conn: Connection, trial_id: int, token: str) -> Any:
+        """The trial's row if ``token`` holds its lease; else raise ``StaleTrialError``."""
         row = conn.execute(
             sa.select(
                 trials_table.c.number,
@@ -747,17 +936,52 @@ class SQLStorage(Storage):
         params: Mapping[str, Any],
         distributions: Mapping[str, Mapping[str, Any]],
     ) -> None:
-        def update(conn: Connection) -> None:
+        known = self._owned.get(trial_id)
+        if known is not None and self._set_known_params(
+            trial_id, token, known, params, distributions
+        ):
+            return
+
+        def update(conn: Connection) -> tuple[str, str]:
             row = self._check_owner(conn, trial_id, token)
-            merged_params = {**_loads(row.params, {}), **params}
-            merged_dists = {**_loads(row.distributions, {}), **distributions}
+            merged = _merge_params(row.params, row.distributions, params, distributions)
             conn.execute(
                 trials_table.update()
                 .where(trials_table.c.id == trial_id)
-                .values(params=_dumps(merged_params), distributions=_dumps(merged_dists))
+                .values(params=merged[0], distributions=merged[1])
             )
+            return merged
 
-        self._write_tx(update)
+        self._owned[trial_id] = self._write_tx(update)
+
+    def _set_known_params(
+        self,
+        trial_id: int,
+        token: str,
+        known: tuple[str, str],
+        params: Mapping[str, Any],
+        distributions: Mapping[str, Mapping[str, Any]],
+    ) -> bool:
+        """Merge into the parameters this object last stored for the trial, in one statement
+        that only applies while the lease and those stored parameters are unchanged (a
+        compare-and-set). False when it did not apply: the caller then reads and merges."""
+        merged = _merge_params(known[0], known[1], params, distributions)
+        args = {
+            "v_id": trial_id,
+            "v_token": token,
+            "v_old_params": known[0],
+            "v_old_dists": known[1],
+            "v_params": merged[0],
+            "v_dists": merged[1],
+        }
+
+        def update(conn: Connection) -> int:
+            return conn.execute(self._hot.set_params, args).rowcount
+
+        if self._write_one(update) != 1:
+            return False
+        self._owned[trial_id] = merged
+        return True
 
     def report(self, trial_id: int, token: str, step: int, value: float) -> None:
         def write(conn: Connection) -> None:
@@ -811,34 +1035,58 @@ class SQLStorage(Storage):
         metrics: Mapping[str, Any] | None = None,
         fail_reason: str | None = None,
         traceback: str | None = None,
-    ) -> None:
+    ) -> TrialRecord | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}.")
+        values = {
+            "state": state.value,
+            "value": value,
+            "metrics": _dumps(dict(metrics or {})),
+            "fail_reason": fail_reason,
+            "traceback": traceback,
+            "finished_at": self._now,
+        }
+        args = {"v_id": trial_id, "v_token": token}
+        args.update({f"v_{k}": v for k, v in values.items() if k != "finished_at"})
+        args["v_reason"] = args.pop("v_fail_reason")
 
-        def write(conn: Connection) -> None:
-            row = conn.execute(
-                sa.select(trials_table.c.state, trials_table.c.token).where(
-                    trials_table.c.id == trial_id
+        def finish(conn: Connection) -> Any:
+            # the usual case in one statement: still ours and RUNNING -> finished, returned
+            return conn.execute(self._hot.finish, args).first()
+
+        row = self._write_one(finish)
+        if row is None:  # a repeated finish, or no longer ours: decide in a transaction
+            try:
+                self._write_tx(
+                    lambda conn: self._finish_again(conn, trial_id, token, state, values)
                 )
-            ).first()
-            if row is not None and row.token == token and row.state == state.value:
-                return  # the same finish was already committed: idempotent retry
-            if row is None or row.token != token or row.state != TrialState.RUNNING.value:
-                self._check_owner(conn, trial_id, token)  # raises, saying why
-            conn.execute(
-                trials_table.update()
-                .where(trials_table.c.id == trial_id)
-                .values(
-                    state=state.value,
-                    value=value,
-                    metrics=_dumps(dict(metrics or {})),
-                    fail_reason=fail_reason,
-                    traceback=traceback,
-                    finished_at=self._now,
-                )
+            finally:
+                self._owned.pop(trial_id, None)
+            return None
+        self._owned.pop(trial_id, None)
+        if not row.has_reports:
+            return self._record(row, {})
+        return self._read_tx(lambda conn: self._rows_to_records(conn, [row])[0])
+
+    def _finish_again(
+        self,
+        conn: Connection,
+        trial_id: int,
+        token: str,
+        state: TrialState,
+        values: Mapping[str, Any],
+    ) -> None:
+        """A finish that did not find the trial RUNNING under ``token``: a no-op when the same
+        finish was already committed (a retry), else ``StaleTrialError`` saying why."""
+        row = conn.execute(
+            sa.select(trials_table.c.state, trials_table.c.token).where(
+                trials_table.c.id == trial_id
             )
-
-        self._write_tx(write)
+        ).first()
+        if row is not None and row.token == token and row.state == state.value:
+            return  # the same finish was already committed: idempotent retry
+        self._check_owner(conn, trial_id, token)  # raises, saying why
+        conn.execute(trials_table.update().where(trials_table.c.id == trial_id).values(**values))
 
     def reap_stale_trials(
         self,
@@ -955,30 +1203,33 @@ class SQLStorage(Storage):
 
         return [(int(r.id), int(r.number), TrialState(r.state)) for r in self._read_tx(read)]
 
-    def get_trials_by_ids(self, ids: Sequence[int]) -> list[TrialRecord]:
-        """Full records of the given trial ids, by number."""
-        wanted = list(ids)
-        if not wanted:
-            return []
+    def get_trials_after(
+        self, study_id: int, after: int, numbers: Iterable[int] = ()
+    ) -> list[TrialRecord]:
+        """See ``Storage.get_trials_after``: one statement for the rows (and one for the
+        reports, only when some of them have any)."""
+        wanted = sorted(set(numbers))
+        query = self._hot.after
+        args: dict[str, Any] = {"v_study": study_id, "v_after": after}
+        if len(wanted) > 500:  # no huge IN list: read from the smallest and filter here
+            args["v_after"] = wanted[0] - 1
+        elif wanted:
+            query, args["v_numbers"] = self._hot.after_or, wanted
+        keep = set(wanted)
 
         def read(conn: Connection) -> list[TrialRecord]:
-            rows: list[Any] = []
-            for start in range(0, len(wanted), 5000):
-                rows += conn.execute(
-                    sa.select(trials_table).where(
-                        trials_table.c.id.in_(wanted[start : start + 5000])
-                    )
-                ).all()
-            rows.sort(key=lambda r: r.number)
+            rows = [r for r in conn.execute(query, args) if r.number > after or r.number in keep]
             return self._rows_to_records(conn, rows)
 
         return self._read_tx(read)
 
     # trials: reads -----------------------------------------------------------------------
     def _rows_to_records(self, conn: Connection, rows: Sequence[Any]) -> list[TrialRecord]:
+        """Records of trial rows, with their learning curves. Rows read with
+        ``_has_reports()`` skip the reports query for trials that have none."""
         curves: dict[int, dict[int, float]] = {row.id: {} for row in rows}
-        if rows:
-            ids = list(curves)
+        ids = [r.id for r in rows if r._mapping.get("has_reports", True)]
+        if ids:
             for chunk_start in range(0, len(ids), 5000):
                 chunk = ids[chunk_start : chunk_start + 5000]
                 for trial_id, step, value in conn.execute(
@@ -1031,7 +1282,7 @@ class SQLStorage(Storage):
     def get_trials(
         self, study_id: int, states: Sequence[TrialState] | None = None
     ) -> list[TrialRecord]:
-        query = sa.select(trials_table).where(trials_table.c.study_id == study_id)
+        query = sa.select(trials_table, _has_reports()).where(trials_table.c.study_id == study_id)
         if states is not None:
             query = query.where(trials_table.c.state.in_([s.value for s in states]))
 
@@ -1044,7 +1295,7 @@ class SQLStorage(Storage):
     def get_trial(self, study_id: int, number: int) -> TrialRecord:
         def read(conn: Connection) -> list[TrialRecord]:
             rows = conn.execute(
-                sa.select(trials_table).where(
+                sa.select(trials_table, _has_reports()).where(
                     trials_table.c.study_id == study_id, trials_table.c.number == number
                 )
             ).all()
