@@ -6,6 +6,10 @@
 
 The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and stops when
 ``trial.should_stop()`` says so; stopped trials are kept (state STOPPED) with their curves.
+The objective saves a checkpoint after every epoch, so a trial that falls short at a rung is
+*paused*, and if it later ranks among the best of its rung a new trial continues it from its
+checkpoint (``trial.start_step``, ``trial.load_checkpoint()``) instead of retraining it.
+``--no-checkpoints`` shows the stopping form (the best trials simply train on).
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ def load(seed: int = 0) -> list[torch.Tensor]:
             torch.as_tensor(sc.transform(x_va), dtype=f), torch.as_tensor(y_va)]  # fmt: skip
 
 
-def make_objective(data: list[torch.Tensor]) -> Any:
+def make_objective(
+    data: list[torch.Tensor], epochs: int = EPOCHS, checkpoints: bool = True
+) -> Any:
     x_tr, y_tr, x_va, y_va = data
 
     def objective(trial: hs.Trial) -> float:
@@ -58,8 +64,14 @@ def make_objective(data: list[torch.Tensor]) -> Any:
                               nn.Linear(p["units"], 10))  # fmt: skip
         opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p["momentum"],
                               weight_decay=p["weight_decay"])  # fmt: skip
+        first = 1
+        state = trial.load_checkpoint() if checkpoints else None  # set for a promotion
+        if state is not None:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            first = state["epoch"] + 1  # == trial.start_step
         acc = 0.0
-        for epoch in range(1, EPOCHS + 1):
+        for epoch in range(first, epochs + 1):
             model.train()
             for idx in torch.randperm(len(x_tr)).split(p["batch_size"]):
                 opt.zero_grad()
@@ -69,6 +81,10 @@ def make_objective(data: list[torch.Tensor]) -> Any:
             with torch.no_grad():
                 acc = (model(x_va).argmax(1) == y_va).float().mean().item()
             trial.report(acc, step=epoch)  # the resource axis: epochs done
+            if checkpoints:
+                trial.save_checkpoint(
+                    {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch}
+                )
             if trial.should_stop():
                 break
         return acc
@@ -81,23 +97,29 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=60)
     ap.add_argument("--scheduler", choices=["hyperband", "asha", "bohb"], default="hyperband")
     ap.add_argument("--storage", default="sqlite:///hypersearch.db")
+    ap.add_argument("--epochs", type=int, default=EPOCHS, help="max_resource")
+    ap.add_argument("--no-checkpoints", action="store_true", help="stop instead of pause")
     args = ap.parse_args()
     torch.set_num_threads(1)
     cls = {"hyperband": hs.schedulers.Hyperband, "asha": hs.schedulers.ASHA,
            "bohb": hs.schedulers.BOHB}[args.scheduler]  # fmt: skip
     study = hs.create_study(
         f"digits-{args.scheduler}", space=SPACE, direction="maximize", metric="val_accuracy",
-        scheduler=cls(min_resource=1, max_resource=EPOCHS, reduction_factor=3),
+        scheduler=cls(min_resource=1, max_resource=args.epochs, reduction_factor=3),
         storage=args.storage, seed=0, load_if_exists=True,
     )  # fmt: skip
-    study.optimize(make_objective(load()), n_trials=args.trials)
+    objective = make_objective(load(), args.epochs, checkpoints=not args.no_checkpoints)
+    study.optimize(objective, n_trials=args.trials)
     trials = study.trials
     epochs = sum(len(t.intermediate) for t in trials)
+    promoted = sum(t.attrs.get("promoted_from") is not None for t in trials)
+    configs = len(trials) - promoted  # a promotion continues a configuration
     stopped = sum(t.state is hs.TrialState.STOPPED for t in trials)
     print(f"best val accuracy {study.best_value:.4f} with {study.best_params}")
     print(
-        f"{len(trials)} trials, {stopped} stopped early; {epochs} epochs trained of "
-        f"{len(trials) * EPOCHS} for full training ({epochs / (len(trials) * EPOCHS):.0%})"
+        f"{configs} configurations in {len(trials)} trials ({promoted} promotions from a "
+        f"checkpoint), {stopped} stopped or paused early; {epochs} epochs trained of "
+        f"{configs * args.epochs} for full training ({epochs / (configs * args.epochs):.0%})"
     )
 
 

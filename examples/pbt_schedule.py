@@ -45,7 +45,7 @@ def load(seed: int) -> list[torch.Tensor]:
             torch.as_tensor(sc.transform(x_va), dtype=f), torch.as_tensor(y_va)]  # fmt: skip
 
 
-def make_objective(data: list[torch.Tensor], seed: int) -> Any:
+def make_objective(data: list[torch.Tensor], seed: int, epochs: int = EPOCHS) -> Any:
     x_tr, y_tr, x_va, y_va = data
 
     def objective(trial: hs.Trial) -> float:
@@ -59,7 +59,7 @@ def make_objective(data: list[torch.Tensor], seed: int) -> Any:
         for group in opt.param_groups:  # this segment's hyperparameters
             group["lr"], group["momentum"] = trial.params["lr"], trial.params["momentum"]
         acc = 0.0
-        for epoch in range(trial.start_step, EPOCHS):
+        for epoch in range(trial.start_step, epochs):
             model.train()
             for idx in torch.randperm(len(x_tr)).split(32):
                 opt.zero_grad()
@@ -77,7 +77,7 @@ def make_objective(data: list[torch.Tensor], seed: int) -> Any:
     return objective
 
 
-def run(seed: int, scheduler: Any) -> hs.Study:
+def run(seed: int, scheduler: Any, population: int = POPULATION, epochs: int = EPOCHS) -> hs.Study:
     # A SQLite file in a temporary folder; checkpoints go next to it (pbt.db.artifacts/).
     folder = tempfile.mkdtemp(prefix="pbt-example-")
     study = hs.create_study(
@@ -89,8 +89,8 @@ def run(seed: int, scheduler: Any) -> hs.Study:
         seed=seed,
         storage=f"sqlite:///{folder}/pbt.db",
     )
-    n = 10_000 if scheduler is not None else POPULATION  # PBT ends when its lineages do
-    study.optimize(make_objective(load(seed), seed), n_trials=n)
+    n = 10_000 if scheduler is not None else population  # PBT ends when its lineages do
+    study.optimize(make_objective(load(seed), seed, epochs), n_trials=n)
     return study
 
 
@@ -98,13 +98,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--compare", action="store_true", help="also run random search")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--population", type=int, default=POPULATION)
+    ap.add_argument("--epochs", type=int, default=EPOCHS, help="a multiple of 3")
     args = ap.parse_args()
     torch.set_num_threads(1)
     wins = 0
     for seed in range(args.seeds):
-        pbt = hs.schedulers.PBT(population_size=POPULATION, interval=3, max_resource=EPOCHS,
-                                perturb=(0.5, 2.0), seed=seed)  # fmt: skip
-        study = run(seed, pbt)
+        pbt = hs.schedulers.PBT(
+            population_size=args.population,
+            interval=3,
+            max_resource=args.epochs,
+            perturb=(0.5, 2.0),
+            seed=seed,
+        )
+        study = run(seed, pbt, args.population, args.epochs)
         best = study.best_trial
         epochs = sum(len(t.intermediate) for t in study.trials)
         failed = len(study.get_trials(["FAILED"]))
@@ -116,7 +123,7 @@ def main() -> None:
                 f"momentum={params['momentum']:.3f}"
             )
         if args.compare:
-            rand = run(seed, None)
+            rand = run(seed, None, args.population, args.epochs)
             r_epochs = sum(len(t.intermediate) for t in rand.trials)
             wins += best.value > rand.best_value  # type: ignore[operator]
             print(

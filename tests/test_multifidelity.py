@@ -40,6 +40,9 @@ def test_rungs_and_brackets() -> None:
         b = hb.bracket_for(number, 27)
         counts[b] = counts.get(b, 0) + 1
     assert counts == {0: 27, 1: 12, 2: 6, 3: 4}
+    # Hyperband's order: the most aggressive bracket first, then the next, then again
+    order = [hb.bracket_for(i, 27) for i in range(49 + 3)]
+    assert order == [0] * 27 + [1] * 12 + [2] * 6 + [3] * 4 + [0] * 3
 
 
 def test_rung_value_uses_best_so_far_up_to_the_rung() -> None:
@@ -183,3 +186,33 @@ def test_nan_reports_do_not_count_at_a_rung() -> None:
 
     SimulatedExecutor(nan_curve, max_steps=MAX, first_step=1).run(study, n_trials=4)
     assert all(t.state is not hs.TrialState.STOPPED for t in study.trials)
+
+
+def test_hyperband_promotions_do_not_move_the_bracket_order() -> None:
+    study = hs.create_study(space=SPACE, scheduler=Hyperband(min_resource=1, max_resource=MAX),
+                            sampler="random", seed=0)  # fmt: skip
+    sim = SimulatedExecutor(curve, max_steps=MAX, first_step=1, checkpoints=True)
+    sim.run(study, n_trials=60)
+    new = [t.attrs["bracket"] for t in study.trials if "promoted_from" not in t.attrs]
+    assert new[:27] == [0] * 27 and new[27:39] == [1] * 12
+
+
+def misleading(params: dict[str, Any]) -> list[float]:
+    """The first epoch ranks configurations backwards (as on some LCBench tasks): good
+    configurations start slowly."""
+    q = params["q"]
+    return [0.9 + 0.1 * q if s == 0 else 0.5 * (1.0 - q) + 0.1 / (s + 1) for s in range(MAX)]
+
+
+def test_bohb_stops_modelling_a_rung_that_misranks_configurations() -> None:
+    bohb = BOHB(min_resource=1, max_resource=MAX, random_fraction=0.0, seed=0)
+    study = hs.create_study(space=SPACE, scheduler=bohb, sampler="random", seed=0)
+    sim = SimulatedExecutor(misleading, max_steps=MAX, first_step=1, checkpoints=True)
+    sim.run(study, n_trials=90)
+    trials = study.trials
+    history = bohb.rung_history(trials, study)
+    rho = bohb._rank_agreement(trials, history, 1, [3, 9, MAX])
+    assert rho is not None and rho < 0  # measured on trials not selected at rung 1
+    bohb.min_points_in_model = len(history[1])  # only rung 1 has this many results
+    assert len(history[3]) < len(history[1])
+    assert bohb.model_rung(trials, study) is None  # ...and it is not trusted

@@ -10,6 +10,11 @@ the configuration).
 The incumbent is the best error of a trial trained to the full budget (stopped trials do not
 count), the usual rule for multi-fidelity benchmarks.
 
+Our schedulers run with checkpoints (the simulated objective saves its state after every
+epoch, as a real one would), so ASHA/Hyperband/BOHB pause trials at rungs and continue
+promoted ones from their checkpoint; ``--no-checkpoints`` gives the stopping form instead.
+Optuna's pruners never retrain either: a trial that is not pruned trains on.
+
     nice .venv/bin/python -m bench.multifidelity.run --problem lcbench --seeds 10
     nice .venv/bin/python -m bench.multifidelity.run --problem digits --seeds 3
 
@@ -161,6 +166,7 @@ class DigitsProblem(Problem):
 
 # methods -------------------------------------------------------------------------------------
 WORKERS = 1  # simulated workers for our methods (Optuna's loop here is sequential too)
+CHECKPOINTS = True  # the simulated objective saves checkpoints: pause and promote
 
 
 def run_ours(problem: Problem, method: str, seed: int, budget: int) -> list[tuple[int, float]]:
@@ -178,7 +184,13 @@ def run_ours(problem: Problem, method: str, seed: int, budget: int) -> list[tupl
         space=problem.space, direction="minimize", sampler="random", scheduler=scheduler,
         seed=seed,
     )  # fmt: skip
-    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, n_workers=WORKERS)
+    sim = SimulatedExecutor(
+        problem.curve,
+        max_steps=e,
+        first_step=1,
+        n_workers=WORKERS,
+        checkpoints=CHECKPOINTS and scheduler is not None,
+    )
     result = sim.run(study, max_total_steps=budget)
     return result.trace
 
@@ -194,8 +206,13 @@ def run_optuna(problem: Problem, method: str, seed: int, budget: int) -> list[tu
         )
     else:
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    # A fixed name: HyperbandPruner assigns brackets by a hash of the study name and trial
+    # number, so with Optuna's random default name the same seed gave different results.
     study = optuna.create_study(
-        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner
+        study_name=f"{method}-{seed}",
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=pruner,
     )
     dists = {k: _optuna_dist(p) for k, p in problem.space.items()}
     consumed, best, trace = 0, math.inf, []
@@ -273,21 +290,31 @@ def summarise(results: dict[str, Any], budget: int, fractions: Sequence[float]) 
         lines.append("|---|" + "---|" * len(cols))
         means: dict[str, list[float]] = {}
         for m, per_seed in by_method.items():
-            row = []
+            row, cells = [], []
             for c in cols:
                 vals = [best_at(per_seed[s], c) for s in seeds]
-                row.append(float(np.nanmean(vals)) if not all(map(math.isnan, vals)) else math.nan)
-                nan = sum(map(math.isnan, vals))
-                row[-1] = row[-1]
-                if nan:
-                    row[-1] = row[-1]  # mean over seeds that have an incumbent
+                have = len(vals) - sum(map(math.isnan, vals))
+                row.append(float(np.nanmean(vals)) if have else math.nan)
+                # a mean over fewer seeds (those with a fully trained trial) is marked
+                cells.append(
+                    f"{row[-1]:.4f}" + (f" ({have}/{len(vals)})" if have < len(vals) else "")
+                )
             means[m] = row
-            lines.append(f"| {m} | " + " | ".join(f"{v:.4f}" for v in row) + " |")
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
         if "random" in by_method and "bohb" in by_method:
             targets = {s: best_at(by_method["random"][s], budget) for s in seeds}
             reach = [epochs_to_reach(by_method["bohb"][s], targets[s]) for s in seeds]
             within = sum(r <= budget / 5 for r in reach)
             med = float(np.median(reach))
+            lines.append(
+                "\nRandom's final error per seed: "
+                + ", ".join(f"{targets[s]:.4f}" for s in seeds)
+                + "; epochs each method needed to reach it (inf: never):"
+            )
+            for m in by_method:
+                if m != "random":
+                    r = [epochs_to_reach(by_method[m][s], targets[s]) for s in seeds]
+                    lines.append(f"- {m}: " + ", ".join(f"{x:.0f}" for x in r))
             lines.append(
                 f"\nModel-based Hyperband vs random's final quality (per seed): median epochs "
                 f"to reach it {med:.0f} of {budget} ({med / budget:.2f}); within 1/5 of the "
@@ -303,11 +330,24 @@ def summarise(results: dict[str, Any], budget: int, fractions: Sequence[float]) 
                         f"within 1/5 in {sum(x <= budget / 5 for x in r)}/{len(seeds)} seeds."
                     )
         for other in ("optuna_tpe_hb", "optuna_tpe_sh"):
-            if "bohb" in means and other in means:
-                ratios = [b / o for b, o in zip(means["bohb"], means[other], strict=True)]
+            if "bohb" in by_method and other in by_method:
+                parts = []
+                for c in cols:  # over the seeds where both have a fully trained trial
+                    pairs = [
+                        (best_at(by_method["bohb"][s], c), best_at(by_method[other][s], c))
+                        for s in seeds
+                    ]
+                    pairs = [(b, o) for b, o in pairs if not (math.isnan(b) or math.isnan(o))]
+                    n = len(pairs)
+                    if not n:
+                        parts.append(f"{c}: no seed has both")
+                        continue
+                    ratio = np.mean([b for b, _ in pairs]) / np.mean([o for _, o in pairs])
+                    both = "" if n == len(seeds) else f" over the {n} seeds where both have one"
+                    parts.append(f"{c}: {ratio:.3f}{both}")
                 lines.append(
                     f"\nMean error ratio BOHB / {other} at equal epochs ("
-                    + ", ".join(f"{c}: {r:.3f}" for c, r in zip(cols, ratios, strict=True))
+                    + "; ".join(parts)
                     + ") — below 1 means ours is better."
                 )
     return "\n".join(lines)
@@ -322,9 +362,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default="bench/multifidelity/results")
     ap.add_argument("--workers", type=int, default=1, help="simulated workers (ours)")
+    ap.add_argument(
+        "--no-checkpoints", action="store_true", help="ours: stopping form, no pause/promote"
+    )
     args = ap.parse_args(argv)
-    global WORKERS
+    global WORKERS, CHECKPOINTS
     WORKERS = args.workers
+    CHECKPOINTS = not args.no_checkpoints
     logging.getLogger("hypersearch").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
     methods = args.methods.split(",")

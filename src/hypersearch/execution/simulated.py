@@ -296,9 +296,9 @@ class SimulatedExecutor:
             self.clock.advance_to(t)
             run = slots[slot]
             self._advance(run)
-            if self.checkpoints:
-                run.trial.save_checkpoint(run.state)
             run.trial.report(run.value, step=run.step)
+            if self.checkpoints:  # as objectives do: report, save, then ask should_stop
+                run.trial.save_checkpoint(run.state)
             result.steps += 1
             run.step += 1
             over = max_total_steps is not None and result.steps >= max_total_steps

@@ -6,6 +6,11 @@ through the ordinary ``Sampler`` interface: ``BOHB(sampler=...)`` takes any samp
 TPE sampler); the default is ``DensityRatioSampler``, a small TPE-style kernel density ratio
 l(x)/g(x) in the unit cube, as in Falkner et al. (2018). A fraction of trials
 (``random_fraction``) is left to the study's own sampler, which keeps exploring.
+
+A low rung can rank configurations differently from full training (on some LCBench tasks the
+first epoch ranks them almost backwards). Hyperband's less aggressive brackets train trials
+past a rung without selecting them there, which measures how well the rung predicts the next
+resource; a rung with a rank correlation below ``MIN_RANK_AGREEMENT`` is then not modelled.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ import numpy as np
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
 from hypersearch.schedulers.base import TrialPlan
-from hypersearch.schedulers.hyperband import Hyperband, rung_value
+from hypersearch.schedulers.hyperband import Hyperband, curve_value, lineage_curves
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
 __all__ = ["BOHB", "DensityRatioSampler"]
+
+#: A rung whose values rank configurations with a Spearman correlation below this against
+#: the next higher resource (measured on configurations not selected at it) is not modelled.
+MIN_RANK_AGREEMENT = 0.5
 
 
 class DensityRatioSampler(Sampler):
@@ -109,7 +118,11 @@ class BOHB(Hyperband):
     """Hyperband whose new trials come from a model of the best-informed rung.
 
     The model uses the highest resource (a rung, or ``max_resource``) that at least
-    ``min_points_in_model`` trials reached (default: number of parameters + 2).
+    ``min_points_in_model`` configurations reached (default: number of parameters + 2),
+    skipping a rung once it is seen to misrank configurations (``MIN_RANK_AGREEMENT``).
+    Promotions (pause mode, see ``ASHA``) come before new trials and are not modelled.
+    ``random_fraction`` of the new trials (default 0.15; 1/3 in Falkner et al.) are left to
+    the study's sampler.
 
     >>> hs.create_study(..., scheduler=hs.schedulers.BOHB(min_resource=1, max_resource=52))
     """
@@ -123,14 +136,16 @@ class BOHB(Hyperband):
         max_resource: int | str = "auto",
         reduction_factor: int = 3,
         sampler: Sampler | None = None,
-        random_fraction: float = 1 / 3,
+        random_fraction: float = 0.15,
         min_points_in_model: int | None = None,
+        pause: bool | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__(
             min_resource=min_resource,
             max_resource=max_resource,
             reduction_factor=reduction_factor,
+            pause=pause,
         )
         if not 0 <= random_fraction <= 1:
             raise InvalidArgumentError(
@@ -153,31 +168,86 @@ class BOHB(Hyperband):
             "seed": self.seed,
         }
 
+    def rung_history(
+        self, trials: Sequence[TrialRecord], study: Study
+    ) -> dict[int, list[TrialRecord]]:
+        """Per resource (each rung and ``max_resource``), the configurations that reached it,
+        as records whose value is their best value up to that resource (a promoted trial and
+        the paused trial it continues count once)."""
+        max_resource = self.resolved_max(trials)
+        if max_resource is None:
+            return {}
+        minimize = study.direction == "minimize"
+        curves = lineage_curves(trials)
+        parents = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+        heads = [
+            t
+            for t in trials
+            if t.state is not TrialState.WAITING
+            and t.number not in parents
+            and curves.get(t.number)
+        ]
+        out: dict[int, list[TrialRecord]] = {}
+        for r in sorted({max_resource, *self.rungs(max_resource, 0)}):
+            at = min(r, max_resource - 1) if r == max_resource else r
+            seen = []
+            for t in heads:
+                v = curve_value(curves[t.number], at, minimize)
+                if v is not None and math.isfinite(v):
+                    seen.append(replace(t, value=v, state=TrialState.COMPLETE))
+            out[r] = seen
+        return out
+
     def model_rung(
         self, trials: Sequence[TrialRecord], study: Study
     ) -> tuple[int, list[TrialRecord]] | None:
         """The highest resource with enough results, and the trials as seen at it."""
+        need = self.min_points_in_model or len(study.space) + 2
+        history = self.rung_history(trials, study)
+        levels = sorted(history)
+        for i in range(len(levels) - 1, -1, -1):
+            r = levels[i]
+            if len(history[r]) < need:
+                continue
+            if i + 1 < len(levels):
+                rho = self._rank_agreement(trials, history, r, levels[i + 1 :])
+                if rho is not None and rho < MIN_RANK_AGREEMENT:
+                    continue  # this rung misranks configurations: do not model it
+            return r, history[r]
+        return None
+
+    def _rank_agreement(
+        self,
+        trials: Sequence[TrialRecord],
+        history: dict[int, list[TrialRecord]],
+        resource: int,
+        higher: Sequence[int],
+    ) -> float | None:
+        """Spearman correlation between values at ``resource`` and at the next higher
+        resource, over configurations that reached both without being selected at
+        ``resource`` (Hyperband brackets whose first rung is higher); None with < 6 of them."""
         max_resource = self.resolved_max(trials)
         if max_resource is None:
             return None
-        need = self.min_points_in_model or len(study.space) + 2
-        minimize = study.direction == "minimize"
-        resources = sorted({max_resource, *self.rungs(max_resource, 0)}, reverse=True)
-        usable = [t for t in trials if t.state is not TrialState.WAITING and t.intermediate]
-        for r in resources:
-            at_rung = []
-            for t in usable:
-                v = rung_value(t, min(r, max_resource - 1) if r == max_resource else r, minimize)
-                if v is not None and math.isfinite(v):
-                    at_rung.append(replace(t, value=v, state=TrialState.COMPLETE))
-            if len(at_rung) >= need:
-                return r, at_rung
+        low = {t.number: float(t.value) for t in history[resource]}  # type: ignore[arg-type]
+        for r in higher:
+            pairs = []
+            for t in history[r]:
+                rate = self._rate_of(t)
+                first = self.rungs(max_resource, rate)[:1] if rate is not None else []
+                unselected = (first[0] if first else max_resource) > resource
+                if unselected and t.number in low:
+                    pairs.append((low[t.number], float(t.value)))  # type: ignore[arg-type]
+            if len(pairs) >= 6:
+                a, b = np.array(pairs).T
+                ra, rb = a.argsort().argsort(), b.argsort().argsort()
+                return float(np.corrcoef(ra, rb)[0, 1])
         return None
 
     def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
         plan = super().plan(number, trials, study)
-        if plan is None:
-            return None
+        if plan is None or "promoted_from" in plan.attrs:
+            return plan
         attrs = dict(plan.attrs)
         if trial_rng(self.seed, number, "bohb").random() < self.random_fraction:
             return TrialPlan(attrs={**attrs, "model_rung": None})

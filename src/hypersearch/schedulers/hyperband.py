@@ -21,13 +21,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.schedulers.base import Scheduler, TrialPlan
+from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "rung_value"]
+__all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "curve_value", "lineage_curves", "rung_value"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -35,14 +35,34 @@ logger = logging.getLogger("hypersearch")
 def rung_value(trial: TrialRecord, resource: int, minimize: bool) -> float | None:
     """The trial's best finite value up to the first step >= ``resource`` (None if it never
     reached it)."""
-    steps = sorted(trial.intermediate)
-    reached = [s for s in steps if s >= resource]
+    return curve_value(trial.intermediate, resource, minimize)
+
+
+def curve_value(curve: Mapping[int, float], resource: int, minimize: bool) -> float | None:
+    """Best finite value of ``curve`` (step -> value) up to its first step >= ``resource``."""
+    reached = [s for s in curve if s >= resource]
     if not reached:
         return None
-    values = [v for s in steps if s <= reached[0] and not math.isnan(v := trial.intermediate[s])]
+    first = min(reached)
+    values = [v for s, v in curve.items() if s <= first and not math.isnan(v)]
     if not values:
         return None
     return min(values) if minimize else max(values)
+
+
+def lineage_curves(trials: Sequence[TrialRecord]) -> dict[int, dict[int, float]]:
+    """Each trial's learning curve with the curves of the trials it continues (promotions
+    from a paused trial, ``attrs["promoted_from"]``) in front of its own reports."""
+    by_number = {t.number: t for t in trials}
+    merged: dict[int, dict[int, float]] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        parent = t.attrs.get("promoted_from")
+        base: dict[int, float] = {}
+        if parent is not None and int(parent) in by_number and int(parent) < t.number:
+            base = dict(merged.get(int(parent), by_number[int(parent)].intermediate))
+        base.update(t.intermediate)
+        merged[t.number] = base
+    return merged
 
 
 def _check_resources(owner: str, min_resource: int, max_resource: int | str, eta: int) -> None:
@@ -72,6 +92,15 @@ class ASHA(Scheduler):
     ``max_resource="auto"`` takes the last step of the first completed trial (until then
     nothing is stopped).
 
+    ``pause`` chooses what happens to a trial at a rung that is not (yet) among the best:
+    ``False`` stops it (the stopping form: the best trials simply train on); ``True`` pauses it
+    (STOPPED, curve and checkpoint kept) and a later trial continues it from its checkpoint
+    once it ranks in the top ``1/reduction_factor`` of its rung (promotion, ASHA as in Li et
+    al. 2020); ``None`` (default) pauses when the objective saves checkpoints. A promotion is
+    a new trial with the same parameters, ``attrs["promoted_from"]`` and, when the paused trial
+    left a checkpoint, ``resume_from`` and ``start_step`` set; without a checkpoint it retrains
+    from step 0.
+
     >>> hs.create_study(..., scheduler=hs.schedulers.ASHA(min_resource=1, max_resource=27))
     """
 
@@ -84,6 +113,7 @@ class ASHA(Scheduler):
         max_resource: int | str = "auto",
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
+        pause: bool | None = None,
     ) -> None:
         _check_resources(type(self).__name__, min_resource, max_resource, reduction_factor)
         if min_early_stopping_rate < 0:
@@ -91,10 +121,16 @@ class ASHA(Scheduler):
                 f"{type(self).__name__}: min_early_stopping_rate >= 0 must hold, got "
                 f"{min_early_stopping_rate!r}."
             )
+        if pause not in (None, True, False):
+            raise InvalidArgumentError(
+                f"{type(self).__name__}: pause must be None (when the objective saves "
+                f"checkpoints), True or False, got {pause!r}."
+            )
         self.min_resource = min_resource
         self.max_resource = max_resource
         self.reduction_factor = reduction_factor
         self.min_early_stopping_rate = min_early_stopping_rate
+        self.pause = pause
         self._max: int | None = None if max_resource == "auto" else int(max_resource)
         self._warned: set[str] = set()
 
@@ -105,6 +141,7 @@ class ASHA(Scheduler):
             "max_resource": self.max_resource,
             "reduction_factor": self.reduction_factor,
             "min_early_stopping_rate": self.min_early_stopping_rate,
+            "pause": self.pause,
         }
 
     # resources -------------------------------------------------------------------------
@@ -160,6 +197,7 @@ class ASHA(Scheduler):
             and t.last_step is not None
             and t.last_step < int(self.max_resource) - 1
             and t.source == "sampler"
+            and "promoted_from" not in t.attrs
         ]
         if len(short) >= 3:
             self._warn_once(
@@ -171,7 +209,38 @@ class ASHA(Scheduler):
 
     def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
         self._check_under(trials)
-        return None
+        return self._promotion(trials, study)
+
+    # rung results ---------------------------------------------------------------------------
+    def _rung_results(
+        self,
+        trials: Sequence[TrialRecord],
+        curves: Mapping[int, Mapping[int, float]],
+        bracket: Any,
+        rung: int,
+        minimize: bool,
+    ) -> list[tuple[float, TrialRecord]]:
+        """(value at ``rung``, trial) for each lineage of ``bracket`` that reached it, counted
+        once: by the trial during whose segment the lineage crossed the rung."""
+        out = []
+        for t in trials:
+            if t.state is TrialState.WAITING or self._bracket_of(t) != bracket:
+                continue
+            if rung <= int(t.attrs.get("promoted_at", -1)):
+                continue  # the trial it continues counts at this rung
+            curve = curves.get(t.number, t.intermediate)
+            reached = [s for s in curve if s >= rung]
+            if not reached or min(reached) not in t.intermediate:
+                continue
+            v = curve_value(curve, rung, minimize)
+            if v is not None:
+                out.append((v, t))
+        return out
+
+    def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
+        if self.pause is not None:
+            return self.pause
+        return "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
 
     # decision ---------------------------------------------------------------------------
     def reacts_to(self, step: int, previous: int | None, attrs: Mapping[str, Any]) -> bool:
@@ -189,38 +258,115 @@ class ASHA(Scheduler):
         return self.min_early_stopping_rate
 
     def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+        return self.decide(trial, trials, study) is not Decision.CONTINUE
+
+    def decide(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> Decision:
         step = trial.last_step
         if step is None:
-            return False
+            return Decision.CONTINUE
         self._check_bounds(trial, trials)
         max_resource = self.resolved_max(trials)
         rate = self._rate_of(trial)
         if max_resource is None or rate is None:
-            return False
-        earlier = [s for s in trial.intermediate if s < step]
+            return Decision.CONTINUE
+        curves = lineage_curves(trials)
+        mine_curve = curves.get(trial.number, trial.intermediate)
+        earlier = [s for s in mine_curve if s < step]
         previous = max(earlier) if earlier else -1
-        crossed = [r for r in self.rungs(max_resource, rate) if previous < r <= step]
+        done = int(trial.attrs.get("promoted_at", -1))  # rungs the continued trial passed
+        crossed = [r for r in self.rungs(max_resource, rate) if max(previous, done) < r <= step]
         if not crossed:
-            return False
+            return Decision.CONTINUE
         minimize = study.direction == "minimize"
         rung = crossed[-1]
-        mine = rung_value(trial, rung, minimize)
+        mine = curve_value(mine_curve, rung, minimize)
         if mine is None:
-            return False  # only NaN so far: no evidence
-        bracket = self._bracket_of(trial)
-        values = []
-        for t in trials:
-            if t.id == trial.id or t.state is TrialState.WAITING:
-                continue
-            if self._bracket_of(t) != bracket:
-                continue
-            v = rung_value(t, rung, minimize)
-            if v is not None:
-                values.append(v)
+            return Decision.CONTINUE  # only NaN so far: no evidence
+        others = self._rung_results(trials, curves, self._bracket_of(trial), rung, minimize)
+        values = [v for v, t in others if t.id != trial.id]
         n = len(values) + 1
-        k = max(1, n // self.reduction_factor)
         better = sum(1 for v in values if (v < mine if minimize else v > mine))
-        return better >= k
+        if not self._pausing(trial, trials):
+            return (
+                Decision.STOP
+                if better >= max(1, n // self.reduction_factor)
+                else (Decision.CONTINUE)
+            )
+        if better < self._quota(n, rung == self.rungs(max_resource, rate)[-1]):
+            return Decision.CONTINUE  # promotable now: train on rather than pause and resume
+        study.set_attrs(trial.number, {"paused_at": rung})
+        return Decision.PAUSE
+
+    # promotions (pause mode) ------------------------------------------------------------
+    def _promotion(self, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+        """The best paused trial at the highest rung that ranks in the top
+        ``1/reduction_factor`` of its rung and was not promoted yet, continued by a new trial."""
+        candidates = self._waiting_for_promotion(trials)
+        if not candidates:
+            return None
+        minimize = study.direction == "minimize"
+        sign = 1.0 if minimize else -1.0
+        curves = lineage_curves(trials)
+        groups: dict[tuple[Any, int], list[TrialRecord]] = {}
+        for t in candidates:
+            groups.setdefault((self._bracket_of(t), int(t.attrs["paused_at"])), []).append(t)
+        best: tuple[Any, ...] | None = None
+        max_resource = self.resolved_max(trials)
+        for (bracket, rung), waiting in groups.items():
+            results = self._rung_results(trials, curves, bracket, rung, minimize)
+            ranked = sorted(results, key=lambda p: (sign * p[0], p[1].number))
+            rate = self._rate_of(waiting[0])
+            ladder = [] if max_resource is None or rate is None else self.rungs(max_resource, rate)
+            k = self._quota(len(ranked), bool(ladder) and rung == ladder[-1])
+            top = {r.number: v for v, r in ranked[:k]}
+            for t in waiting:
+                if t.number in top:
+                    key = (-rung, sign * top[t.number], t.number)
+                    if best is None or key < best[0]:
+                        best = (key, t, rung)
+        if best is None:
+            return None
+        _, t, rung = best
+        ckpt = t.attrs.get("checkpoint")
+        attrs: dict[str, Any] = {
+            "promoted_from": t.number,
+            "promoted_at": rung,
+            "fixed_params": dict(t.params),
+        }
+        if self._bracket_of(t) is not None:
+            attrs["bracket"] = self._bracket_of(t)
+        if ckpt and ckpt.get("step") is not None:
+            attrs["resume_from"] = t.number
+            attrs["start_step"] = int(ckpt["step"]) + 1
+        else:  # nothing to continue from: retrain from scratch
+            attrs["start_step"] = 0
+        return TrialPlan(params=dict(t.params), attrs=attrs)
+
+    def _quota(self, n: int, last_rung: bool) -> int:
+        """How many of the ``n`` trials at a rung may go on (pause mode): the top
+        ``1/reduction_factor``; at a bracket's last rung at least the best one, so the first
+        fully trained results do not wait for that rung to fill (it sees the fewest trials)."""
+        k = n // self.reduction_factor
+        return max(1, k) if last_rung else k
+
+    @staticmethod
+    def _waiting_for_promotion(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+        promoted = {
+            int(t.attrs["promoted_from"])
+            for t in trials
+            if t.attrs.get("promoted_from") is not None
+        }
+        return [
+            t
+            for t in trials
+            if t.state is TrialState.STOPPED
+            and t.attrs.get("paused_at") is not None
+            and t.number not in promoted
+        ]
+
+    def needed_checkpoints(self, trials: Sequence[TrialRecord]) -> set[int]:
+        """Paused trials not promoted yet: any of them may still be (the rung fills up)."""
+        return {t.number for t in self._waiting_for_promotion(trials)}
 
 
 class SuccessiveHalving(ASHA):
@@ -231,8 +377,9 @@ class SuccessiveHalving(ASHA):
 
 class Hyperband(ASHA):
     """Hyperband: brackets of asynchronous successive halving with first rungs at
-    ``min_resource * reduction_factor**s`` for s = 0 .. s_max; each trial gets a bracket
-    (``trial.attrs["bracket"]``) by Hyperband's proportions, in a fixed order by trial number.
+    ``min_resource * reduction_factor**s`` for s = 0 .. s_max; new trials fill the brackets
+    in Hyperband's order — ``n_s`` trials for bracket 0 (the most aggressive), then bracket 1,
+    ... then again — with the bracket in ``trial.attrs["bracket"]``. ``pause`` as for ``ASHA``.
 
     >>> hs.schedulers.Hyperband(min_resource=1, max_resource=27, reduction_factor=3)
     """
@@ -245,11 +392,13 @@ class Hyperband(ASHA):
         min_resource: int = 1,
         max_resource: int | str = "auto",
         reduction_factor: int = 3,
+        pause: bool | None = None,
     ) -> None:
         super().__init__(
             min_resource=min_resource,
             max_resource=max_resource,
             reduction_factor=reduction_factor,
+            pause=pause,
         )
 
     def config(self) -> dict[str, Any]:
@@ -268,19 +417,20 @@ class Hyperband(ASHA):
             out.append((s, n))
         return out
 
-    def bracket_for(self, number: int, max_resource: int) -> int:
+    def bracket_for(self, index: int, max_resource: int) -> int:
+        """The bracket of the ``index``-th new trial (promotions not counted)."""
         order = [s for s, n in self.brackets(max_resource) for _ in range(n)]
-        # interleave deterministically: a stride coprime with the cycle length spreads brackets
-        cycle = len(order)
-        stride = next(p for p in (7, 11, 13, 17, 19, 23, 29, 31, 1) if math.gcd(p, cycle) == 1)
-        return order[(number * stride) % cycle]
+        return order[index % len(order)]
 
     def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        self._check_under(trials)
+        promotion = super().plan(number, trials, study)
+        if promotion is not None:
+            return promotion
         max_resource = self.resolved_max(trials)
         if max_resource is None:
             return None
-        return TrialPlan(attrs={"bracket": self.bracket_for(number, max_resource)})
+        index = sum(1 for t in trials if "promoted_from" not in t.attrs)
+        return TrialPlan(attrs={"bracket": self.bracket_for(index, max_resource)})
 
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return trial.attrs.get("bracket")

@@ -1,0 +1,52 @@
+"""End to end, in a small size: examples/digits_hyperband.py (Hyperband with pause and promotion
+from checkpoints) and examples/pbt_schedule.py (PBT) run as real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+import hypersearch as hs
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _run(script: str, *args: str, cwd: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_digits_hyperband_example(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'hb.db'}"
+    out = _run("digits_hyperband.py", "--trials", "8", "--epochs", "6", "--storage", storage,
+               cwd=tmp_path)  # fmt: skip
+    assert "best val accuracy" in out and "promotions from a checkpoint" in out
+    study = hs.load_study("digits-hyperband", storage=storage)
+    trials = study.trials
+    assert len(trials) == 8 and not study.get_trials(["FAILED"])
+    assert study.best_trial.last_step == 6 and study.best_value > 0.5
+    assert any(t.state is hs.TrialState.STOPPED for t in trials)
+    for t in trials:  # a promotion continues its paused trial's curve
+        source = t.attrs.get("promoted_from")
+        if source is not None:
+            assert min(t.intermediate) == study.get_trial(source).last_step + 1
+
+
+def test_pbt_schedule_example(tmp_path: Path) -> None:
+    out = _run("pbt_schedule.py", "--population", "4", "--epochs", "6", "--compare",
+               cwd=tmp_path)  # fmt: skip
+    assert "PBT best val accuracy" in out and "0 failed segments" in out
+    assert "from epoch  0:" in out and "random best val accuracy" in out
