@@ -102,9 +102,9 @@ class GaussianProcess:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Posterior mean and variance with their gradients in the continuous coordinates
         (shape ``(points, continuous dims)``), for gradient-based acquisition search."""
-        ks = self.kernel(xc, xk)
         both = self._embed(np.vstack([xc, self.xc]), np.vstack([xk, self.xk]))
         r = np.sqrt(cdist(both[: len(xc)], both[len(xc) :], "sqeuclidean"))
+        ks = self.signal * _matern52(r)
         # dk/dx_c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * (x_c - x_i,c) / ls_c^2
         g = -self.signal * (5.0 / 3.0) * (1.0 + _SQRT5 * r) * np.exp(-_SQRT5 * r)
         dc = xc.shape[1]
