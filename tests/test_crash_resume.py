@@ -528,3 +528,73 @@ def test_create_study_race_resumes_the_other_workers_study(tmp_path: Path) -> No
     assert [t.state for t in study.trials] == [TrialState.COMPLETE]
     with pytest.raises(DuplicateStudyError):  # without load_if_exists the race is an error
         hs.create_study("race2", space=SPACE, storage=OtherWorkerFirst(url), seed=0)
+
+
+# ----------------------------------------------------------------------------- Ctrl-C mid-write
+
+
+def _interrupt_on(storage: SQLStorage, statement_start: str) -> list[str]:
+    """Deliver a real SIGINT to this process just before the first statement that starts with
+    ``statement_start`` runs (so inside one of the storage's writes); returns what fired."""
+    import sqlalchemy as sa
+
+    fired: list[str] = []
+
+    @sa.event.listens_for(storage._engine, "before_cursor_execute")
+    def fire(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not fired and statement.lstrip().startswith(statement_start):
+            fired.append(statement)
+            signal.raise_signal(signal.SIGINT)
+
+    return fired
+
+
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_while_a_result_is_written_saves_it_then_interrupts(
+    tmp_path: Path, default_sigint: None
+) -> None:
+    study = hs.create_study(
+        "c", space=SPACE, storage=f"sqlite:///{tmp_path}/c.db", sampler="random", seed=0
+    )
+    study.optimize(_quick, n_trials=2, show_progress=False)
+    fired = _interrupt_on(study._storage, "UPDATE hs_trials SET state")
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(_quick, n_trials=5, show_progress=False)
+
+    assert fired  # the signal came in the middle of writing trial 2's result
+    trials = hs.load_study("c", storage=f"sqlite:///{tmp_path}/c.db").trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3  # saved, and nothing after
+    assert trials[2].value == pytest.approx(trials[2].params["x"])
+
+
+@pytest.mark.parametrize(
+    "statement", ["INSERT INTO hs_trials", "INSERT INTO hs_reports"], ids=["claim", "report"]
+)
+def test_ctrl_c_inside_a_write_reaches_the_user_and_leaves_nothing_running(
+    tmp_path: Path, default_sigint: None, statement: str
+) -> None:
+    study = hs.create_study(
+        "w", space=SPACE, storage=f"sqlite:///{tmp_path}/w.db", sampler="random", seed=0
+    )
+
+    def reporting(trial: hs.Trial) -> float:
+        trial.report(trial.params["x"], step=0)
+        return trial.params["x"]
+
+    fired = _interrupt_on(study._storage, statement)
+    # KeyboardInterrupt itself, not an error from cleaning up the interrupted connection
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(reporting, n_trials=3, show_progress=False)
+
+    assert fired
+    trials = hs.load_study("w", storage=f"sqlite:///{tmp_path}/w.db").trials
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    if statement == "INSERT INTO hs_reports":
+        assert [t.state for t in trials] == [TrialState.FAILED]
+        assert "interrupted" in (trials[0].fail_reason or "")

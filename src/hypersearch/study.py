@@ -136,28 +136,30 @@ class Study:
         >>> trial = study.ask(); study.tell(trial, train(**trial.params))
         """
         self.reap_lost_trials(force=False)
-        claimed = self._storage.claim_trial(
-            self._id, host=_HOST, pid=os.getpid(), gpu=_current_gpu()
-        )
-        record, token = claimed.record, claimed.token
-        self._heartbeat.add(record.id, token)
-        try:
-            params = self._propose(record, token)
-        except BaseException as exc:
-            # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
-            with suppress(HypersearchError):
-                if record.source in ("enqueued", "retry"):
-                    self._storage.finish_trial(
-                        record.id,
-                        token,
-                        TrialState.FAILED,
-                        fail_reason=f"could not prepare parameters: {exc!r}",
-                        traceback=tb.format_exc(),
-                    )
-                else:
-                    self._storage.discard_trial(record.id, token)
-            self._heartbeat.remove(record.id)
-            raise
+        with _interrupts_held() as release:  # a claim is never left half-made
+            claimed = self._storage.claim_trial(
+                self._id, host=_HOST, pid=os.getpid(), gpu=_current_gpu()
+            )
+            record, token = claimed.record, claimed.token
+            self._heartbeat.add(record.id, token)
+            try:
+                release()  # a Ctrl-C held during the claim arrives here, where it is undone
+                params = self._propose(record, token)
+            except BaseException as exc:
+                # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
+                with suppress(HypersearchError):
+                    if record.source in ("enqueued", "retry"):
+                        self._storage.finish_trial(
+                            record.id,
+                            token,
+                            TrialState.FAILED,
+                            fail_reason=f"could not prepare parameters: {exc!r}",
+                            traceback=tb.format_exc(),
+                        )
+                    else:
+                        self._storage.discard_trial(record.id, token)
+                self._heartbeat.remove(record.id)
+                raise
         record = replace(
             record,
             params=params,
@@ -544,7 +546,8 @@ class Study:
                 )
             raise
         try:
-            return self.tell(trial, result)
+            with _interrupts_held():  # Ctrl-C now: the finished work is saved first
+                return self.tell(trial, result)
         except StaleTrialError as exc:
             logger.warning("%s", exc)
             return self._storage.get_trial(self._id, trial.number)
@@ -816,6 +819,33 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C and SIGTERM while a trial's claim or result is written, then deliver them:
+    an interrupt in the middle would leave a trial RUNNING (or a finished result unsaved)
+    until the heartbeat grace ran out. Yields ``release``, to deliver them earlier, at a
+    point that knows how to undo the work. Main thread only, where Python runs handlers."""
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+                previous[signum] = signal.signal(signum, lambda s, f: held.append(s))
+
+    def release() -> None:
+        while previous:
+            signum, handler = previous.popitem()
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)  # now handled as it would have been
+        held.clear()
+
+    try:
+        yield release
+    finally:
+        release()
 
 
 # construction ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -183,7 +183,10 @@ def _nap_while_busy(raw: Any, busy_ms: int, call: Callable[[], T]) -> T:
             time.sleep(nap * (0.5 + random.random()))
             nap = min(nap * 1.5, 0.002)
     finally:
-        raw.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # an interrupt (Ctrl-C) inside ``call`` makes SQLAlchemy close the connection; then
+        # there is nothing to restore, and the interrupt, not this, must reach the user
+        with suppress(sqlite3.ProgrammingError):
+            raw.execute(f"PRAGMA busy_timeout={busy_ms}")
     return call()  # other errors raise again here; a long wait uses the busy handler
 
 
