@@ -891,3 +891,31 @@ def test_repr_names_the_study() -> None:
     study = make(None, name="r")
     assert "Study(name='r'" in repr(study)
     assert "sqlite://" in study.storage_url
+
+
+def test_a_sampler_object_without_a_seed_takes_the_study_seed_and_resumes(
+    tmp_path: Any,
+) -> None:
+    """The common script: ``sampler=TPESampler()`` and ``seed=`` in create_study, run twice."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    space = {"x": hs.Float(0, 1)}
+
+    def make(**kwargs: Any) -> hs.Study:
+        return hs.create_study("s", space=space, storage=url, load_if_exists=True, **kwargs)
+
+    first = make(sampler=hs.samplers.TPESampler(n_startup=3), seed=3)
+    assert first.sampler.seed == 3
+    first.optimize(lambda t: t.params["x"], n_trials=2, show_progress=False)
+    again = make(sampler=hs.samplers.TPESampler(n_startup=3), seed=3)
+    assert again.sampler.seed == 3
+    # without any seed, the object adopts the stored one instead of counting as drift
+    unseeded = make(sampler=hs.samplers.TPESampler(n_startup=3))
+    assert unseeded.sampler.seed == 3
+    assert (
+        hs.load_study("s", storage=url, sampler=hs.samplers.TPESampler(n_startup=3)).sampler.seed
+        == 3
+    )
+    with pytest.raises(hs.InvalidArgumentError, match="seed=4 but seed=3"):
+        make(sampler=hs.samplers.TPESampler(n_startup=3, seed=4), seed=3)
+    with pytest.raises(hs.InvalidArgumentError, match="seed: 3 -> 5"):
+        make(sampler=hs.samplers.TPESampler(n_startup=3, seed=5))

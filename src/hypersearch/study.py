@@ -31,13 +31,14 @@ from hypersearch.exceptions import (
     StaleTrialError,
     StudyNotFoundError,
     TooManyFailuresError,
+    TrialNotFoundError,
     TrialPruned,
 )
 from hypersearch.lease import HOST as _HOST
 from hypersearch.lease import Heartbeat as _Heartbeat
 from hypersearch.lease import current_gpu as _current_gpu
 from hypersearch.lease import pid_alive as _pid_alive
-from hypersearch.samplers import Sampler, SamplingContext, make_sampler
+from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision
 from hypersearch.space import Param, Space, param_from_dict
@@ -532,10 +533,9 @@ class Study:
                 )
             raise
         except StaleTrialError as exc:
-            logger.warning("%s", exc)
             trial._finished = True
             self._heartbeat.remove(trial._id)
-            return self._storage.get_trial(self._id, trial.number)
+            return self._after_stale(trial, exc)
         except catch as exc:
             reason = f"{type(exc).__name__}: {exc}"
             return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
@@ -549,8 +549,24 @@ class Study:
             with _interrupts_held():  # Ctrl-C now: the finished work is saved first
                 return self.tell(trial, result)
         except StaleTrialError as exc:
-            logger.warning("%s", exc)
+            return self._after_stale(trial, exc)
+
+    def _after_stale(self, trial: Trial, exc: StaleTrialError) -> TrialRecord:
+        """The stored record of a trial this worker no longer owns (reaped as lost while it
+        ran, or gone: a database that crashed before its claim reached the disk), so the
+        worker carries on with the next trial."""
+        logger.warning("%s", exc)
+        self._live.pop(trial._id, None)
+        try:
             return self._storage.get_trial(self._id, trial.number)
+        except TrialNotFoundError:
+            return TrialRecord(
+                number=trial.number,
+                state=TrialState.FAILED,
+                params=trial.params,
+                fail_reason="lost by the database (its row is gone)",
+                id=trial._id,
+            )
 
     @contextmanager
     def _progress(
@@ -913,9 +929,12 @@ def create_study(
             f"A study named {name!r} already exists in {backend.url}. Pass load_if_exists=True "
             "to resume it, use hs.load_study, or choose another name."
         )
-    if record is not None and seed is None and not isinstance(sampler, Sampler):
+    if seed is not None:  # seed= also seeds a sampler object built without one
+        the_sampler = with_seed(the_sampler, seed)
+    stored_seed = None if record is None else dict(record.config).get("seed")
+    if stored_seed is not None and not the_sampler.seed_given:
         # Resuming without a seed keeps the stored one (a fresh random seed would be drift).
-        the_sampler = make_sampler(sampler, seed=dict(record.config).get("seed"))
+        the_sampler = with_seed(the_sampler, stored_seed)
     config = _study_config(the_sampler, the_scheduler)
     if record is None:
         from hypersearch.exceptions import DuplicateStudyError
@@ -1013,6 +1032,8 @@ def load_study(
     the_sampler = make_sampler(
         sampler if sampler is not None else config.get("sampler"), seed=config.get("seed")
     )
+    if config.get("seed") is not None and not the_sampler.seed_given:
+        the_sampler = with_seed(the_sampler, config["seed"])  # an object built without one
     the_scheduler = make_scheduler(scheduler if scheduler is not None else config.get("scheduler"))
     study = Study(
         name=name,

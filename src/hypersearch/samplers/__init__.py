@@ -27,6 +27,7 @@ __all__ = [
     "make_sampler",
     "sampler_names",
     "trial_rng",
+    "with_seed",
 ]
 
 _REGISTRY: dict[str, type[Sampler]] = {
@@ -53,3 +54,21 @@ def make_sampler(
         return _REGISTRY[name](seed=seed, **options)
     except TypeError as exc:  # an unknown option, e.g. from a config of another version
         raise InvalidArgumentError(f"Sampler {name!r}: {exc}.") from None
+
+
+def with_seed(sampler: Sampler, seed: int) -> Sampler:
+    """``sampler`` with ``seed``, for one built without a seed (its seed drawn at random).
+
+    A built-in sampler is rebuilt from its config, since some derive inner samplers from
+    the seed when built; any other just takes the new seed."""
+    if sampler.seed == seed:
+        return sampler
+    if sampler.seed_given:
+        raise InvalidArgumentError(
+            f"The sampler was built with seed={sampler.seed} but seed={seed} was asked for; "
+            "give the seed in one place."
+        )
+    if _REGISTRY.get(sampler.name) is type(sampler):
+        return make_sampler(sampler.config(), seed=seed)
+    sampler.seed = int(seed)
+    return sampler

@@ -55,6 +55,8 @@ class Sampler(ABC):
     name: ClassVar[str] = "sampler"
 
     def __init__(self, *, seed: int | None = None) -> None:
+        #: False when the seed was drawn at random: a resumed study may then adopt its own.
+        self.seed_given = seed is not None
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
         self.seed = int(seed)
