@@ -9,9 +9,11 @@ except under CI (``CI=true``), where that is an error.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -56,10 +58,13 @@ class PostgresServer:
         cmd = [*self.prefix, f"{self.bindir}/pg_ctl", "-D", self.datadir, *args]
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """Start the server; fast and forgetful unless ``durable`` (an acknowledged commit
+        survives the server being killed, as with PostgreSQL's defaults)."""
+        commit = "on" if durable else "off"
         opts = (
             f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            f"-c fsync=off -c synchronous_commit={commit} -c full_page_writes=off "
             "-c max_connections=200"
         )
         self.pg_ctl("-o", opts, "-l", f"{self.datadir}/server.log", "-w", "-t", "60", "start")
@@ -67,9 +72,22 @@ class PostgresServer:
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-m", mode, "-w", "stop", check=False)
 
-    def restart(self) -> None:
+    def restart(self, *, durable: bool = False) -> None:
         self.stop("fast")
-        self.start()
+        self.start(durable=durable)
+
+    def kill_9(self) -> None:
+        """Crash the server: SIGKILL to the postmaster and its server processes at once."""
+        pid = int(Path(self.datadir, "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for victim in [pid, *map(int, children)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while any(map(_pid_alive, [pid, *map(int, children)])) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # a dead postmaster nobody reaped still "exists": its lock file would stop a restart
+        Path(self.datadir, "postmaster.pid").unlink(missing_ok=True)
 
     def create_database(self) -> str:
         import psycopg
@@ -79,6 +97,15 @@ class PostgresServer:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return name
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
 def _ensure_user() -> list[str]:

@@ -66,3 +66,8 @@ class HistorySampler(Sampler):
 
 def quick_grid(trial: Any) -> float:
     return float(trial.params["a"])
+
+
+def sleepy_grid(trial: Any) -> float:
+    time.sleep(0.05)
+    return float(trial.params["a"] + trial.params["b"])

@@ -598,3 +598,31 @@ def test_ctrl_c_inside_a_write_reaches_the_user_and_leaves_nothing_running(
     if statement == "INSERT INTO hs_reports":
         assert [t.state for t in trials] == [TrialState.FAILED]
         assert "interrupted" in (trials[0].fail_reason or "")
+
+
+def test_a_trial_whose_row_the_database_lost_does_not_stop_the_worker(tmp_path: Path) -> None:
+    """A server that crashed before a claim reached its disk forgets the trial; the worker
+    running it learns so when it reports the result, and goes on with the next trial."""
+    db = tmp_path / "gone.db"
+    study = hs.create_study(
+        "gone", space=SPACE, storage=f"sqlite:///{db}", sampler="random", seed=0
+    )
+    told: list[hs.TrialRecord] = []
+
+    def forgotten_once(trial: hs.Trial) -> float:
+        if trial.number == 1 and not told[1:]:
+            with sqlite3.connect(db, timeout=10) as conn:
+                conn.execute("DELETE FROM hs_trials WHERE number = 1")
+        return trial.params["x"]
+
+    study.optimize(
+        forgotten_once, n_trials=3, show_progress=False, callbacks=[lambda s, r: told.append(r)]
+    )
+
+    assert [(r.number, r.state) for r in told][1] == (1, TrialState.FAILED)
+    assert "lost by the database" in (told[1].fail_reason or "")
+    trials = study.trials  # the lost trial used one of the 3; its number was claimed again
+    assert [(t.number, t.state) for t in trials] == [
+        (0, TrialState.COMPLETE),
+        (1, TrialState.COMPLETE),
+    ]

@@ -244,6 +244,65 @@ def test_postgres_restart_mid_study(
     assert len(study.trials) >= 80
 
 
+def test_postgres_crash_mid_study_with_worker_commands(
+    postgres_server: Any, postgres_url: str
+) -> None:
+    """The server is killed with SIGKILL (no shutdown at all) while three `hypersearch worker`
+    processes share a grid study; once it is back, they carry on and finish it."""
+    postgres_server.restart(durable=True)  # what a crash keeps is what a real server keeps
+    try:
+        hs.create_study(
+            "crash",
+            space={"a": hs.Int(0, 14), "b": hs.Int(0, 9)},
+            storage=postgres_url,
+            sampler=hs.samplers.GridSampler(),
+            seed=0,
+        )
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+        cmd = [sys.executable, "-m", "hypersearch.cli", "worker", "crash", "--storage"]
+        cmd += [postgres_url, "--objective", "parallel_objectives:sleepy_grid"]
+        workers = [
+            subprocess.Popen(
+                [*cmd, "--n-trials", "50"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        try:
+            storage = SQLStorage(postgres_url)
+            sid = storage.get_study("crash").id
+            deadline = time.monotonic() + 60
+            while len(storage.get_trials(sid, [TrialState.COMPLETE])) < 40:
+                assert time.monotonic() < deadline, "the workers did not get going"
+                time.sleep(0.05)
+            storage.close()
+            postgres_server.kill_9()
+            time.sleep(2.0)
+            postgres_server.start(durable=True)
+            outs = [w.communicate(timeout=180) for w in workers]
+        finally:
+            for w in workers:
+                if w.poll() is None:
+                    w.kill()
+                    w.communicate()
+    finally:
+        postgres_server.restart()
+    for w, (_, err) in zip(workers, outs, strict=True):
+        assert w.returncode == 0, err[-3000:]
+        assert "Lost the connection" in err  # each worker saw the crash, said so, went on
+    trials = hs.load_study("crash", storage=postgres_url).trials
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0
+    assert states[TrialState.COMPLETE] >= 145, states  # a trial in flight may fail
+    done = Counter(
+        (t.params["a"], t.params["b"]) for t in trials if t.state is TrialState.COMPLETE
+    )
+    assert max(done.values()) == 1  # no grid point ran twice
+
+
 # ------------------------------------------------------------------------- SQLite under load
 
 

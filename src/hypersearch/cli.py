@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import shlex
@@ -453,15 +454,17 @@ def cmd_report(args: argparse.Namespace, storage: SQLStorage) -> int:
 
 def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
     from hypersearch.execution.worker import run_worker
+    from hypersearch.progress import log_to_stderr
 
-    summary = run_worker(
-        args.study,
-        storage,
-        args.objective,
-        n_trials=args.n_trials,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-    )
+    with log_to_stderr(logging.WARNING):  # lost connections, reaped trials, failures
+        summary = run_worker(
+            args.study,
+            storage,
+            args.objective,
+            n_trials=args.n_trials,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+        )
     print(summary)
     return 0
 

@@ -1,8 +1,11 @@
-"""A Rich progress bar with the best value so far, for ``optimize`` in a terminal."""
+"""Console output: a Rich progress bar with the best value so far, for ``optimize`` in a
+terminal, and the library's log lines on stderr for the command-line tools."""
 
 from __future__ import annotations
 
+import logging
 import math
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -15,7 +18,25 @@ from hypersearch.trial import TrialRecord, TrialState
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["study_progress"]
+__all__ = ["log_to_stderr", "study_progress"]
+
+
+@contextmanager
+def log_to_stderr(level: int = logging.INFO) -> Iterator[None]:
+    """Show hypersearch's log lines (a trial per line, lost connections, reaped trials) on
+    stderr while a command runs; the library alone stays silent unless the user logs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("hypersearch")
+    log.addHandler(handler)
+    previous = log.level
+    if previous == logging.NOTSET:
+        log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
 
 
 def _fmt(value: float | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from hypersearch.exceptions import HypersearchError
@@ -28,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
     """Run (or ``--check``) the experiment named in ``args``; return the exit code."""
     from hypersearch.experiment.runner import _check_command, run_experiment
     from hypersearch.experiment.schema import load_experiment
+    from hypersearch.progress import log_to_stderr
 
     storage = getattr(args, "storage", None)
     try:
@@ -39,20 +39,10 @@ def main(args: argparse.Namespace) -> int:
                 f"parameter(s), {config.direction} {config.metric!r}"
             )
             return 0
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log = logging.getLogger("hypersearch")
-        log.addHandler(handler)
-        level = log.level
-        if level == logging.NOTSET:
-            log.setLevel(logging.INFO)  # one line per trial, like the other commands' output
-        try:
+        with log_to_stderr():  # one line per trial, like the other commands' output
             study = run_experiment(
                 args.experiment, storage=storage, n_trials=args.n_trials, timeout=args.timeout
             )
-        finally:
-            log.removeHandler(handler)
-            log.setLevel(level)
         try:
             best = study.best_trial
         except HypersearchError:

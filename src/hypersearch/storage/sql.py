@@ -923,7 +923,11 @@ class SQLStorage(Storage):
             ).where(trials_table.c.id == trial_id)
         ).first()
         if row is None:
-            raise StaleTrialError(f"Trial id {trial_id} no longer exists (study deleted?).")
+            raise StaleTrialError(
+                f"Trial id {trial_id} is not in {self.url} any more (the study was deleted, "
+                "or the server crashed before the trial's claim reached its disk); its result "
+                "was not recorded. The worker carries on with the next trial."
+            )
         if row.token != token or row.state != TrialState.RUNNING.value:
             why = row.fail_reason or row.state
             raise StaleTrialError(
