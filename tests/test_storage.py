@@ -161,6 +161,13 @@ def test_plain_paths_and_sqlite_urls_open_the_same_file(tmp_path: Path) -> None:
     assert SQLStorage(f"sqlite:///{path}").get_study("s").metric == "v"
 
 
+def test_other_databases_are_refused_with_the_supported_urls() -> None:
+    for url in ("mysql://bob:s3cret@host/hs", "oracle://host/hs"):
+        with pytest.raises(StorageError, match="SQLite or PostgreSQL") as caught:
+            SQLStorage(url)
+        assert "s3cret" not in str(caught.value) and "sqlite:///" in str(caught.value)
+
+
 # ----------------------------------------------------------------------------- URLs
 
 

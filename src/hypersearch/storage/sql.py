@@ -435,6 +435,13 @@ class SQLStorage(Storage):
                     raw, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
                 )
             else:
+                backend = sa.engine.make_url(raw).get_backend_name()
+                if backend != "postgresql":
+                    raise StorageError(
+                        f"Cannot open storage {self.url}: hypersearch keeps studies in SQLite "
+                        f"or PostgreSQL, not {backend}. Use sqlite:///path/to/file.db or "
+                        "postgresql://user:password@host/database."
+                    )
                 # No pool_pre_ping (a round trip per transaction): a dead pooled connection
                 # fails its transaction, SQLAlchemy empties the pool, and ``_retrying`` runs
                 # the transaction again on a fresh connection.
