@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -301,6 +302,72 @@ def test_postgres_crash_mid_study_with_worker_commands(
         (t.params["a"], t.params["b"]) for t in trials if t.state is TrialState.COMPLETE
     )
     assert max(done.values()) == 1  # no grid point ran twice
+
+
+# ------------------------------------------------------------------------- Ctrl-C
+
+
+SLOW_RUNNER = textwrap.dedent(
+    """
+    import signal, sys, time
+    import hypersearch as hs
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the parent ignores it
+
+    def objective(trial):
+        time.sleep(0.4)
+        return trial.params["x"]
+
+    if __name__ == "__main__":
+        study = hs.create_study("faults", space={"x": hs.Float(0, 1)}, storage=sys.argv[1],
+                                sampler="random", seed=0)
+        study.optimize(objective, n_trials=500, n_workers=3, max_retries=2)
+    """
+)
+
+
+@pytest.mark.parametrize("target", ["process group", "parent only"])
+def test_ctrl_c_stops_a_parallel_study_cleanly(tmp_path: Path, target: str) -> None:
+    """Ctrl-C in a terminal signals the parent and every worker at once; `kill -INT` the
+    parent alone. Either way each running trial ends FAILED "interrupted" (not lost, so no
+    retry is queued) and nothing is left RUNNING."""
+    script = tmp_path / "slow_runner.py"
+    script.write_text(SLOW_RUNNER)
+    db = tmp_path / "ctrl-c.db"
+    url = f"sqlite:///{db}"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(_running_worker_pids(url) & set(_children(proc.pid))) == 3:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the three workers did not start trials within 60 s")
+        time.sleep(0.15)  # past sampling, into the 0.4 s objective
+        if target == "process group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, err[-3000:]
+    # read the file as the run left it (load_study would reap what it finds unfinished)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT state, fail_reason FROM hs_trials").fetchall()
+    states = Counter(state for state, _ in rows)
+    assert states["RUNNING"] == 0 and states["WAITING"] == 0, rows
+    reasons = Counter(reason for state, reason in rows if state == "FAILED")
+    assert reasons == {"interrupted (Ctrl-C or SIGTERM)": 3}, rows
 
 
 # ------------------------------------------------------------------------- SQLite under load

@@ -148,7 +148,7 @@ class Study:
                 params = self._propose(record, token)
             except BaseException as exc:
                 # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
-                with suppress(HypersearchError):
+                with suppress(HypersearchError), _interrupts_held():
                     if record.source in ("enqueued", "retry"):
                         self._storage.finish_trial(
                             record.id,
@@ -522,7 +522,9 @@ class Study:
         except TrialPruned:
             return self.tell(trial, None, state=TrialState.STOPPED)
         except KeyboardInterrupt:
-            with suppress(Exception):
+            # held: a second signal (Ctrl-C reaches a worker and then its parent's SIGTERM)
+            # must not cut this write short, or the trial stays RUNNING until reaped as lost
+            with suppress(Exception), _interrupts_held():
                 self._finish(
                     trial,
                     TrialState.FAILED,
@@ -540,7 +542,7 @@ class Study:
             reason = f"{type(exc).__name__}: {exc}"
             return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
         except BaseException:
-            with suppress(Exception):
+            with suppress(Exception), _interrupts_held():
                 self._finish(
                     trial, TrialState.FAILED, None, {}, "uncaught exception", tb.format_exc()
                 )

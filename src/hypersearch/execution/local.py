@@ -49,13 +49,24 @@ class WorkerError(HypersearchError, RuntimeError):
 # ------------------------------------------------------------------------------- worker
 
 
+_interrupted = False
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    """SIGTERM from the parent: interrupt the running trial, once. A second signal while
+    the trial is being marked interrupted would leave it RUNNING until reaped as lost."""
+    global _interrupted
+    if not _interrupted:
+        _interrupted = True
+        raise KeyboardInterrupt(f"signal {signum}")
 
 
 def worker_main(spec: WorkerSpec, objective: Callable[..., Any], conn: mpc.Connection) -> None:
     """Body of one worker process: ask for a ticket, run one trial, say how it ended."""
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM marks the running trial interrupted
+    # Ctrl-C in a terminal signals the whole process group; only the parent acts on it,
+    # and stops each worker with one SIGTERM, which marks its running trial interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
     study = None
     try:
         study = open_worker_study(spec)
