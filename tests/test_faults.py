@@ -315,7 +315,7 @@ SLOW_RUNNER = textwrap.dedent(
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the parent ignores it
 
     def objective(trial):
-        time.sleep(0.4)
+        time.sleep(5.0)  # long: the signal always finds the first three trials running
         return trial.params["x"]
 
     if __name__ == "__main__":
@@ -350,7 +350,7 @@ def test_ctrl_c_stops_a_parallel_study_cleanly(tmp_path: Path, target: str) -> N
             time.sleep(0.05)
         else:
             pytest.fail("the three workers did not start trials within 60 s")
-        time.sleep(0.15)  # past sampling, into the 0.4 s objective
+        time.sleep(0.3)  # past sampling, into the objective
         if target == "process group":
             os.killpg(proc.pid, signal.SIGINT)
         else:
