@@ -71,3 +71,19 @@ def quick_grid(trial: Any) -> float:
 def sleepy_grid(trial: Any) -> float:
     time.sleep(0.05)
     return float(trial.params["a"] + trial.params["b"])
+
+
+def checkpointed_curve(trial: Any) -> float:
+    """27 epochs of a curve that falls towards 1 - q, checkpointed after each, continuing
+    from the checkpoint a promotion gives it (for ASHA with pause in worker processes)."""
+    state = trial.load_checkpoint()
+    done = 0 if state is None else int(state["epochs"])
+    value = float("nan")
+    for epoch in range(done + 1, 28):
+        time.sleep(0.002)
+        value = (1.0 - trial.params["q"]) + (0.5 + 0.3 * trial.params["z"]) / epoch
+        trial.report(value, step=epoch)
+        trial.save_checkpoint({"epochs": epoch})
+        if trial.should_stop():
+            break
+    return value

@@ -153,3 +153,32 @@ def test_hyperband_and_bohb_promote_within_brackets(cls: Any) -> None:
     assert result.steps == sum(len(t.intermediate) for t in trials)
     if cls is Hyperband:  # random proposals never repeat (BOHB's may, at a bound)
         assert len({tuple(t.params.values()) for t in trials}) == len(trials) - len(promoted)
+
+
+def test_parallel_workers_never_promote_the_same_paused_trial_twice(tmp_path: Path) -> None:
+    """Four worker processes ask at the same moments; each promotion is claimed in the
+    database, so a paused trial is continued by exactly one later trial."""
+    import sys
+    from collections import Counter
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import parallel_objectives
+
+    study = hs.create_study(
+        "parallel-asha",
+        space=SPACE,
+        scheduler=ASHA(min_resource=1, max_resource=EPOCHS, pause=True),
+        sampler="random",
+        seed=1,
+        storage=f"sqlite:///{tmp_path / 'asha.db'}",
+    )
+    study.optimize(parallel_objectives.checkpointed_curve, n_trials=120, n_workers=4)
+
+    trials = study.trials
+    assert not [t for t in trials if t.state is hs.TrialState.FAILED]
+    promoted = Counter(t.attrs["promoted_from"] for t in trials if "promoted_from" in t.attrs)
+    assert len(promoted) >= 4
+    assert max(promoted.values()) == 1, promoted
+    for t in trials:
+        if "promoted_from" in t.attrs:
+            assert t.claim_key == f"promote:{t.attrs['promoted_from']}"

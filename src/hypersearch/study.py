@@ -40,7 +40,7 @@ from hypersearch.lease import current_gpu as _current_gpu
 from hypersearch.lease import pid_alive as _pid_alive
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
-from hypersearch.schedulers.base import Decision
+from hypersearch.schedulers.base import Decision, TrialPlan
 from hypersearch.space import Param, Space, param_from_dict
 from hypersearch.storage import Storage, get_storage, open_existing_storage
 from hypersearch.trial import Trial, TrialRecord, TrialState
@@ -48,6 +48,9 @@ from hypersearch.trial import Trial, TrialRecord, TrialState
 __all__ = ["Study", "create_study", "load_study"]
 
 logger = logging.getLogger("hypersearch")
+
+#: Plans made again for one trial when other workers keep taking what it claims.
+_PLAN_ATTEMPTS = 20
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -178,16 +181,10 @@ class Study:
             from hypersearch.execution.deterministic import wait_for_history
 
             wait_for_history(self, record.number - lag)
-        self._history = self._read_history(exclude=record.id)
-        if lag is not None:
-            self._history = [t for t in self._history if t.number <= record.number - lag]
+        self._history = self._visible_history(record)
         self._learn_definitions(self._history)
         self._planned_attrs = {}
-        plan = (
-            None
-            if self.scheduler is None
-            else self.scheduler.plan(record.number, self._history, self)
-        )
+        plan = self._plan(record, token)
         if plan is not None:  # the scheduler fixes some parameters; the user's fixed ones win
             fixed = {**{k: v for k, v in plan.params.items() if k in self.space}, **fixed}
             if plan.attrs:
@@ -208,6 +205,33 @@ class Study:
                 record.id, token, params, {k: p.to_dict() for k, p in self.space.items()}
             )
         return params
+
+    def _visible_history(self, record: TrialRecord) -> list[TrialRecord]:
+        """The trials that ``record`` is proposed from: all others, or with
+        ``deterministic=True`` those up to ``number - lag`` only."""
+        history = self._read_history(exclude=record.id)
+        lag = self._deterministic_lag
+        if lag is not None:
+            history = [t for t in history if t.number <= record.number - lag]
+        return history
+
+    def _plan(self, record: TrialRecord, token: str) -> TrialPlan | None:
+        """The scheduler's plan for this trial. A plan that claims a key (a promotion) which
+        another worker's trial took meanwhile is made again, with that trial in view."""
+        if self.scheduler is None:
+            return None
+        for _ in range(_PLAN_ATTEMPTS):
+            plan = self.scheduler.plan(record.number, self._history, self)
+            if plan is None or plan.claim is None:
+                return plan
+            if self._storage.set_claim_key(record.id, token, plan.claim):
+                return plan
+            self._history = self._visible_history(record)
+        logger.warning(
+            "Trial %d: other workers took each promotion it was planned for; sampling afresh.",
+            record.number,
+        )
+        return None
 
     def _read_history(self, exclude: int | None = None) -> list[TrialRecord]:
         """Every trial by number (but the one with id ``exclude``), reading in full only

@@ -44,10 +44,13 @@ class Decision(enum.StrEnum):
 class TrialPlan:
     """What a scheduler decides for a trial that starts: parameters it fixes (the sampler
     proposes the rest) and attributes stored with the trial (``bracket``, ``start_step``,
-    ``resume_from``, ``schedule``, ...)."""
+    ``resume_from``, ``schedule``, ...). ``claim``: a key only one trial of the study may
+    hold (``"promote:12"``); when another worker's trial took it first, the study plans
+    again with that trial in the history, so parallel workers never duplicate the work."""
 
     params: Mapping[str, Any] = field(default_factory=dict)
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    claim: str | None = None
 
 
 class Scheduler(ABC):

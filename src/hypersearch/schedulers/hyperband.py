@@ -32,6 +32,23 @@ __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "curve_value", "lineage_cur
 logger = logging.getLogger("hypersearch")
 
 
+_PROMOTE = "promote:"
+
+
+def promotion_key(number: int) -> str:
+    """The claim key of promoting paused trial ``number``: one trial of the study holds it."""
+    return f"{_PROMOTE}{number}"
+
+
+def _claimed_promotions(trials: Sequence[TrialRecord]) -> set[int]:
+    """Paused trials that one of ``trials`` holds the promotion claim of."""
+    return {
+        int(t.claim_key.removeprefix(_PROMOTE))
+        for t in trials
+        if t.claim_key is not None and t.claim_key.startswith(_PROMOTE)
+    }
+
+
 def rung_value(trial: TrialRecord, resource: int, minimize: bool) -> float | None:
     """The trial's best finite value up to the first step >= ``resource`` (None if it never
     reached it)."""
@@ -340,7 +357,7 @@ class ASHA(Scheduler):
             attrs["start_step"] = int(ckpt["step"]) + 1
         else:  # nothing to continue from: retrain from scratch
             attrs["start_step"] = 0
-        return TrialPlan(params=dict(t.params), attrs=attrs)
+        return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
 
     def _quota(self, n: int, last_rung: bool) -> int:
         """How many of the ``n`` trials at a rung may go on (pause mode): the top
@@ -356,6 +373,7 @@ class ASHA(Scheduler):
             for t in trials
             if t.attrs.get("promoted_from") is not None
         }
+        promoted |= _claimed_promotions(trials)  # by trials whose attrs are not written yet
         return [
             t
             for t in trials
@@ -365,8 +383,12 @@ class ASHA(Scheduler):
         ]
 
     def needed_checkpoints(self, trials: Sequence[TrialRecord]) -> set[int]:
-        """Paused trials not promoted yet: any of them may still be (the rung fills up)."""
-        return {t.number for t in self._waiting_for_promotion(trials)}
+        """Paused trials not promoted yet (any of them may still be: the rung fills up), and
+        those a starting trial has just claimed to continue (before its ``resume_from`` is
+        written, clean-up in another worker must not take the checkpoint from under it)."""
+        starting = [t for t in trials if not t.state.is_finished]
+        waiting = {t.number for t in self._waiting_for_promotion(trials)}
+        return waiting | _claimed_promotions(starting)
 
 
 class SuccessiveHalving(ASHA):
