@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.registry import parse_spec
-from hypersearch.samplers.auto import AutoSampler
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
-from hypersearch.samplers.gp import GPSampler
 from hypersearch.samplers.grid import GridSampler
 from hypersearch.samplers.random import RandomSampler
 from hypersearch.samplers.sobol import SobolSampler
-from hypersearch.samplers.tpe import TPESampler
+
+if TYPE_CHECKING:
+    from hypersearch.samplers.auto import AutoSampler
+    from hypersearch.samplers.gp import GPSampler
+    from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
@@ -30,10 +33,29 @@ __all__ = [
     "with_seed",
 ]
 
-_REGISTRY: dict[str, type[Sampler]] = {
-    cls.name: cls
-    for cls in (AutoSampler, GPSampler, GridSampler, RandomSampler, SobolSampler, TPESampler)
+# The model-based samplers import SciPy's optimisers (about a second): they load on first
+# use, so `import hypersearch` and every worker process of a random or grid search start fast.
+_LAZY = {
+    "AutoSampler": "hypersearch.samplers.auto",
+    "GPSampler": "hypersearch.samplers.gp",
+    "TPESampler": "hypersearch.samplers.tpe",
 }
+_NAMES = {"auto": "AutoSampler", "gp": "GPSampler", "tpe": "TPESampler"}
+_EAGER: dict[str, type[Sampler]] = {
+    cls.name: cls for cls in (GridSampler, RandomSampler, SobolSampler)
+}
+_REGISTRY: dict[str, Any] = {**_EAGER, **_NAMES}  # name -> class, or the class's name
+
+
+def __getattr__(attr: str) -> Any:
+    if attr in _LAZY:
+        return getattr(importlib.import_module(_LAZY[attr]), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def _sampler_class(name: str) -> type[Sampler]:
+    found = _REGISTRY[name]
+    return found if isinstance(found, type) else __getattr__(found)
 
 
 def sampler_names() -> list[str]:
@@ -51,7 +73,7 @@ def make_sampler(
         spec = "auto"
     name, options = parse_spec(spec, _REGISTRY, "sampler")
     try:
-        return _REGISTRY[name](seed=seed, **options)
+        return _sampler_class(name)(seed=seed, **options)
     except TypeError as exc:  # an unknown option, e.g. from a config of another version
         raise InvalidArgumentError(f"Sampler {name!r}: {exc}.") from None
 
@@ -68,7 +90,7 @@ def with_seed(sampler: Sampler, seed: int) -> Sampler:
             f"The sampler was built with seed={sampler.seed} but seed={seed} was asked for; "
             "give the seed in one place."
         )
-    if _REGISTRY.get(sampler.name) is type(sampler):
+    if sampler.name in _REGISTRY and _sampler_class(sampler.name) is type(sampler):
         return make_sampler(sampler.config(), seed=seed)
     sampler.seed = int(seed)
     return sampler
