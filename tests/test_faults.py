@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -431,3 +432,52 @@ def test_a_lost_trial_is_retried_with_its_parameters(
     )
     assert storage.get_trials(study.id, [TrialState.WAITING]) == []
     storage.close()
+
+
+# ------------------------------------------------------------------------- a full disk
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 KB file system (tmpfs; needs root), unmounted afterwards."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_clear_error_and_the_study_stays_usable(
+    tiny_disk: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tiny_disk / 'full.db'}"
+    study = hs.create_study("full", space={"x": hs.Float(0, 1)}, storage=url, seed=0)
+
+    def objective(trial: hs.Trial) -> float:
+        for step in range(50):
+            trial.report(trial.params["x"] + step, step=step)
+        trial.set_note("n" * 2000)
+        return trial.params["x"]
+
+    with pytest.raises(hs.StorageError, match=r"disk is full.*Free space on the disk"):
+        study.optimize(objective, n_trials=10_000, show_progress=False)
+    study.storage.close()
+
+    # moved to a disk with room, the file is intact and the study goes on
+    for part in tiny_disk.iterdir():
+        (tmp_path / part.name).write_bytes(part.read_bytes())
+    with sqlite3.connect(tmp_path / "full.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    moved = hs.load_study("full", storage=f"sqlite:///{tmp_path / 'full.db'}")
+    # (the trial whose write failed may still be RUNNING: its lease runs out after the grace
+    # period, since this process, its worker, is alive)
+    moved.optimize(lambda t: t.params["x"], n_trials=2, show_progress=False)
+    assert len(moved.get_trials([TrialState.COMPLETE])) >= 2

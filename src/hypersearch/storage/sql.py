@@ -138,7 +138,21 @@ _CONNECTION_LOST = (
     "eof detected",
     "ssl syscall",
 )
+#: What to do about database errors no retry can mend, by a phrase of their message.
+_REMEDIES = (
+    ("disk is full", "Free space on the disk that holds it (results so far are kept)."),
+    ("no space left", "Free space on the disk that holds it (results so far are kept)."),
+    ("readonly database", "Make the file and its folder writable by this user."),
+    ("read-only", "Make the database writable by this user."),
+    ("permission denied", "Give this user access to the database (or its file and folder)."),
+)
 logger = logging.getLogger("hypersearch")
+
+
+def _remedy(message: str) -> str:
+    """`` What to do: ...`` for an error message we know the cure of, else ``""``."""
+    text = message.lower()
+    return next((f" {cure}" for phrase, cure in _REMEDIES if phrase in text), "")
 
 
 def redact_url(url: str) -> str:
@@ -524,7 +538,9 @@ class SQLStorage(Storage):
                         )
                 elif not locked or attempt >= _WRITE_RETRIES:
                     reason = " ".join(str(exc.orig or exc).split())  # one line
-                    raise StorageError(f"Storage {self.url} failed: {reason}") from None
+                    raise StorageError(
+                        f"Storage {self.url} failed: {reason}.{_remedy(reason)}"
+                    ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
 
