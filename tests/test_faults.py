@@ -305,6 +305,51 @@ def test_postgres_crash_mid_study_with_worker_commands(
     assert max(done.values()) == 1  # no grid point ran twice
 
 
+# ------------------------------------------------------------------------- a frozen worker
+
+
+def test_a_frozen_worker_loses_its_trial_and_carries_on(tmp_path: Path) -> None:
+    """SIGSTOP (a frozen VM, a network partition) for longer than the grace period: the
+    trial is reaped and retried by the others; woken up, the worker's late result is refused
+    and it goes on. No grid point completes twice; the study finishes."""
+    url = f"sqlite:///{tmp_path / 'frozen.db'}"
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER.replace("time.sleep(0.03 + (trial.params[\"i\"] % 5) * 0.01)",
+                                     "time.sleep(0.3)"))  # fmt: skip
+    grace = 3.0
+    parent = subprocess.Popen(
+        [sys.executable, str(script), url, "40", "3", str(tmp_path / "log.jsonl"), str(grace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        busy: list[int] = []
+        while not busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+            busy = sorted(_running_worker_pids(url) & set(_children(parent.pid)))
+        assert busy, "no worker started a trial within 60 s"
+        os.kill(busy[0], signal.SIGSTOP)
+        time.sleep(2 * grace + 1.0)  # others reap its trial meanwhile
+        os.kill(busy[0], signal.SIGCONT)
+        out, err = parent.communicate(timeout=120)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.communicate()
+    assert parent.returncode == 0 and "DONE" in out, err[-3000:]
+    trials = hs.load_study("faults", storage=url).trials
+    lost = [t for t in trials if t.state is TrialState.FAILED]
+    assert len(lost) == 1 and "worker lost" in (lost[0].fail_reason or "")
+    assert lost[0].pid == busy[0]
+    retry = next(t for t in trials if t.attrs.get("retry_of") == lost[0].number)
+    assert retry.state is TrialState.COMPLETE and retry.params == lost[0].params
+    done = Counter(t.params["i"] for t in trials if t.state is TrialState.COMPLETE)
+    assert max(done.values()) == 1
+    assert TrialState.RUNNING not in {t.state for t in trials}
+
+
 # ------------------------------------------------------------------------- Ctrl-C
 
 
