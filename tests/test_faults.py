@@ -344,7 +344,9 @@ def test_a_frozen_worker_loses_its_trial_and_carries_on(tmp_path: Path) -> None:
     assert len(lost) == 1 and "worker lost" in (lost[0].fail_reason or "")
     assert lost[0].pid == busy[0]
     retry = next(t for t in trials if t.attrs.get("retry_of") == lost[0].number)
-    assert retry.state is TrialState.COMPLETE and retry.params == lost[0].params
+    assert retry.state is TrialState.COMPLETE
+    if lost[0].params:  # (frozen while preparing its next trial: that one had none yet)
+        assert retry.params == lost[0].params
     done = Counter(t.params["i"] for t in trials if t.state is TrialState.COMPLETE)
     assert max(done.values()) == 1
     assert TrialState.RUNNING not in {t.state for t in trials}

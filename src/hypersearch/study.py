@@ -139,6 +139,18 @@ class Study:
 
         >>> trial = study.ask(); study.tell(trial, train(**trial.params))
         """
+        for attempt in range(3):
+            try:
+                return self._ask_once()
+            except StaleTrialError as exc:
+                # this process stalled (stopped, swapped out) while preparing the trial and
+                # it was reaped meanwhile: nothing of it ran, so claim another
+                if attempt == 2:
+                    raise
+                logger.warning("%s", exc)
+        raise AssertionError("unreachable")
+
+    def _ask_once(self) -> Trial:
         self.reap_lost_trials(force=False)
         with _interrupts_held() as release:  # a claim is never left half-made
             claimed = self._storage.claim_trial(
