@@ -39,7 +39,7 @@ RUNNER = textwrap.dedent(
     import hypersearch as hs
 
     def objective(trial):
-        time.sleep(0.03 + (trial.params["i"] % 5) * 0.01)
+        time.sleep(0.06 + (trial.params["i"] % 5) * 0.01)
         return float(trial.params["i"])
 
     if __name__ == "__main__":
@@ -98,7 +98,7 @@ def _kill_during_study(
     deadline = time.monotonic() + 240
     try:
         while len(killed) < kills and parent.poll() is None and time.monotonic() < deadline:
-            time.sleep(rng.uniform(0.2, 0.6))
+            time.sleep(rng.uniform(0.1, 0.3))
             # a worker that is running a trial, so each kill loses work in flight
             busy = sorted(_running_worker_pids(url) & set(_children(parent.pid)))
             if not busy:
@@ -314,8 +314,9 @@ def test_a_frozen_worker_loses_its_trial_and_carries_on(tmp_path: Path) -> None:
     and it goes on. No grid point completes twice; the study finishes."""
     url = f"sqlite:///{tmp_path / 'frozen.db'}"
     script = tmp_path / "runner.py"
-    script.write_text(RUNNER.replace("time.sleep(0.03 + (trial.params[\"i\"] % 5) * 0.01)",
-                                     "time.sleep(0.3)"))  # fmt: skip
+    quick = 'time.sleep(0.06 + (trial.params["i"] % 5) * 0.01)'
+    assert quick in RUNNER
+    script.write_text(RUNNER.replace(quick, "time.sleep(0.3)"))
     grace = 3.0
     parent = subprocess.Popen(
         [sys.executable, str(script), url, "40", "3", str(tmp_path / "log.jsonl"), str(grace)],
