@@ -139,16 +139,14 @@ class Study:
 
         >>> trial = study.ask(); study.tell(trial, train(**trial.params))
         """
-        for attempt in range(3):
+        for _ in range(2):
             try:
                 return self._ask_once()
             except StaleTrialError as exc:
                 # this process stalled (stopped, swapped out) while preparing the trial and
                 # it was reaped meanwhile: nothing of it ran, so claim another
-                if attempt == 2:
-                    raise
                 logger.warning("%s", exc)
-        raise AssertionError("unreachable")
+        return self._ask_once()  # a third stale claim is raised
 
     def _ask_once(self) -> Trial:
         self.reap_lost_trials(force=False)

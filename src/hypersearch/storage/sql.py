@@ -150,7 +150,8 @@ logger = logging.getLogger("hypersearch")
 
 
 def _remedy(message: str) -> str:
-    """`` What to do: ...`` for an error message we know the cure of, else ``""``."""
+    """What to do, as ``" Free space..."`` to append to a database error message we know
+    the cure of, else ``""``."""
     text = message.lower()
     return next((f" {cure}" for phrase, cure in _REMEDIES if phrase in text), "")
 
