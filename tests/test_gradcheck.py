@@ -77,6 +77,37 @@ def test_wrong_backward_is_caught():
     assert report.verdict == "wrong" and not report.passed
 
 
+class SlightlyOffSquare(torch.autograd.Function):
+    """y = x**2 with a backward 1e-4 too large: a real error, far above float64 rounding."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[no-untyped-def, override]
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
+        (x,) = ctx.saved_tensors
+        return grad * 2 * x * (1 + 1e-4)
+
+
+class SlightlyOff(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 3)
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        return SlightlyOffSquare.apply(self.a(x))
+
+
+def test_rounding_allowance_does_not_hide_a_small_real_error():
+    torch.manual_seed(0)
+    report = gradcheck(SlightlyOff(), torch.randn(5, 4))
+    # A relative error of 1e-4 in every entry lands in the "suspect" band (1e-5, 1e-3]; the
+    # rounding allowance (~1e-10 absolute here) is six orders smaller and cannot absorb it.
+    assert {p.verdict for p in report.params} == {"suspect"}, str(report)
+
+
 def test_bad_arguments():
     model = nn.Linear(2, 2)
     with pytest.raises(hs.InvalidArgumentError, match="no parameter named"):
