@@ -107,3 +107,67 @@ def test_a_deleted_or_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> Non
     with pytest.raises(CheckpointError, match="is gone"):
         trial.load_checkpoint()
     assert issubclass(CheckpointError, RuntimeError)
+
+
+# ------------------------------------------------------------------ folders per study (issue 16)
+
+
+def saving(trial: hs.Trial) -> float:
+    trial.save_checkpoint({"study": trial.study.name, "number": trial.number})
+    return trial.params["q"]
+
+
+def test_studies_whose_names_clean_alike_never_share_checkpoints(tmp_path: Path) -> None:
+    """`exp/1`, `exp 1`, `exp_1` and `EXP_1` once all wrote to `<db>.artifacts/exp_1/`:
+    one study read another's weights and deleted its files."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    names = ["exp/1", "exp 1", "exp_1", "EXP_1"]
+    studies = [hs.create_study(n, space={"q": hs.Float(0, 1)}, storage=url, seed=0) for n in names]
+    for study in studies:
+        study.keep_checkpoints = 1
+        study.optimize(saving, n_trials=1, show_progress=False)
+    assert len({s.artifact_dir for s in studies}) == 4
+    for study in studies:  # each reads its own, after the others' clean-ups ran
+        assert study.artifact_dir.parent == tmp_path / "shared.db.artifacts"
+        got = checkpoints.load(study, study.get_trial(0))
+        assert got == {"study": study.name, "number": 0}
+    studies[0].optimize(saving, n_trials=3, show_progress=False)  # its clean-ups delete...
+    for study in studies[1:]:  # ...nothing of the others
+        assert checkpoints.load(study, study.get_trial(0))["study"] == study.name
+    assert studies[2].artifact_dir.name == "exp_1"  # a plain name keeps its plain folder
+
+
+def test_checkpoints_in_the_old_shared_folder_are_still_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    study = hs.create_study("exp/1", space={"q": hs.Float(0, 1)}, storage=url, seed=0)
+    trial = study.ask()
+    old = tmp_path / "old.db.artifacts" / "exp_1" / "0"  # where 0.8 wrote it
+    old.mkdir(parents=True)
+    (old / "checkpoint.pkl").write_bytes(__import__("pickle").dumps("old weights"))
+    study.set_attrs(0, {"checkpoint": {"file": "0/checkpoint.pkl", "step": 0, "bytes": 1}})
+    trial._attrs["checkpoint"] = study.get_trial(0).attrs["checkpoint"]
+    assert trial.load_checkpoint() == "old weights"
+
+
+def test_a_study_name_longer_than_a_file_name_still_checkpoints(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'long.db'}"
+    name = "sweep-" + "x" * 300
+    study = hs.create_study(name, space={"q": hs.Float(0, 1)}, storage=url, seed=0)
+    study.optimize(saving, n_trials=2, show_progress=False)
+    assert [t.state for t in study.trials] == [hs.TrialState.COMPLETE] * 2
+    assert len(study.artifact_dir.name) < 100
+    assert checkpoints.load(study, study.best_trial)["study"] == name
+
+
+def test_a_corrupted_checkpoint_names_its_file_and_the_fix(tmp_path: Path) -> None:
+    study = hs.create_study(space={"q": hs.Float(0, 1)})
+    study.artifact_dir = tmp_path
+    trial = study.ask()
+    trial.save_checkpoint({"w": list(range(1000))})
+    path = tmp_path / "0" / "checkpoint.pkl"
+    path.write_bytes(path.read_bytes()[:100])  # cut short, as by a full disk
+    with pytest.raises(CheckpointError, match=r"trial 0 \(.*0/checkpoint\.pkl\).*delete it"):
+        trial.load_checkpoint()
+    path.write_bytes(b"not a pickle at all")
+    with pytest.raises(CheckpointError, match=r"checkpoint\.pkl.*cannot be read"):
+        trial.load_checkpoint()

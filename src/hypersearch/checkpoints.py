@@ -1,11 +1,17 @@
 """Trial checkpoints: ``trial.save_checkpoint(obj)`` / ``trial.load_checkpoint()``.
 
 A checkpoint is one pickled object per trial (the latest save wins), written atomically to
-the study's artifact folder: ``<db file>.artifacts/<study>/<trial number>/checkpoint.pkl`` for
-SQLite files, ``$HYPERSEARCH_ARTIFACTS/<study>/...`` when that variable is set, or a temporary
-folder for in-memory studies (``study.artifact_dir = path`` overrides all three). Storage keeps
-the reference in the trial's ``attrs["checkpoint"]`` (file relative to the artifact folder,
-step, size), so every worker and the CLI find it.
+the study's artifact folder: ``<db file>.artifacts/<study folder>/<trial number>/checkpoint.pkl``
+for SQLite files, ``$HYPERSEARCH_ARTIFACTS/<study folder>/...`` when that variable is set, or a
+temporary folder for in-memory studies (``study.artifact_dir = path`` overrides all three).
+Storage keeps the reference in the trial's ``attrs["checkpoint"]`` (file relative to the
+artifact folder, step, size), so every worker and the CLI find it.
+
+The study folder is the study's name when that is already a plain, short, lower-case file
+name (``mnist-cnn``); any other name gets a cleaned, shortened form plus ``~`` and a hash of
+the exact name (``exp/1`` -> ``exp_1~3b1f...``), so two studies never share a folder (not
+even on a case-insensitive disk) and a long name never exceeds the file-name limit.
+Checkpoints written by older versions under the plain cleaned name are still read from there.
 
 Checkpoints are deleted as soon as nothing can need them: after each finished trial the study
 keeps those of running trials, of trials a running or future trial continues from (the
@@ -15,6 +21,7 @@ completed trials; every other one goes, so disk use stays bounded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
@@ -31,7 +38,7 @@ from hypersearch.trial import TrialRecord, TrialState
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["CheckpointError", "artifact_root", "cleanup", "load", "save"]
+__all__ = ["CheckpointError", "artifact_root", "cleanup", "load", "save", "study_folder"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -42,8 +49,40 @@ class CheckpointError(HypersearchError, RuntimeError):
     """A checkpoint is missing, unreadable, or needed but never saved."""
 
 
+#: Longest study folder name (the file system's limit is 255 bytes per name).
+_MAX_FOLDER = 80
+
+
 def _safe(name: str) -> str:
+    """The folder name versions before 0.9 used: every character outside [A-Za-z0-9_.-]
+    replaced, so different names could share it (``exp/1``, ``exp 1``, ``exp_1``)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "_"
+
+
+def study_folder(name: str) -> str:
+    """A folder name only this study name maps to: the name itself when it is a plain,
+    lower-case file name of at most 80 characters, else a cleaned prefix, ``~`` (which no
+    plain name holds) and 12 hex digits of the name's SHA-256."""
+    if re.fullmatch(r"[a-z0-9_-][a-z0-9_.-]*", name) and len(name) <= _MAX_FOLDER:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    cleaned = re.sub(r"[^a-z0-9_.-]", "_", name.lower())[:_MAX_FOLDER].lstrip(".")
+    return f"{cleaned or '_'}~{digest}"
+
+
+def _base(study: Study) -> Path | None:
+    """The folder that holds every study's folder (None: a study-specific folder is set)."""
+    env = os.environ.get("HYPERSEARCH_ARTIFACTS")
+    if env:
+        return Path(env)
+    url = study.storage_url
+    if url.startswith("sqlite"):
+        import sqlalchemy as sa
+
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            return Path(database + ".artifacts")
+    return None
 
 
 def artifact_root(study: Study) -> Path:
@@ -51,19 +90,22 @@ def artifact_root(study: Study) -> Path:
     configured = getattr(study, "_artifact_dir", None)
     if configured is not None:
         return Path(configured)
-    env = os.environ.get("HYPERSEARCH_ARTIFACTS")
-    if env:
-        return Path(env) / _safe(study.name)
-    url = study.storage_url
-    if url.startswith("sqlite"):
-        import sqlalchemy as sa
-
-        database = sa.engine.make_url(url).database
-        if database and database != ":memory:":
-            return Path(database + ".artifacts") / _safe(study.name)
-    temp = Path(tempfile.mkdtemp(prefix="hypersearch-artifacts-")) / _safe(study.name)
+    base = _base(study)
+    if base is not None:
+        return base / study_folder(study.name)
+    temp = Path(tempfile.mkdtemp(prefix="hypersearch-artifacts-")) / study_folder(study.name)
     study._artifact_dir = temp
     return temp
+
+
+def _legacy_root(study: Study) -> Path | None:
+    """Where versions before 0.9 kept this study's checkpoints, when that differs."""
+    if getattr(study, "_artifact_dir", None) is not None:
+        return None
+    base = _base(study)
+    if base is None or _safe(study.name) == study_folder(study.name):
+        return None
+    return base / _safe(study.name)
 
 
 def save(study: Study, number: int, obj: Any, step: int | None) -> dict[str, Any]:
@@ -93,6 +135,9 @@ def load(study: Study, record: TrialRecord) -> Any:
             "trial.save_checkpoint(...)."
         )
     path = artifact_root(study) / str(ref["file"])
+    legacy = _legacy_root(study)
+    if not path.exists() and legacy is not None and (legacy / str(ref["file"])).exists():
+        path = legacy / str(ref["file"])  # written by an older version
     try:
         with open(path, "rb") as f:
             return pickle.load(f)
@@ -100,6 +145,13 @@ def load(study: Study, record: TrialRecord) -> Any:
         raise CheckpointError(
             f"The checkpoint of trial {record.number} ({path}) is gone; it was deleted or the "
             "artifact folder moved (set study.artifact_dir or $HYPERSEARCH_ARTIFACTS)."
+        ) from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        raise CheckpointError(
+            f"The checkpoint of trial {record.number} ({path}) cannot be read: "
+            f"{type(exc).__name__}: {exc}. The file is damaged (a full disk, a copy cut short) "
+            "or was pickled by other code; delete it (the trial then starts from scratch) or "
+            "restore it from a backup."
         ) from None
 
 
