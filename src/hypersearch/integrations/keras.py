@@ -1,19 +1,23 @@
 """A Keras 3 callback that reports to a trial, honours its scheduler and keeps checkpoints.
 
-Keras 3 runs on PyTorch here: importing this module sets ``KERAS_BACKEND=torch`` unless it is
-set already (Keras reads it on first import); no TensorFlow is needed.
+It works on any Keras 3 backend. Keras picks its backend when first imported; when
+``KERAS_BACKEND`` is unset, importing this module makes that PyTorch (no TensorFlow needed);
+a value you set is never overridden.
 
 >>> def objective(trial):
 ...     model = build(trial.params); model.compile(optimizer=..., loss=..., metrics=["accuracy"])
 ...     cb = HypersearchKerasCallback(trial, monitor="val_accuracy")
 ...     model.fit(x, y, validation_data=(xv, yv), epochs=20,
 ...               initial_epoch=cb.resume(model), callbacks=[cb])  # resumes PBT / promotions
-...     return cb.last_value
+...     return cb.best_value
 
-Each epoch it reports ``logs[monitor]`` at step ``epoch``, saves the weights and the
-optimizer's variables (``trial.save_checkpoint``), and sets ``model.stop_training`` when the
-scheduler says stop. ``resume(model)`` loads the trial's checkpoint into the compiled model and
-returns the epoch to start from; the optimizer keeps this trial's learning rate.
+Each epoch it reports ``logs[monitor]`` at step ``epoch + 1`` (epochs completed, as every
+hypersearch callback does), keeps the best epoch's weights (``best_weights``, ``best_epoch``),
+saves the weights, the optimizer's variables and the epoch count (``trial.save_checkpoint``),
+and sets ``model.stop_training`` when the scheduler says stop. ``resume(model)`` loads the
+trial's checkpoint into the compiled model and returns the ``initial_epoch`` to start from;
+the optimizer keeps this trial's learning rate. ``hypersearch.keras.Tuner`` trains with this
+same callback.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ import os
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.integrations.torch import epochs_done
 from hypersearch.tools._torch import lazy_import
 
-__all__ = ["HypersearchKerasCallback"]
+__all__ = ["HypersearchKerasCallback", "ensure_built"]
 
 # Keras 3 picks its backend when first imported; without a choice, use PyTorch (no TensorFlow).
 os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = lazy_import("keras", hint='pip install "hypersearch[keras]" (and set KERAS_BACKEND=torch)')
+keras = lazy_import("keras", hint='pip install "hypersearch[keras]"')
 
 _KEEP = ("learning_rate",)  # optimizer variables this trial decides itself (PBT's new values)
+_MODES = {"min": "minimize", "max": "maximize", "minimize": "minimize", "maximize": "maximize"}
 
 
 def _opt_vars(optimizer: Any) -> list[Any]:
@@ -44,22 +50,62 @@ def _short(path: str) -> str:
     return path.split("/", 1)[-1]
 
 
-class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
-    """Report ``monitor`` each epoch; stop when told; checkpoint for resumption."""
+def ensure_built(model: Any, sample: Any) -> None:
+    """Build a model that Keras builds lazily (a ``Sequential`` without an ``Input``) by
+    calling it on ``sample`` (a batch of inputs), so weights can be loaded into it."""
+    if getattr(model, "built", True) and model.weights:
+        return
+    if sample is None:
+        raise InvalidArgumentError(
+            "The model has no weights yet (a Sequential without keras.Input is built on its "
+            "first batch) and no input sample is known to build it: add keras.Input(shape) "
+            "as its first layer, or call model.build(input_shape) first."
+        )
+    model(sample)
 
-    def __init__(self, trial: Any, *, monitor: str = "val_loss", checkpoint: bool = True) -> None:
+
+class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
+    """Report ``monitor`` each epoch; stop when told; keep the best epoch's weights;
+    checkpoint for resumption.
+
+    ``mode`` ("min", "max" or "auto": the study's direction) says which value is best;
+    ``keep_best_weights=False`` skips copying the weights at each improvement.
+    """
+
+    def __init__(
+        self,
+        trial: Any,
+        *,
+        monitor: str = "val_loss",
+        checkpoint: bool = True,
+        mode: str = "auto",
+        keep_best_weights: bool = True,
+    ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise InvalidArgumentError(f"monitor must be a metric name, got {monitor!r}.")
+        if mode == "auto":
+            mode = getattr(getattr(trial, "study", None), "direction", "minimize")
+        if mode not in _MODES:
+            raise InvalidArgumentError(
+                f"mode must be 'min', 'max' or 'auto' (the study's direction), got {mode!r}."
+            )
         self.trial = trial
         self.monitor = monitor
         self.checkpoint = checkpoint
+        self.direction = _MODES[mode]
+        self.keep_best_weights = keep_best_weights
         self.last_value: float | None = None
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None  # epochs completed when the best value was seen
+        self.best_weights: list[Any] | None = None
+        self.curve: dict[int, float] = {}  # epochs completed -> monitored value
 
     # checkpoints -----------------------------------------------------------------------
     @staticmethod
-    def state(model: Any, epoch: int) -> dict[str, Any]:
-        state: dict[str, Any] = {"weights": model.get_weights(), "epoch": epoch}
+    def state(model: Any, epochs: int) -> dict[str, Any]:
+        """A checkpoint: weights, optimizer variables and ``epochs_done``."""
+        state: dict[str, Any] = {"weights": model.get_weights(), "epochs_done": epochs}
         opt = getattr(model, "optimizer", None)
         if opt is not None and getattr(opt, "built", False):
             state["optimizer"] = [
@@ -91,15 +137,21 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
                     )
                 var.assign(value)
 
-    def resume(self, model: Any) -> int:
-        """Load the trial's checkpoint into ``model`` (built and compiled); return the
-        ``initial_epoch`` for ``model.fit``."""
-        start = int(getattr(self.trial, "start_step", 0))
+    def resume(self, model: Any, sample: Any = None) -> int:
+        """Load the trial's checkpoint into ``model`` (compiled; built, or built here on
+        ``sample``, a batch of inputs); return the ``initial_epoch`` for ``model.fit`` (the
+        epochs the checkpoint had completed; 0 without one)."""
         ckpt = self.trial.load_checkpoint()
-        if ckpt is not None:
-            self.load_state(model, ckpt)
-            start = max(start, int(ckpt.get("epoch", -1)) + 1)
-        return start
+        if ckpt is None:
+            return 0
+        ensure_built(model, sample)
+        self.load_state(model, ckpt)
+        return epochs_done(ckpt)
+
+    def value_to_report(self, epochs: int, value: float) -> float:
+        """The value reported for this epoch (the monitored one; the Tuner averages it over
+        executions)."""
+        return value
 
     # reporting -------------------------------------------------------------------------
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -110,9 +162,23 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
                 f"{sorted(logs)}; pass validation_data=... for val_* metrics, or monitor=..."
             )
         value = float(logs[self.monitor])
+        epochs = int(epoch) + 1
         self.last_value = value
-        self.trial.report(value if math.isfinite(value) else float("nan"), step=int(epoch))
+        self.curve[epochs] = value
+        if math.isfinite(value) and (
+            self.best_value is None
+            or (
+                value < self.best_value
+                if self.direction == "minimize"
+                else value > self.best_value
+            )
+        ):
+            self.best_value, self.best_epoch = value, epochs
+            if self.keep_best_weights:
+                self.best_weights = self.model.get_weights()
+        reported = self.value_to_report(epochs, value)
+        self.trial.report(reported if math.isfinite(reported) else float("nan"), step=epochs)
         if self.checkpoint:
-            self.trial.save_checkpoint(self.state(self.model, int(epoch)))
+            self.trial.save_checkpoint(self.state(self.model, epochs))
         if self.trial.should_stop():
             self.model.stop_training = True

@@ -7,10 +7,15 @@
 ...     return cb.last_value
 
 Each validation end it reports ``trainer.callback_metrics[monitor]`` at step
-``trainer.current_epoch``, saves Lightning's own full checkpoint (model, optimizers, schedulers,
-loop state) with ``trial.save_checkpoint``, and sets ``trainer.should_stop`` when the scheduler
-says so. ``ckpt_path()`` writes the trial's checkpoint (its own, or the one it continues from)
-to a temporary file for ``trainer.fit(ckpt_path=...)``; after the restore, the optimizers get
+``trainer.current_epoch + 1`` (epochs completed, as every hypersearch callback does, so
+``Hyperband(min_resource=1, max_resource=max_epochs)`` rungs cost exactly their epochs), saves
+Lightning's own full checkpoint (model, optimizers, schedulers, loop state) with
+``trial.save_checkpoint`` (serialised once, by the study), and sets ``trainer.should_stop`` when
+the scheduler says so. The trial's checkpoint replaces Lightning's: the trainer's
+``ModelCheckpoint`` callbacks are removed for the fit (no second copy under
+``lightning_logs/``); pass ``keep_model_checkpoints=True`` to keep yours. ``ckpt_path()``
+writes the trial's checkpoint (its own, or the one it continues from) to a temporary file for
+``trainer.fit(ckpt_path=...)``; after the restore, the optimizers get
 this trial's hyperparameters back (PBT's new learning rate wins over the donor's).
 """
 
@@ -47,13 +52,21 @@ def _fresh_optimizers(pl_module: Any) -> list[Any]:
 class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
     """Report ``monitor`` each validation epoch; stop when told; checkpoint for resumption."""
 
-    def __init__(self, trial: Any, *, monitor: str = "val_loss", checkpoint: bool = True) -> None:
+    def __init__(
+        self,
+        trial: Any,
+        *,
+        monitor: str = "val_loss",
+        checkpoint: bool = True,
+        keep_model_checkpoints: bool = False,
+    ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise InvalidArgumentError(f"monitor must be a metric name, got {monitor!r}.")
         self.trial = trial
         self.monitor = monitor
         self.checkpoint = checkpoint
+        self.keep_model_checkpoints = keep_model_checkpoints
         self.last_value: float | None = None
         self._resuming = False
         self._tmpdir: str | None = None
@@ -69,6 +82,14 @@ class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
         torch.save(ckpt, path)
         self._resuming = True
         return path
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if self.keep_model_checkpoints:
+            return
+        # A new list: Lightning may be iterating over the old one while calling this hook.
+        trainer.callbacks = [
+            c for c in trainer.callbacks if not isinstance(c, _pl.callbacks.ModelCheckpoint)
+        ]
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         if not self._resuming:
@@ -91,7 +112,7 @@ class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
         value = float(metrics[self.monitor])
         self.last_value = value
         self.trial.report(
-            value if math.isfinite(value) else float("nan"), step=int(trainer.current_epoch)
+            value if math.isfinite(value) else float("nan"), step=int(trainer.current_epoch) + 1
         )
         if self.checkpoint:
             self.trial.save_checkpoint(_lightning_checkpoint(trainer))
@@ -100,7 +121,12 @@ class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
 
 
 def _lightning_checkpoint(trainer: Any) -> dict[str, Any]:
-    """Lightning's full checkpoint as a dict (through its public save_checkpoint)."""
+    """Lightning's full checkpoint as a dict, built in memory (the study serialises it once);
+    through a file only on a Lightning without the checkpoint connector."""
+    connector = getattr(trainer, "_checkpoint_connector", None)
+    dump = getattr(connector, "dump_checkpoint", None)
+    if dump is not None:
+        return dict(dump(weights_only=False))
     with tempfile.TemporaryDirectory(prefix="hypersearch-lightning-") as tmp:
         path = os.path.join(tmp, "last.ckpt")
         trainer.save_checkpoint(path)

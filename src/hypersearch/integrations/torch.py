@@ -5,6 +5,10 @@ continues it from: PBT exploit, Hyperband/ASHA promotion), yields the epochs sti
 reports the monitored value each epoch, saves a checkpoint, and ends the loop when the
 scheduler says stop.
 
+The step reported is the number of epochs completed (1 after the first epoch), as in every
+hypersearch callback, so ``Hyperband(min_resource=1, max_resource=max_epochs)`` rungs cost
+exactly their configured epochs and the top rung is the full training.
+
 >>> def objective(trial):
 ...     model = build(trial.params)
 ...     opt = torch.optim.SGD(model.parameters(), lr=trial.params["lr"])
@@ -24,7 +28,7 @@ from typing import Any
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.tools._torch import lazy_import
 
-__all__ = ["TorchTrialLoop", "apply_hparams", "group_hparams"]
+__all__ = ["TorchTrialLoop", "apply_hparams", "epochs_done", "group_hparams"]
 
 torch = lazy_import("torch", hint='pip install "hypersearch[torch]"')
 
@@ -41,6 +45,16 @@ def group_hparams(optimizer: Any) -> list[dict[str, Any]]:
 def apply_hparams(optimizer: Any, hparams: list[dict[str, Any]]) -> None:
     for g, h in zip(optimizer.param_groups, hparams, strict=False):
         g.update(h)
+
+
+def epochs_done(ckpt: Any) -> builtins.int:
+    """Epochs a checkpoint of these callbacks had completed (``"epochs_done"``)."""
+    if isinstance(ckpt, dict) and "epochs_done" in ckpt:
+        return builtins.int(ckpt["epochs_done"])
+    raise InvalidArgumentError(
+        "This checkpoint has no 'epochs_done' entry: it was not saved by a hypersearch "
+        "callback of this version. Start the trial afresh (delete the study's checkpoints)."
+    )
 
 
 class TorchTrialLoop:
@@ -80,11 +94,11 @@ class TorchTrialLoop:
         self.epoch = 0
         self.last_value: float | None = None
         self.stopped = False
-        self.resumed_from: int | None = None  # epoch of the checkpoint loaded, if any
+        self.resumed_from: int | None = None  # epochs the loaded checkpoint had completed
 
     # checkpoints -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model.state_dict(), "epoch": self.epoch}
+        out: dict[str, Any] = {"model": self.model.state_dict(), "epochs_done": self.epoch + 1}
         if self.optimizer is not None:
             out["optimizer"] = self.optimizer.state_dict()
         if self.lr_scheduler is not None:
@@ -100,16 +114,16 @@ class TorchTrialLoop:
             apply_hparams(self.optimizer, mine)
         if self.lr_scheduler is not None and "lr_scheduler" in ckpt:
             self.lr_scheduler.load_state_dict(ckpt["lr_scheduler"])
-        self.resumed_from = int(ckpt.get("epoch", -1))
+        self.resumed_from = epochs_done(ckpt)
 
     def resume(self) -> int:
-        """Load the trial's checkpoint if there is one; return the first epoch to train."""
-        start = int(getattr(self.trial, "start_step", 0))
+        """Load the trial's checkpoint if there is one; return the first epoch to train
+        (0-based: the number of epochs the checkpoint had completed; 0 without one)."""
         ckpt = self.trial.load_checkpoint() if hasattr(self.trial, "load_checkpoint") else None
-        if ckpt is not None:
-            self.load_state(ckpt)
-            start = max(start, int(ckpt.get("epoch", -1)) + 1)
-        return start
+        if ckpt is None:
+            return 0
+        self.load_state(ckpt)
+        return epochs_done(ckpt)
 
     # the loop ---------------------------------------------------------------------------
     def epochs(self, max_epochs: builtins.int) -> Iterator[builtins.int]:
@@ -123,8 +137,9 @@ class TorchTrialLoop:
             yield epoch
 
     def report(self, value: float, *, save: bool | None = None) -> bool:
-        """Report ``value`` for the current epoch, checkpoint, and return ``should_stop()``."""
-        self.trial.report(value, step=self.epoch)
+        """Report ``value`` at step ``epoch + 1`` (epochs completed), checkpoint, and return
+        ``should_stop()``."""
+        self.trial.report(value, step=self.epoch + 1)
         self.last_value = float(value)
         self.stopped = bool(self.trial.should_stop())
         due = (self.epoch + 1) % self.checkpoint_every == 0 or self.stopped
