@@ -103,6 +103,27 @@ def test_pbt_without_checkpoints_is_a_clear_error(tmp_path: Path) -> None:
     assert issubclass(CheckpointError, hs.HypersearchError)
 
 
+def test_pbt_with_one_save_per_segment(tmp_path: Path) -> None:
+    """The README's pattern saves once, after the segment's loop; the pause came first and
+    failed every trial with "never called save_checkpoint"."""
+    study = pbt_study(tmp_path)
+
+    def objective(trial: hs.Trial) -> float:
+        acc = trial.load_checkpoint() or 0.0
+        for step in range(trial.start_step, STEPS):
+            acc, _ = dynamics(acc, trial.params, step)
+            trial.report(acc, step=step)
+            if trial.should_stop():
+                break
+        trial.save_checkpoint(acc)
+        return acc
+
+    study.optimize(objective, n_trials=16, max_failures=2)
+    states = [t.state for t in study.trials]
+    assert states.count(hs.TrialState.COMPLETE) == 4 and hs.TrialState.FAILED not in states
+    assert any(t.attrs["pbt"].get("exploited") is not None for t in study.trials)
+
+
 def test_pbt_settings_are_checked() -> None:
     with pytest.raises(hs.InvalidArgumentError, match="interval=20 must be below"):
         PBT(interval=20, max_resource=20)

@@ -88,6 +88,20 @@ def test_an_older_schema_asks_for_the_upgrade_command(tmp_path: Path) -> None:
         SQLStorage(str(path))
 
 
+def test_a_deleted_schema_version_is_refused(tmp_path: Path) -> None:
+    """A database whose version row is gone was silently accepted (and stamped as current)."""
+    path = tmp_path / "noversion.db"
+    storage = SQLStorage(str(path))
+    storage.create_study("s", direction="minimize", metric="value", space={}, config={})
+    storage.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM hs_meta WHERE key = 'schema_version'")
+    with pytest.raises(SchemaVersionError, match=r"no schema version.*hs_meta"):
+        SQLStorage(str(path))
+    with sqlite3.connect(path) as conn:  # refusing did not write one
+        assert conn.execute("SELECT count(*) FROM hs_meta").fetchone() == (0,)
+
+
 def test_missing_folder_is_a_clear_storage_error(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "folder"
     with pytest.raises(StorageError) as info:

@@ -590,7 +590,7 @@ def test_enqueued_trials_run_first_with_their_params(storage: str | None) -> Non
 
 def test_enqueued_define_by_run_value_is_used() -> None:
     study = make(None)
-    study.enqueue({"x": 0.5, "n": 2, "layers": 3})
+    study.enqueue({"x": 0.5, "n": 2, "layers": 3}, allow_new=True)  # no trial asked it yet
     study.optimize(lambda t: t.int("layers", 1, 4), n_trials=1)
     record = study.get_trial(0)
     assert record.params["layers"] == 3
@@ -599,7 +599,7 @@ def test_enqueued_define_by_run_value_is_used() -> None:
 
 def test_enqueued_define_by_run_value_outside_its_definition_fails_the_trial() -> None:
     study = make(None)
-    study.enqueue({"x": 0.5, "n": 2, "layers": 9})
+    study.enqueue({"x": 0.5, "n": 2, "layers": 9}, allow_new=True)
     study.optimize(lambda t: t.int("layers", 1, 4), n_trials=1, max_failures=None)
     record = study.get_trial(0)
     assert record.state is hs.TrialState.FAILED
@@ -621,6 +621,42 @@ def test_invalid_enqueued_params_name_the_param(params: dict[str, Any], name: st
     with pytest.raises(hs.InvalidSpaceError, match=rf"\b{name}\b"):
         study.enqueue(params)
     assert study.trials == []
+
+
+def test_enqueue_with_a_misspelled_name_is_a_clear_error(storage: str | None) -> None:
+    """It was silently dropped: the trial ran with a sampled value instead."""
+    study = make(storage)
+    with pytest.raises(hs.InvalidSpaceError, match=r"'foo'.*known parameters.*'n', 'x'"):
+        study.enqueue({"foo": 1})
+    with pytest.raises(hs.InvalidSpaceError, match=r"'lr'.*allow_new=True"):
+        study.enqueue({"x": 0.5, "lr": 0.1})
+    assert study.trials == []
+    study.optimize(lambda t: t.params["x"] + t.int("layers", 1, 4), n_trials=1)
+    study.enqueue({"layers": 2})  # asked by a trial (define-by-run): known now
+    study.enqueue({"depth": 3}, allow_new=True)  # asked only later: say so
+    assert len(study.get_trials(["WAITING"])) == 2
+
+
+def test_enqueue_on_a_study_without_a_space_takes_any_name() -> None:
+    study = hs.create_study(seed=0)  # define-by-run only: nothing to check names against
+    study.enqueue({"layers": 3})
+    study.optimize(lambda t: t.int("layers", 1, 4), n_trials=1)
+    assert study.get_trial(0).params["layers"] == 3
+    with pytest.raises(hs.InvalidSpaceError, match=r"'layres'.*'layers'"):
+        study.enqueue({"layres": 3})  # known names now: a typo is caught
+
+
+def test_an_objective_returning_an_int_too_big_for_a_float_fails_its_trial(
+    storage: str | None,
+) -> None:
+    """10**400 raised OverflowError out of optimize and left the trial RUNNING."""
+    study = make(storage)
+    study.optimize(lambda t: 10**400, n_trials=2, max_failures=None)
+    trials = study.trials
+    assert [t.state for t in trials] == [hs.TrialState.FAILED] * 2
+    assert "too large" in (trials[0].fail_reason or "")
+    with pytest.raises(hs.InvalidArgumentError, match="too large"):
+        study.add_trial({"x": 0.5, "n": 2}, 10**400)
 
 
 def test_enqueue_needs_a_dict() -> None:

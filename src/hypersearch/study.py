@@ -331,6 +331,8 @@ class Study:
             value = float(result)
         except (TypeError, ValueError):
             return None, metrics, f"objective returned {type(result).__name__}, not a number"
+        except OverflowError:  # an int beyond ~1.8e308
+            return None, metrics, "objective returned an integer too large for a float"
         if math.isnan(value):
             return None, metrics, "objective returned NaN"
         if math.isinf(value):
@@ -353,6 +355,17 @@ class Study:
     ) -> TrialRecord:
         if trial._finished:
             raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
+        if (
+            state is TrialState.STOPPED
+            and trial.decision == Decision.PAUSE
+            and not trial._attrs.get("checkpoint")
+        ):  # a later trial continues this one from its checkpoint: it must have one
+            state, reason = TrialState.FAILED, (
+                f"CheckpointError: the scheduler paused trial {trial.number} so that a later "
+                "trial continues it, but the objective never called trial.save_checkpoint(...). "
+                "Save the model (and optimizer) state before returning: after each report, or "
+                "once after the loop; see docs/schedulers.md."
+            )
         try:
             stored = self._storage.finish_trial(
                 trial._id,
@@ -620,14 +633,33 @@ class Study:
 
     # manual trials ----------------------------------------------------------------------
     def enqueue(
-        self, params: Mapping[str, Any], *, note: str = "", tags: Sequence[str] = ()
+        self,
+        params: Mapping[str, Any],
+        *,
+        note: str = "",
+        tags: Sequence[str] = (),
+        allow_new: bool = False,
     ) -> int:
         """Queue a trial with your own parameters (the "babysitting" workflow); it runs before
         any sampled trial and is compared like any other. Parameters left out are sampled.
 
+        Each name must be known: in the space, or asked (``trial.float(...)``...) by an
+        earlier trial, so a misspelled name is an error rather than silently ignored. For a
+        define-by-run parameter no trial has asked for yet, pass ``allow_new=True``. A study
+        with no space and no trials yet takes any name (there is nothing to check against).
+
         >>> study.enqueue({"lr": 1e-3, "batch_size": 64}, note="baseline from the paper")
         """
         checked = self._validate_manual(params, partial=True)
+        known = {*self.space, *self._definitions}
+        unknown = [k for k in checked if k not in known]
+        if unknown and known and not allow_new:
+            raise InvalidSpaceError(
+                f"enqueue: unknown parameter(s) {', '.join(map(repr, unknown))}; the known "
+                f"parameters are {', '.join(map(repr, sorted(known)))}. Fix the name, or pass "
+                "allow_new=True for a define-by-run parameter the objective asks for but no "
+                "trial has asked yet."
+            )
         return self._storage.enqueue_trial(self._id, checked, note=note, tags=list(tags))
 
     def add_trial(

@@ -29,7 +29,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.checkpoints import CheckpointError
 from hypersearch.exceptions import InvalidArgumentError, SearchSpaceExhaustedError
 from hypersearch.samplers.base import trial_rng
 from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
@@ -128,12 +127,8 @@ class PBT(Scheduler):
         done = len([s for s in trial.intermediate if s >= start])
         if done < self.interval or step + 1 >= self.max_resource:
             return Decision.CONTINUE
-        if not trial.attrs.get("checkpoint"):
-            raise CheckpointError(
-                f"PBT pauses trial {trial.number} at step {step} so that a later trial continues "
-                "it, but the objective never called trial.save_checkpoint(...). Save the model "
-                "(and optimizer) state after each report; see docs/schedulers.md."
-            )
+        # The objective may save after each report or once, after its loop: whether it saved
+        # is checked when the paused trial ends (Study._finish), not here.
         return Decision.PAUSE
 
     # lineages ------------------------------------------------------------------------------

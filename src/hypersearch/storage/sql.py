@@ -619,10 +619,19 @@ class SQLStorage(Storage):
     # schema --------------------------------------------------------------------------
     def _open_schema(self, *, allow_older: bool = False) -> None:
         def create(conn: Connection) -> None:
+            existed = sa.inspect(conn).has_table(meta_table.name)
             _metadata.create_all(conn, checkfirst=True)
             row = conn.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
             ).first()
+            if row is None and existed:  # tables without a version: do not guess one
+                raise SchemaVersionError(
+                    f"{self.url} has hypersearch tables but no schema version (its "
+                    "'schema_version' row in hs_meta was deleted), so it cannot be read "
+                    "safely. Restore the database from a backup, or put the row back with the "
+                    f"version that wrote it (INSERT INTO hs_meta VALUES ('schema_version', "
+                    f"'{SCHEMA_VERSION}') for this release)."
+                )
             if row is None:
                 conn.execute(
                     meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
