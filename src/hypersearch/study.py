@@ -360,7 +360,8 @@ class Study:
             and trial.decision == Decision.PAUSE
             and not trial._attrs.get("checkpoint")
         ):  # a later trial continues this one from its checkpoint: it must have one
-            state, reason = TrialState.FAILED, (
+            state = TrialState.FAILED
+            reason = (
                 f"CheckpointError: the scheduler paused trial {trial.number} so that a later "
                 "trial continues it, but the objective never called trial.save_checkpoint(...). "
                 "Save the model (and optimizer) state before returning: after each report, or "
