@@ -621,6 +621,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("lr-find", run_cli, "LR range test for a model given as MODULE:FUNCTION")
     add_cli_arguments(p)
     p.set_defaults(standalone="lr-find")
+
+    # `import` creates the target database when missing, so it bypasses open_storage too.
+    from hypersearch.importers.cli import add_import_arguments, import_main
+
+    p = command("import", import_main, "import studies from Optuna (their trials warm-start ours)")
+    add_import_arguments(p)
+    p.set_defaults(standalone="import")
     return parser
 
 
@@ -646,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hypersearch.tools.lr_finder import cli_main
 
         return cli_main(args, storage_url(args.storage))
+    if getattr(args, "standalone", None) == "import":
+        return int(args.handler(args, storage_url(args.storage)))
     url = storage_url(args.storage)
     try:
         storage = open_storage(url, upgrading=args.upgrading)
