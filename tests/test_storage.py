@@ -393,3 +393,99 @@ def test_history_cache_resyncs_a_number_reused_below_the_last_finished(
     mine._known.resync_s = 0.0
     assert [t.number for t in mine._read_history()] == [0, 1, 2]
     other.close()
+
+
+# ------------------------------------------------------------------ the .db file alone (issue 16)
+
+WRITER = """
+import sys
+import hypersearch as hs
+
+study = hs.create_study("kept", space={"x": hs.Float(0, 1)}, storage=sys.argv[1], seed=0)
+study.optimize(lambda t: t.params["x"], n_trials=5, show_progress=False)
+study.set_note(0, "written last")
+"""
+
+
+def _write_study_in_a_process(db: Path) -> None:
+    """A program that runs a study and ends without closing anything, as scripts do."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, f"sqlite:///{db}"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_db_file_alone_holds_the_study_after_the_program_ends(tmp_path: Path) -> None:
+    """The data stayed in `-wal`; a copy of the .db alone was "not a hypersearch database"."""
+    db = tmp_path / "run" / "hypersearch.db"
+    db.parent.mkdir()
+    _write_study_in_a_process(db)
+    wal = Path(f"{db}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "copy" / "hypersearch.db"
+    copy.parent.mkdir()
+    copy.write_bytes(db.read_bytes())  # the .db only, as an e-mail attachment would be
+    study = hs.load_study("kept", storage=f"sqlite:///{copy}")
+    assert len(study.get_trials(["COMPLETE"])) == 5
+    assert study.get_trial(0).note == "written last"
+
+
+def test_closing_a_study_writes_everything_into_the_db_file(tmp_path: Path) -> None:
+    db = tmp_path / "closed.db"
+    with hs.create_study("c", space={"x": hs.Float(0, 1)}, storage=str(db), seed=0) as study:
+        study.optimize(lambda t: t.params["x"], n_trials=3, show_progress=False)
+        assert Path(f"{db}-wal").exists()  # (WAL mode while open)
+    wal = Path(f"{db}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    with sqlite3.connect(f"{db.as_uri()}?immutable=1", uri=True) as conn:  # ignores any WAL
+        assert conn.execute("SELECT count(*) FROM hs_trials").fetchone() == (3,)
+    study.close()  # twice is harmless
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder this process cannot write to: a tmpfs remounted read-only as root (root
+    ignores file modes), else a folder with mode 0555."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        yield folder
+        return
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _make_read_only(folder: Path) -> None:
+    import os
+    import subprocess
+
+    if os.geteuid() == 0:
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    assert not os.access(folder, os.W_OK)
+
+
+def test_a_database_in_a_read_only_folder_can_be_listed_and_read(
+    read_only_folder: Path,
+) -> None:
+    db = read_only_folder / "shared.db"
+    _write_study_in_a_process(db)
+    _make_read_only(read_only_folder)
+    from hypersearch.cli import main
+
+    assert main(["studies", "--storage", f"sqlite:///{db}"]) == 0
+    study = hs.load_study("kept", storage=str(db))
+    assert len(study.trials) == 5 and study.best_value < 1
+    with pytest.raises(StorageError, match="writable"):
+        study.set_note(1, "cannot be written here")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -60,8 +61,10 @@ def _check_sqlite_file(database: str) -> None:
     path = Path(database).absolute()
     if not path.exists():
         raise StorageError(f"no database at {path}; run a study first or pass --storage")
+    # in a folder this user cannot write, WAL's shared-memory file cannot be made: immutable
+    mode = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(f"{path.as_uri()}?{mode}", uri=True, timeout=10)
         try:
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hs_meta'"

@@ -12,6 +12,7 @@ case, prepared once (``_HotStatements``): see bench/RESULTS-parallel.md.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
@@ -22,8 +23,10 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -382,6 +385,18 @@ class _HotStatements:
         ).order_by(t.c.number)
 
 
+#: Every open storage, so that program exit closes them: closing the last connection to a
+#: SQLite file writes the WAL back into the .db file, which then holds the whole study.
+_OPEN: weakref.WeakSet[SQLStorage] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for storage in list(_OPEN):
+        with suppress(Exception):
+            storage.close()
+
+
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
@@ -417,6 +432,8 @@ class SQLStorage(Storage):
             threading.RLock() if self._in_memory else nullcontext()
         )
         self._busy_ms = int(busy_timeout_s * 1000)
+        #: A SQLite file in a folder this user cannot write: opened read-only (immutable).
+        self.read_only = False
         self._engine = self._make_engine(raw, busy_timeout_s)
         self._now = self._db_clock()
         self._hot = _HotStatements(self._now, sqlite=self._sqlite)
@@ -428,6 +445,7 @@ class SQLStorage(Storage):
         self.connection_retry_s = 1.0
         self._open_schema(allow_older=upgrading)
         self.connection_retry_s = connection_retry_s
+        _OPEN.add(self)
 
     # engine and transactions -------------------------------------------------------
     def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
@@ -446,9 +464,12 @@ class SQLStorage(Storage):
                         f"Cannot open {self.url}: folder {folder!r} does not exist. "
                         "Create it or choose another path."
                     )
-                engine = sa.create_engine(
-                    raw, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
-                )
+                if os.path.exists(path) and not os.access(folder, os.W_OK):
+                    engine = self._read_only_engine(path, busy_timeout_s)
+                else:
+                    engine = sa.create_engine(
+                        raw, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
+                    )
             else:
                 backend = sa.engine.make_url(raw).get_backend_name()
                 if backend != "postgresql":
@@ -472,8 +493,20 @@ class SQLStorage(Storage):
             self._configure_sqlite(engine, busy_timeout_s)
         return engine
 
+    def _read_only_engine(self, path: str, busy_timeout_s: float) -> Engine:
+        """A database in a folder this user cannot write (a shared, read-only mount): SQLite
+        cannot create the WAL's shared-memory file there, so open it as immutable; it is
+        read as the .db file holds it (everything, once its writers have ended)."""
+        self.read_only = True
+        uri = f"{Path(path).absolute().as_uri()}?immutable=1"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, check_same_thread=False)
+
+        return sa.create_engine("sqlite://", creator=connect)
+
     def _configure_sqlite(self, engine: Engine, busy_timeout_s: float) -> None:
-        in_memory = self._in_memory
+        in_memory = self._in_memory or self.read_only
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -618,6 +651,10 @@ class SQLStorage(Storage):
 
     # schema --------------------------------------------------------------------------
     def _open_schema(self, *, allow_older: bool = False) -> None:
+        if self.read_only:
+            self._check_version(allow_older)
+            return
+
         def create(conn: Connection) -> None:
             existed = sa.inspect(conn).has_table(meta_table.name)
             _metadata.create_all(conn, checkfirst=True)
@@ -648,7 +685,15 @@ class SQLStorage(Storage):
             raise StorageError(
                 f"Cannot open storage {self.url}: {reason}. Is it a hypersearch database?"
             ) from None
-        version = self.schema_version()
+        self._check_version(allow_older)
+
+    def _check_version(self, allow_older: bool) -> None:
+        try:
+            version = self.schema_version()
+        except (StorageError, SQLAlchemyError) as exc:
+            raise StorageError(
+                f"Cannot read {self.url}: {exc}. Is it a hypersearch database?"
+            ) from None
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"Database schema is v{version} but this hypersearch reads v{SCHEMA_VERSION}. "
@@ -702,6 +747,16 @@ class SQLStorage(Storage):
         return before, SCHEMA_VERSION
 
     def close(self) -> None:
+        """Release the connections; for a SQLite file, first write the WAL back into the
+        .db file, so that file alone holds every study (a copy of it is complete). The
+        storage stays usable: it reconnects on the next call."""
+        if self._sqlite and not self._in_memory and not self.read_only:
+            with suppress(Exception):
+                raw = self._engine.raw_connection()
+                try:
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    raw.close()
         self._engine.dispose()
 
     # studies -------------------------------------------------------------------------
