@@ -202,3 +202,17 @@ def test_cli_imports_and_says_what_it_did(optuna_db, tmp_path):
         [*cmd, "--from", str(tmp_path / "nope.db")], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 1 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_optuna_study_on_postgresql_into_postgresql(postgres_url):
+    """Both sides on a real PostgreSQL server: Optuna's RDB tables and ours in one database;
+    the batched insert (one transaction per chunk, RETURNING ids) runs on psycopg too."""
+    _make_study(postgres_url, name="pg", n=12)
+    (summary,) = import_optuna(postgres_url, studies=["pg"], storage=postgres_url, into="pg-hs")
+    assert summary.imported == 12
+    study = hs.load_study("pg-hs", storage=postgres_url)
+    source = optuna.load_study(study_name="pg", storage=postgres_url).get_trials()
+    assert [t.attrs["optuna"]["number"] for t in study.trials] == [t.number for t in source]
+    assert {t.number: dict(t.intermediate) for t in study.trials} == {
+        t.number: {int(k): v for k, v in t.intermediate_values.items()} for t in source
+    }

@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
@@ -54,15 +54,22 @@ def run_worker(
     n_trials: int | None = None,
     timeout: float | None = None,
     max_retries: int = 0,
+    callbacks: Sequence[Callable[[Any, Any], None]] = (),
 ) -> str:
-    """Run trials of an existing study in this process; return a one-line summary."""
+    """Run trials of an existing study in this process; return a one-line summary.
+    ``callbacks`` (e.g. trackers) receive each trial this worker finishes."""
     from hypersearch.study import load_study
 
     func = load_objective(objective) if isinstance(objective, str) else objective
     study = load_study(study_name, storage=storage)
     before = {t.number for t in study.trials}
     study.optimize(
-        func, n_trials=n_trials, timeout=timeout, max_retries=max_retries, show_progress=False
+        func,
+        n_trials=n_trials,
+        timeout=timeout,
+        max_retries=max_retries,
+        show_progress=False,
+        callbacks=callbacks,
     )
     mine = [t for t in study.trials if t.number not in before and t.pid == os.getpid()]
     counts = Counter(t.state.value for t in mine)

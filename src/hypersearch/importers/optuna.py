@@ -30,6 +30,7 @@ __all__ = ["ImportSummary", "import_optuna"]
 
 _log = logging.getLogger("hypersearch.importers")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_CHUNK = 2000  # trials written per transaction
 _STATES = {
     "COMPLETE": TrialState.COMPLETE,
     "PRUNED": TrialState.STOPPED,
@@ -292,12 +293,14 @@ def _import_study(source_study: Any, backend: Storage, name: str) -> ImportSumma
         and t.attrs["optuna"].get("study") == source_study.study_name
     }
     study_id = backend.get_study(name).id
-    for t in finished:
-        if t.number in done:
-            summary.already_imported += 1
-            continue
-        backend.add_finished_trial(study_id, _record(t, defs, metric_names, source_study))
-        summary.imported += 1
+    new = [t for t in finished if t.number not in done]
+    summary.already_imported = len(finished) - len(new)
+    for start in range(0, len(new), _CHUNK):  # each chunk is one transaction: all or none
+        chunk = [_record(t, defs, metric_names, source_study) for t in new[start : start + _CHUNK]]
+        backend.add_finished_trials(study_id, chunk)
+        summary.imported += len(chunk)
+        if len(new) > _CHUNK:
+            _log.info("%s: %d of %d trials imported", name, summary.imported, len(new))
     if source_study.user_attrs:
         summary.notes.append(
             f"study user attributes not carried over: {sorted(source_study.user_attrs)}."

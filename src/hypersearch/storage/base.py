@@ -105,6 +105,11 @@ class Storage(ABC):
     def add_finished_trial(self, study_id: int, record: TrialRecord) -> int:
         """Record a trial that ran elsewhere (e.g. by hand); return its number."""
 
+    def add_finished_trials(self, study_id: int, records: Sequence[TrialRecord]) -> list[int]:
+        """Record many trials that ran elsewhere (an import); return their numbers. Backends
+        override this with one transaction; the default adds them one by one."""
+        return [self.add_finished_trial(study_id, r) for r in records]
+
     @abstractmethod
     def claim_trial(
         self, study_id: int, *, host: str, pid: int, gpu: str | None, take_waiting: bool = True

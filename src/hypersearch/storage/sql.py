@@ -908,25 +908,58 @@ class SQLStorage(Storage):
         )
         return number
 
-    def add_finished_trial(self, study_id: int, record: TrialRecord) -> int:
-        trial_id, number = self._insert_with_number(
-            study_id,
-            {
-                "state": record.state.value,
-                "source": record.source,
-                "params": _dumps(dict(record.params)),
-                "distributions": _dumps({k: p.to_dict() for k, p in record.distributions.items()}),
-                "value": record.value,
-                "metrics": _dumps(dict(record.metrics)),
-                "note": record.note,
-                "tags": _dumps(list(record.tags)),
-                "attrs": _dumps(dict(record.attrs)),
-                "fail_reason": record.fail_reason,
-                "host": record.host,
-                "started_at": record.started_at,
-                "finished_at": record.finished_at,
-            },
+    @staticmethod
+    def _finished_values(record: TrialRecord) -> dict[str, Any]:
+        """The columns of a trial that ran elsewhere, as ``add_finished_trial(s)`` insert it."""
+        return {
+            "state": record.state.value,
+            "source": record.source,
+            "params": _dumps(dict(record.params)),
+            "distributions": _dumps({k: p.to_dict() for k, p in record.distributions.items()}),
+            "value": record.value,
+            "metrics": _dumps(dict(record.metrics)),
+            "note": record.note,
+            "tags": _dumps(list(record.tags)),
+            "attrs": _dumps(dict(record.attrs)),
+            "fail_reason": record.fail_reason,
+            "host": record.host,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+        }
+
+    def add_finished_trials(self, study_id: int, records: Sequence[TrialRecord]) -> list[int]:
+        """Many trials that ran elsewhere (an import) in one transaction: all or none."""
+        if not records:
+            return []
+        rows = [self._finished_values(r) for r in records]
+        insert = (
+            trials_table.insert()
+            .values(study_id=study_id, created_at=self._now)
+            .returning(trials_table.c.id, trials_table.c.number)
         )
+
+        def add(conn: Connection) -> list[int]:
+            first = self._next_number(conn, study_id)
+            numbered = [{**row, "number": first + i} for i, row in enumerate(rows)]
+            ids = {int(n): int(i) for i, n in conn.execute(insert, numbered)}
+            reports = [
+                {"trial_id": ids[first + i], "step": s, "value": _finite_or_none(v)}
+                for i, r in enumerate(records)
+                for s, v in r.intermediate.items()
+            ]
+            if reports:
+                conn.execute(reports_table.insert(), reports)
+            return [first + i for i in range(len(rows))]
+
+        for _ in range(50):
+            try:
+                return self._write_tx(add)
+            except IntegrityError:  # another writer took one of the numbers: count again
+                time.sleep(random.random() * 0.01)
+        raise StorageError("Could not allocate trial numbers after 50 attempts.")
+
+    def add_finished_trial(self, study_id: int, record: TrialRecord) -> int:
+        trial_id, number = self._insert_with_number(study_id, self._finished_values(record))
         if record.intermediate:
 
             def add_reports(conn: Connection) -> None:

@@ -1,0 +1,117 @@
+"""What the experiment trackers share: ``--log-to`` specs, a writable-folder check, a clear
+message when the tracker's package is missing, and the numbers a trial contributes.
+
+>>> study.optimize(objective, n_trials=50, callbacks=[tracker_from_spec("tensorboard:runs")])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.trial import TrialRecord
+
+if TYPE_CHECKING:
+    from hypersearch.study import Study
+
+__all__ = ["TRACKERS", "Tracker", "final_metrics", "tracker_from_spec"]
+
+#: A tracker is a callback of ``optimize``: called with the study and each finished trial.
+Tracker = Callable[["Study", TrialRecord], None]
+
+#: ``--log-to`` names and what follows their colon.
+TRACKERS = {"tensorboard": "a log folder", "mlflow": "a tracking URI (optional)"}
+
+
+def require(module: str, extra: str) -> Any:
+    """Import a tracker's package, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            f"Logging to {extra} needs the {module.split('.')[0]!r} package: "
+            f'pip install "hypersearch[{extra}]".'
+        ) from exc
+
+
+def writable_folder(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` created if missing; an error naming it when it cannot be written."""
+    folder = Path(path).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgumentError(
+            f"{what}: cannot create the folder {str(folder)!r} ({exc.strerror}). "
+            "Choose a folder you can write to."
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidArgumentError(
+            f"{what}: the folder {str(folder)!r} is not writable. Choose a folder you can "
+            "write to, or fix its permissions."
+        )
+    return folder
+
+
+def folder_name(study_name: str) -> str:
+    """A folder name for a study: the name itself when it is safe, else a cleaned name with
+    a short hash, so two studies never share a folder."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", study_name).strip("._") or "study"
+    if cleaned == study_name and len(cleaned) <= 100:
+        return cleaned
+    digest = hashlib.sha1(study_name.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned[:90]}-{digest}"
+
+
+def final_metrics(metric: str, record: TrialRecord) -> dict[str, float]:
+    """The finite numbers a finished trial ends with: its value under the study's metric
+    name, and each numeric entry of ``record.metrics``."""
+    out: dict[str, float] = {}
+    if record.value is not None and math.isfinite(record.value):
+        out[metric] = float(record.value)
+    for key, v in record.metrics.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or key in out:
+            continue
+        if math.isfinite(float(v)):
+            out[str(key)] = float(v)
+    return out
+
+
+def loggable_params(params: Mapping[str, Any]) -> dict[str, float | str | bool]:
+    """Parameters as trackers store them: numbers and booleans kept, anything else as text."""
+    out: dict[str, float | str | bool] = {}
+    for k, v in params.items():
+        if isinstance(v, bool | str) or (isinstance(v, int | float) and math.isfinite(float(v))):
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
+
+
+def tracker_from_spec(spec: str) -> Tracker:
+    """A tracker from a ``--log-to`` spec: ``tensorboard:DIR``, ``mlflow`` (its default
+    tracking URI) or ``mlflow:URI`` (``mlflow:sqlite:///mlflow.db``, ``mlflow:http://...``)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidArgumentError(f"--log-to needs TRACKER[:TARGET], got {spec!r}.")
+    name, _, target = spec.partition(":")
+    name = name.strip().lower()
+    if name == "tensorboard":
+        if not target:
+            raise InvalidArgumentError(
+                "--log-to tensorboard needs a folder: --log-to tensorboard:runs"
+            )
+        from hypersearch.integrations.tensorboard import TensorBoardCallback
+
+        return TensorBoardCallback(target)
+    if name == "mlflow":
+        from hypersearch.integrations.mlflow import MLflowCallback
+
+        return MLflowCallback(target or None)
+    known = ", ".join(f"{k}:<{v}>" for k, v in TRACKERS.items())
+    raise InvalidArgumentError(f"--log-to: unknown tracker {name!r}; use one of {known}.")
