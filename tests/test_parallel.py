@@ -285,3 +285,67 @@ def test_worker_command_explains_a_bad_objective(sqlite_url: str) -> None:
     )
     assert out.returncode != 0
     assert "no_such_module_xyz" in out.stderr and "module:function" in out.stderr
+
+
+# ------------------------------------------------------------------ a script without a main guard
+
+UNGUARDED = """
+import sys, time
+import hypersearch as hs
+
+def objective(trial):
+    return trial.params["x"]
+
+study = hs.create_study("noguard", space={"x": hs.Float(0, 1)}, storage=sys.argv[1],
+                        seed=0, load_if_exists=True)
+study.optimize(objective, n_trials=int(sys.argv[2]), n_workers=2, show_progress=False)
+print("DONE", flush=True)
+"""
+
+
+@pytest.mark.parametrize("n_trials", [20, 500])
+def test_a_script_without_a_main_guard_is_a_clear_error(tmp_path: Path, n_trials: int) -> None:
+    """Each spawned worker re-ran the script: 32 tracebacks then exit 0 with zero trials, or
+    (more trials) no end at all. Now: one clear error before any worker starts."""
+    script = tmp_path / "train.py"
+    script.write_text(UNGUARDED)
+    url = f"sqlite:///{tmp_path / 'noguard.db'}"
+    done = subprocess.run(
+        [sys.executable, str(script), url, str(n_trials)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "DONE" not in done.stdout
+    assert "if __name__ == '__main__':" in done.stderr
+    assert f"{script}, line 10" in done.stderr  # where the unguarded call is
+    assert done.stderr.count("Traceback") == 1, done.stderr[-3000:]  # no worker's
+    assert hs.load_study("noguard", storage=url).trials == []
+
+
+FRAGILE = """
+import os
+
+if os.environ.get("FRAGILE_HOME") != str(os.getpid()):
+    raise ImportError("this module cannot be imported in a worker process")
+
+
+def objective(trial):
+    return trial.params["x"]
+"""
+
+
+def test_a_worker_that_dies_while_starting_stops_the_run_at_once(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback behind the check: a worker process that cannot even start (its objective's
+    module fails to import there) stops the run with the explanation, not a respawn loop."""
+    (tmp_path / "fragile_objective.py").write_text(FRAGILE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("FRAGILE_HOME", str(os.getpid()))  # importable here only
+    import fragile_objective
+
+    study = _study(sqlite_url)
+    with pytest.raises(hs.HypersearchError, match=r"could not start \(exit code 1\)"):
+        study.optimize(fragile_objective.objective, n_trials=50, n_workers=2)
+    assert study.trials == []

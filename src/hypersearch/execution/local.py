@@ -114,6 +114,7 @@ class _Worker:
     busy: bool = False
     waiting: bool = False
     stopped: bool = False
+    started: bool = False  # said "ready" once: it imported the objective and opened storage
 
 
 class _Supervisor:
@@ -218,6 +219,7 @@ class _Supervisor:
     def on_message(self, w: _Worker, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "ready":
+            w.started = True
             self.grant(w)
         elif kind == "done":
             self.release(w)
@@ -269,6 +271,18 @@ class _Supervisor:
         self.release(w)
         code = w.proc.exitcode
         if code == 0 and not had_trial:
+            return
+        if not w.started and code is not None and code > 0 and self.error is None:
+            # it died while starting (importing the objective's module or the script):
+            # a replacement would die the same way, so stop with what to do
+            self.error = WorkerError(
+                f"Worker process pid {w.proc.pid} could not start (exit code {code}); its "
+                "error is printed above. Usually the objective's module fails to import in a "
+                "fresh process, or the script runs the study outside `if __name__ == "
+                "'__main__':`, so each worker re-runs it. Fix that, or use n_workers=1."
+            )
+            logger.error("%s", self.error)
+            self.stop_all()
             return
         reaped = self.study.reap_lost_trials(force=True)
         logger.warning(

@@ -7,9 +7,13 @@ process pool or to Ray.
 
 from __future__ import annotations
 
+import ast
+import os
 import pickle
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
@@ -19,7 +23,7 @@ if TYPE_CHECKING:
     from hypersearch.study import Study
     from hypersearch.trial import TrialRecord
 
-__all__ = ["WorkerSpec", "check_objective", "run_study", "worker_spec"]
+__all__ = ["WorkerSpec", "check_main_guard", "check_objective", "run_study", "worker_spec"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,50 @@ def check_objective(objective: Callable[..., Any], where: str) -> None:
         raise InvalidArgumentError(
             f"The objective {name!r} cannot be sent to a worker process ({exc}). {fix}"
         ) from None
+
+
+def check_main_guard(where: str) -> None:
+    """Refuse to start worker processes from a script whose study runs at its top level,
+    outside ``if __name__ == "__main__":``: each worker process imports the script again
+    (the "spawn" start method), so each would start its own study run, and so on."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py") or not os.path.isfile(path):
+        return  # a notebook, python -c, a frozen program: nothing is re-run
+    frame = sys._getframe(1)
+    while frame is not None and not (
+        frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return  # not called from the script's top level (a thread, a callback)
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in ast.walk(tree):
+        guarded = isinstance(node, ast.If) and _is_main_test(node.test)
+        if guarded and node.lineno <= line <= (node.end_lineno or node.lineno):
+            return
+    raise InvalidArgumentError(
+        f"{where} starts worker processes, and each one imports {path} again; its study run "
+        f'(File "{path}, line {line}") is not under `if __name__ == \'__main__\':`, so '
+        "every worker would start a run of its own. Move the code that runs the study "
+        "under that guard:\n\n    if __name__ == '__main__':\n        study.optimize(...)\n"
+    )
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    values = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and values == ["__main__"]
 
 
 def worker_spec(
@@ -177,6 +225,7 @@ def run_study(
     pool = ResourcePool(resources, gpus)
     spec = worker_spec(study, catch, f"n_workers={n_workers}")
     check_objective(objective, f"n_workers={n_workers}")
+    check_main_guard(f"n_workers={n_workers}")
     run_local(
         study,
         spec,
