@@ -318,7 +318,7 @@ def test_a_script_without_a_main_guard_is_a_clear_error(tmp_path: Path, n_trials
     )
     assert done.returncode != 0 and "DONE" not in done.stdout
     assert "if __name__ == '__main__':" in done.stderr
-    assert f"{script}, line 10" in done.stderr  # where the unguarded call is
+    assert f'"{script}", line 10' in done.stderr  # where the unguarded call is
     assert done.stderr.count("Traceback") == 1, done.stderr[-3000:]  # no worker's
     assert hs.load_study("noguard", storage=url).trials == []
 

@@ -99,7 +99,7 @@ def check_main_guard(where: str) -> None:
             return
     raise InvalidArgumentError(
         f"{where} starts worker processes, and each one imports {path} again; its study run "
-        f"(File \"{path}, line {line}\") is not under `if __name__ == '__main__':`, so "
+        f"(File \"{path}\", line {line}) is not under `if __name__ == '__main__':`, so "
         "every worker would start a run of its own. Move the code that runs the study "
         "under that guard:\n\n    if __name__ == '__main__':\n        study.optimize(...)\n"
     )
