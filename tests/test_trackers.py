@@ -168,6 +168,9 @@ def test_bad_tracker_specs_and_folders_are_clear_errors(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(hs.InvalidArgumentError, match="cannot create the folder"):
         tracker_from_spec(f"tensorboard:{blocker / 'runs'}")
+    pytest.importorskip("mlflow")
+    with pytest.raises(hs.InvalidArgumentError, match="MLflow could not open the tracking URI"):
+        tracker_from_spec("mlflow:bogus://nowhere")
 
 
 @pytest.mark.parametrize(

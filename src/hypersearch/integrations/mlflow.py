@@ -44,8 +44,9 @@ class MLflowCallback:
 
         self.tracking_uri = tracking_uri
         self.experiment = experiment
-        try:
-            self._client = MlflowClient(tracking_uri=tracking_uri)
+        try:  # open the store now (MLflow creates a new database's tables), so a bad URI
+            self._client = MlflowClient(tracking_uri=tracking_uri)  # fails before any trial
+            self._client.search_experiments(max_results=1)
         except Exception as exc:
             raise InvalidArgumentError(
                 f"MLflow could not open the tracking URI {tracking_uri!r}: {exc}. Give a URI "
