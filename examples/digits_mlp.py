@@ -34,6 +34,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     )
 
 import hypersearch as hs
+from hypersearch.cli import program_name
+from hypersearch.tables import Column, fit_table, format_number, print_table, terminal_width
 
 #: Declared up front, each on the scale practitioners search it on.
 SPACE = {
@@ -142,16 +144,19 @@ def print_summary(study: hs.Study, storage: str) -> None:
     except ValueError:
         print("No trial completed; see the failures with the commands below.")
     else:
-        print(f"\nBest {study.metric}: {best.value:.4f} (trial {best.number})")
+        print(f"\nBest {study.metric}: {format_number(best.value)} (trial {best.number})")
         for name, value in best.params.items():
-            print(f"  {name:<13} {_fmt(value)}")
+            print(f"  {name:<13} {format_number(value)}")
         _print_top(study)
+    # The command as it can be typed here: `hypersearch` is on the PATH only once the
+    # environment is activated; otherwise this is e.g. .venv/bin/hypersearch.
+    cmd = program_name()
     q_storage = shlex.quote(storage)
     q_name = shlex.quote(study.name)
     print("\nWhere to look next:")
-    print(f"  hypersearch studies --storage {q_storage}")
-    print(f"  hypersearch trials {q_name} --storage {q_storage}")
-    print(f"  hypersearch best {q_name} --storage {q_storage}")
+    print(f"  {cmd} studies --storage {q_storage}")
+    print(f"  {cmd} trials {q_name} --storage {q_storage}")
+    print(f"  {cmd} best {q_name} --storage {q_storage}")
     print(
         "Re-running this script resumes the same study (same name and storage): "
         "new trials add to the ones above."
@@ -159,37 +164,21 @@ def print_summary(study: hs.Study, storage: str) -> None:
 
 
 def _print_top(study: hs.Study) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
+    """The five best trials, in a table that fits the terminal (numbers are never cut)."""
+    top = study.top(5)
     names = [*SPACE, "layers"]
-    table = Table(title=f"Top 5 of {study.name}", box=box.SIMPLE_HEAD)
-    table.add_column("#", justify="right")
-    table.add_column(study.metric, justify="right")
-    for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("params", justify="right")
-    table.add_column("note")
-    for t in study.top(5):
-        table.add_row(
-            str(t.number),
-            f"{t.value:.4f}",
-            *(_fmt(t.params.get(name, "-")) for name in names),
-            str(t.attrs.get("n_params", "-")),
-            Text(t.note),  # Text: no markup in notes
-        )
-    console = Console()
-    if not console.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
-        console = Console(width=140)
-    console.print(table)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+    columns = [
+        Column("#", tuple(str(t.number) for t in top), "right", priority=0),
+        Column(study.metric, tuple(format_number(t.value) for t in top), "right", priority=1),
+        *(
+            Column(name, tuple(format_number(t.params.get(name)) for t in top), "right")
+            for name in names
+        ),
+        Column("params", tuple(str(t.attrs.get("n_params", "-")) for t in top), "right"),
+        Column("note", tuple(t.note for t in top), cut=True, priority=20),
+    ]
+    print()
+    print_table(fit_table(columns, terminal_width(), title=f"Top 5 of {study.name}"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if not study.trials:
-            study.enqueue(BASELINE, note="baseline: a hand-picked setting")
+            # "layers" is define-by-run: no trial has asked for it yet, so say it is new.
+            study.enqueue(BASELINE, note="baseline: a hand-picked setting", allow_new=True)
         else:
             print(f"Resuming {study.name!r}: {len(study.trials)} trials so far.")
         objective = make_objective(load_data(args.seed), epochs=args.epochs, seed=args.seed)

@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len, get_character_cell_size
 
 import hypersearch as hs
 from hypersearch import cli
 from hypersearch.storage import sql as sql_storage
+from hypersearch.tables import format_number
 
 SPACE = {
     "lr": hs.Float(1e-4, 1e-1, log=True),
@@ -36,13 +38,62 @@ class _Terminal(io.StringIO):
         return True
 
 
+def _cells(line: str) -> list[str]:
+    """``line`` as terminal cells: a wide character fills two (the second is empty)."""
+    out: list[str] = []
+    for ch in line:
+        out += [ch] + [""] * (get_character_cell_size(ch) - 1)
+    return out
+
+
+def _table(out: str) -> tuple[list[str], list[list[str]]]:
+    """The column names and body rows of the first table in ``out``, cut along the runs of
+    ``─`` in its rule line; a header wrapped over two lines is joined again."""
+    lines = out.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line and set(line) <= {"─", " "})
+    spans = []
+    start = None
+    for i, ch in enumerate(lines[rule] + " "):
+        if ch == "─" and start is None:
+            start = i
+        elif ch != "─" and start is not None:
+            spans.append((start, i))
+            start = None
+
+    def split(line: str) -> list[str]:
+        cells = _cells(line)
+        return ["".join(cells[a:b]).strip() for a, b in spans]
+
+    header_lines = []
+    i = rule - 1
+    while (
+        i >= 0
+        and lines[i].strip()
+        and not any(
+            lines[i][a - 1 : a] not in ("", " ") for a, _ in spans[1:] if a <= len(lines[i])
+        )
+    ):
+        header_lines.insert(0, split(lines[i]))
+        i -= 1
+    names = []
+    for parts in zip(*header_lines, strict=True):
+        name = ""
+        for part in parts:
+            if name and part and not name.endswith(("_", "-", "/", ".")):
+                name += " "
+            name += part
+        names.append(name)
+    rows = []
+    for line in lines[rule + 1 :]:
+        if not line.strip() or line.startswith(("Not shown", "─")):
+            break
+        rows.append(split(line))
+    return names, rows
+
+
 def _rows(out: str) -> list[list[str]]:
-    """The body cells of the Rich tables in ``out``."""
-    return [
-        [c.strip() for c in line.split("│")[1:-1]]
-        for line in out.splitlines()
-        if line.startswith("│")
-    ]
+    """The body cells of the table in ``out``."""
+    return _table(out)[1]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -117,11 +168,23 @@ def test_studies_lists_counts_best_value_and_last_activity(
     code, out, err = _run(capsys, "studies", "--storage", url)
     assert code == 0, err
     assert "Studies in sqlite:///" in out
-    rows = {r[0]: r for r in _rows(out)}
-    # study, direction, metric, complete, stopped, failed, running, waiting, best, last activity
-    assert rows["digits"][:9] == ["digits", "maximize", "value", "3", "1", "1", "0", "1", "0.95"]
-    assert rows["digits"][9][:2] == "20"  # a local date
-    assert rows["empty"][1:9] == ["minimize", "value", "0", "0", "0", "0", "0", "-"]
+    names, body = _table(out)
+    # no study has a RUNNING trial, so that column carries nothing and is left out
+    assert names == [
+        "study",
+        "direction",
+        "metric",
+        "complete",
+        "stopped",
+        "failed",
+        "waiting",
+        "best",
+        "last activity",
+    ]
+    rows = {r[0]: r for r in body}
+    assert rows["digits"][:8] == ["digits", "maximize", "value", "3", "1", "1", "1", "0.95"]
+    assert rows["digits"][8][:2] == "20"  # a local date
+    assert rows["empty"][1:8] == ["minimize", "value", "", "", "", "", "-"]
 
 
 def test_storage_comes_from_env_or_the_global_option(
@@ -175,8 +238,7 @@ def test_trials_best_first_with_params_and_annotations(
 ) -> None:
     code, out, err = _run(capsys, "trials", "digits", "--storage", url)
     assert code == 0, err
-    header = next(line for line in out.splitlines() if line.startswith("┃"))
-    columns = [c.strip() for c in header.split("┃")[1:-1]]
+    columns, rows = _table(out)
     assert columns == [
         "#",
         "state",
@@ -190,7 +252,6 @@ def test_trials_best_first_with_params_and_annotations(
         "tags",
         "fail reason",
     ]
-    rows = _rows(out)
     assert [r[0] for r in rows] == ["1", "4", "0", "2", "3", "5"]
     by_number = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
     assert by_number["1"]["value"] == "0.95" and by_number["1"]["note"] == "best so far"
@@ -487,3 +548,170 @@ def test_console_script(url: str, tmp_path: Path) -> None:
     assert runs[1].returncode == 1 and failed_out == ""
     assert failed_err.startswith("error: No study named 'nope'")
     assert len(failed_err.strip().splitlines()) == 1 and "Traceback" not in failed_err
+
+
+# tables that fit the terminal ------------------------------------------------------------
+WIDE_SPACE = {
+    "lr": hs.Float(1e-6, 1.0, log=True),
+    "momentum": hs.Float(0.5, 0.999, scale="log1m"),
+    "batch_size": hs.Int(16, 1024, scale="pow2"),
+    "units": hs.Int(32, 4096, step=32),
+    "dropout": hs.Float(0.0, 0.5),
+    "weight_decay": hs.Float(1e-9, 1e-2, log=True),
+    "optimizer": hs.Choice(["sgd", "adamw", "rmsprop"]),
+}
+
+
+@pytest.fixture
+def wide(tmp_path: Path) -> str:
+    """A real SQLite study with 7 parameters and every state, notes, tags and long values."""
+    storage = f"sqlite:///{tmp_path}/wide.db"
+    study = hs.create_study(
+        "wide",
+        space=WIDE_SPACE,
+        direction="maximize",
+        metric="val_accuracy",
+        storage=storage,
+        sampler="random",
+        seed=3,
+    )
+    for i in range(8):
+        trial = study.ask()
+        study.tell(trial, 0.9 + i * 0.01234567)
+    study.add_trial(
+        {
+            "lr": 3.4567e-6,
+            "momentum": 0.99876,
+            "batch_size": 1024,
+            "units": 4096,
+            "dropout": 0.123456,
+            "weight_decay": 1.23456e-9,
+            "optimizer": "rmsprop",
+        },
+        -12345.678,
+        note="a long note about this manual run " * 4,
+        tags=["manual", "checked"],
+    )
+    stopped = study.ask()
+    stopped.report(0.5, step=0)
+    study.tell(stopped, state="STOPPED")
+    failed = study.ask()
+    study.tell(failed, state="FAILED")
+    study.enqueue({"lr": 0.05}, note="queued")
+    study.storage.close()
+    return storage
+
+
+def _program_output(storage: str, *argv: str, columns: int) -> str:
+    env = {"PATH": "/usr/bin:/bin", cli.ENV_STORAGE: storage, "PYTHONIOENCODING": "utf-8"}
+    env["COLUMNS"] = str(columns)
+    proc = subprocess.run([_program(), *argv], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_trials_at_80_columns_show_every_number_uncut(wide: str) -> None:
+    """The installed command in a subprocess, COLUMNS=80, a 7-parameter study: every line
+    fits, every number is there in full, and what had to go is named."""
+    out = _program_output(wide, "trials", "wide", columns=80)
+    assert all(cell_len(line) <= 80 for line in out.splitlines()), out
+    names, rows = _table(out)
+    assert names[:3] == ["#", "state", "val_accuracy"]
+    assert set(WIDE_SPACE) <= set(names), names  # all 7 parameters are shown
+    study = hs.load_study("wide", storage=wide)
+    assert len(rows) == len(study.trials)
+    for row in rows:
+        cells = dict(zip(names, row, strict=True))
+        trial = study.get_trial(int(cells["#"]))
+        assert cells["val_accuracy"] == format_number(trial.value)
+        shown = trial.params or trial.attrs.get("fixed_params", {})
+        for name in WIDE_SPACE:
+            assert "…" not in cells[name]
+            assert cells[name] == (format_number(shown[name]) if name in shown else "")
+    assert "3.46e-06" in out and "1.23e-09" in out and "-12346" in out
+    assert "Not shown in 80 columns:" in out and "--columns" in out
+
+    chosen = _program_output(
+        wide, "trials", "wide", "--columns", "value,note,lr", "--sort", "number", columns=80
+    )
+    assert all(cell_len(line) <= 80 for line in chosen.splitlines()), chosen
+    names, rows = _table(chosen)
+    assert names == ["#", "val_accuracy", "note", "lr"]
+    note = rows[8][2]
+    assert note.startswith("a long note about") and note.endswith("…")  # cut at its end
+    assert rows[8][3] == "3.46e-06"
+
+
+def test_trials_leave_out_what_carries_no_information(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage = f"sqlite:///{tmp_path}/plain.db"
+    study = hs.create_study("plain", space=SPACE, storage=storage, sampler="random", seed=1)
+    for i in range(3):
+        study.tell(study.ask(), 0.1 * (i + 1))
+    code, out, err = _run(capsys, "trials", "plain", "--storage", storage)
+    assert code == 0, err
+    names, rows = _table(out)
+    # no state or source column (the same for all, said once), no empty note/tags/reason
+    assert names == ["#", "value", "lr", "batch", "opt", "duration"]
+    assert "every trial: state COMPLETE, source sampler" in out
+    assert [r[1] for r in rows] == ["0.1", "0.2", "0.3"]
+    code, out, _ = _run(capsys, "trials", "plain", "--columns", "state,tags", "--storage", storage)
+    assert code == 0 and _table(out)[0] == ["#", "state", "tags"]  # chosen: shown even if empty
+
+
+def test_trials_columns_errors(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "trials", "digits", "--columns", "lr,speed", "--storage", url)
+    assert code == 1 and out == ""
+    line = _one_error_line(err)
+    assert "unknown column 'speed'" in line and "lr, batch, opt" in line
+    code, _, err = _run(capsys, "trials", "digits", "--columns", ",", "--storage", url)
+    assert code == 2 and "column names" in err
+    code, out, _ = _run(
+        capsys, "trials", "digits", "--columns", "NUMBER,Fail_Reason", "--storage", url
+    )
+    assert code == 0 and _table(out)[0] == ["#", "fail reason"]
+
+
+def test_narrow_terminals_hide_whole_columns_never_cut_numbers(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for width in (40, 60, 100):
+        monkeypatch.setenv("COLUMNS", str(width))
+        for argv in (["trials", "digits"], ["studies"]):
+            code, out, err = _run(capsys, *argv, "--storage", url)
+            assert code == 0, err
+            assert all(cell_len(line) <= width for line in out.splitlines()), (width, out)
+            names, rows = _table(out)
+            if "value" in names:
+                values = [r[names.index("value")] for r in rows]
+                assert values == ["0.95", "0.9", "0.8", "-", "0.5", "-"]
+    monkeypatch.setenv("COLUMNS", "40")
+    code, out, _ = _run(capsys, "trials", "digits", "--storage", url)
+    assert "Not shown in 40 columns: " in out and "source" in out.split("Not shown")[1]
+
+
+# hints -------------------------------------------------------------------------------------
+def test_program_name_is_a_command_that_runs_as_printed(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _program()
+    venv_parent = script.parent.parent.parent
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.chdir(venv_parent)  # the README's set-up: the venv lies in the current folder
+    printed = cli.program_name()
+    assert printed == str(script.relative_to(venv_parent))  # e.g. .venv/bin/hypersearch
+    monkeypatch.chdir(tmp_path)
+    assert cli.program_name() == str(script)  # elsewhere: the absolute path
+    assert cli.program_name(str(script)) == str(script)
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert cli.program_name() == "hypersearch"  # on the PATH: the bare name
+    for cwd, path in ((venv_parent, "/usr/bin:/bin"), (tmp_path, "/usr/bin:/bin")):
+        monkeypatch.setenv("PATH", path)
+        monkeypatch.chdir(cwd)
+        command = f"{cli.program_name()} best digits --storage {url}"
+        proc = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=60, cwd=cwd
+        )
+        assert proc.returncode == 0, (command, proc.stderr)
+        assert json.loads(proc.stdout) == hs.load_study("digits", storage=url).best_params

@@ -10,15 +10,27 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 import hypersearch as hs
+from hypersearch.tables import format_number
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits_mlp.py"
 NAME = "digits-mlp"
 EPOCHS = 3
+#: As after the README's set-up: the venv is not activated, so its bin/ is not on the PATH.
+ENV = {
+    **os.environ,
+    "PATH": os.pathsep.join(
+        p
+        for p in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+        if Path(p).resolve() != Path(sys.executable).parent.resolve()
+    ),
+    "COLUMNS": "80",
+}
 
 
 def _run(storage: str, trials: int, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -37,6 +49,7 @@ def _run(storage: str, trials: int, timeout: float = 120) -> subprocess.Complete
         text=True,
         timeout=timeout,
         cwd=EXAMPLE.parent,
+        env=ENV,
     )
 
 
@@ -69,11 +82,15 @@ def test_digits_example_runs_and_resumes(tmp_path: Path) -> None:
     assert sum(t.note.startswith("baseline") for t in trials) == 1
 
     out = first.stdout
-    assert f"Best val_accuracy: {study.best_value:.4f}" in out
-    assert f"hypersearch studies --storage {storage}" in out
-    assert f"hypersearch trials {NAME} --storage {storage}" in out
-    assert f"hypersearch best {NAME} --storage {storage}" in out
+    assert f"Best val_accuracy: {format_number(study.best_value)}" in out
     assert "resumes the same study" in out
+    _check_top5_fits_80_columns(out, study)
+    _check_hints_run_as_printed(out, storage)
+    # in a log, progress is one plain line per finished trial, not a squashed bar
+    lines = [line for line in first.stderr.splitlines() if line.startswith(f"[{NAME} ")]
+    assert [line.split("]")[0] for line in lines] == [f"[{NAME} {i}/4" for i in range(1, 5)]
+    assert all(" COMPLETE val_accuracy=" in line and "; best " in line for line in lines)
+    assert "━" not in first.stderr and "…" not in first.stderr
 
     second = _run(storage, trials=2)
     _check(second)
@@ -84,6 +101,35 @@ def test_digits_example_runs_and_resumes(tmp_path: Path) -> None:
     # No second baseline, and the first run's trials are untouched.
     assert sum(t.note.startswith("baseline") for t in resumed) == 1
     assert [(t.params, t.value) for t in resumed[:4]] == [(t.params, t.value) for t in trials]
+
+
+def _check_top5_fits_80_columns(out: str, study: hs.Study) -> None:
+    """COLUMNS=80: the top-5 table's lines fit and its numbers are whole (never cut)."""
+    table = out.split("Top 5 of")[1].split("Where to look next")[0]
+    assert all(cell_len(line) <= 80 for line in table.splitlines()), table
+    for t in study.top(5):
+        row = next(line for line in table.splitlines() if line.split()[:1] == [str(t.number)])
+        assert format_number(t.value) in row.split()
+        for name in ("lr", "weight_decay", "momentum", "dropout"):
+            assert format_number(t.params[name]) in row.split(), (name, row)
+
+
+def _check_hints_run_as_printed(out: str, storage: str) -> None:
+    """Each "where to look next" command runs as printed, in the folder the example ran in,
+    with the PATH the user has (the venv not activated)."""
+    hints = out.split("Where to look next:")[1].splitlines()[1:4]
+    assert [h.split(" --storage ")[1] for h in hints] == [storage] * 3
+    for hint in hints:
+        proc = subprocess.run(
+            ["bash", "-c", hint.strip()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=EXAMPLE.parent,
+            env=ENV,
+        )
+        assert proc.returncode == 0, (hint, proc.stderr)
+        assert NAME in proc.stdout or hint.strip().split()[1] == "best"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
@@ -104,6 +150,7 @@ def test_digits_example_ctrl_c_keeps_results(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=EXAMPLE.parent,
+        env=ENV,
     )
     try:
         deadline = time.monotonic() + 60
