@@ -1,4 +1,5 @@
-"""Tune an SVM on scikit-learn's digits with hypersearch's SearchCV (a GridSearchCV drop-in).
+"""Tune an SVM on scikit-learn's digits with hypersearch's SearchCV (a GridSearchCV drop-in;
+``hypersearch.sklearn.GridSearchCV`` / ``RandomizedSearchCV`` take scikit-learn's signatures).
 
     python examples/sklearn_search.py
 
@@ -41,7 +42,7 @@ def main(n_trials: int = 25) -> SearchCV:
         random_state=0,
     )
     search.fit(X_train, y_train)
-    states = search.cv_results_["trial_state"]
+    states = search.trial_states_  # COMPLETE / STOPPED / FAILED, one per cv_results_ row
     print(f"best CV accuracy {search.best_score_:.4f} with {search.best_params_}")
     print(f"test accuracy {search.score(X_test, y_test):.4f}")
     folds = np.stack([search.cv_results_[f"split{i}_test_score"] for i in range(5)])

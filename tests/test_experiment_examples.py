@@ -54,11 +54,11 @@ def test_the_sklearn_example_in_full() -> None:
 
 
 @pytest.mark.slow
-def test_the_keras_example_in_full() -> None:
+def test_the_keras_example_in_full(tmp_path: Path) -> None:
     import hypersearch.keras  # noqa: F401  # chooses the torch backend before keras loads
 
     pytest.importorskip("keras")
-    tuner = load("keras_tuner_digits").main()
+    tuner = load("keras_tuner_digits").main(directory=str(tmp_path))
     assert tuner.study.best_value > 0.9
 
 
@@ -70,9 +70,10 @@ def test_the_experiment_example_in_full(tmp_path: Path) -> None:
     )
 
 
-def test_the_keras_example_runs_a_small_search() -> None:
+def test_the_keras_example_runs_a_small_search(tmp_path: Path) -> None:
     import hypersearch.keras  # noqa: F401  # chooses the torch backend before keras loads
 
     pytest.importorskip("keras")
-    tuner = load("keras_tuner_digits").main(max_trials=2, epochs=2)
+    tuner = load("keras_tuner_digits").main(max_trials=2, epochs=2, directory=str(tmp_path))
     assert len(tuner.study.trials) == 2
+    assert (tmp_path / "digits" / "hypersearch.db").is_file()

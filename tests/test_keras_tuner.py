@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import hypersearch.keras as keras_tuner
 from hypersearch.keras import HyperParameters, Objective, Tuner, import_keras, resolve_strategy
 
 keras = pytest.importorskip("keras")
@@ -42,7 +44,7 @@ def build(hp: HyperParameters) -> Any:
 
 def test_search_then_best_models_and_hyperparameters(capsys: pytest.CaptureFixture[str]) -> None:
     tuner = Tuner(build, objective="val_accuracy", max_trials=3, strategy="random", seed=0)
-    tuner.search(X, Y, epochs=2, validation_data=VAL, batch_size=64)
+    tuner.search(X, Y, epochs=2, validation_data=VAL, batch_size=64, verbose=0)
     trials = tuner.study.trials
     assert len(trials) == 3 and all(t.state is hs.TrialState.COMPLETE for t in trials)
     assert set(trials[0].params) == {"units", "activation", "second_layer", "lr"}
@@ -53,7 +55,7 @@ def test_search_then_best_models_and_hyperparameters(capsys: pytest.CaptureFixtu
     assert hps[0].get("units") in (4, 8, 12, 16) and "lr" in hps[0]
     model = tuner.get_best_models(1)[0]
     _, acc = model.evaluate(*VAL, verbose=0)
-    assert acc == pytest.approx(tuner.study.best_trial.intermediate[2], abs=1e-5)
+    assert acc == pytest.approx(tuner.study.best_trial.value, abs=1e-5)  # its best epoch
     tuner.results_summary(2)
     out = capsys.readouterr().out
     assert "Results summary" in out and f"Trial {tuner.study.best_trial.number}" in out
@@ -73,7 +75,8 @@ def test_hyperband_stops_poor_trials_early_and_weights_go_to_a_directory(tmp_pat
     assert tuner.direction == "minimize" and tuner.scheduler == "hyperband"
     tuner.search(X, Y, epochs=3, validation_data=VAL, batch_size=64)
     assert isinstance(tuner.study.scheduler, hs.schedulers.Hyperband)
-    assert list(tmp_path.glob("trial-*.weights.h5"))
+    assert list(tmp_path.glob("untitled_project/weights/trial-*.npz"))
+    assert (tmp_path / "untitled_project" / "hypersearch.db").is_file()
     assert tuner.get_best_models(1)[0].count_params() > 0
 
 
@@ -106,7 +109,10 @@ def test_models_that_are_not_models_or_miss_the_objective_fail_clearly() -> None
     with pytest.raises(hs.TooManyFailuresError, match="'val_auc' is not among the metrics"):
         tuner.search(X, Y, epochs=1, validation_data=VAL)
     with pytest.raises(hs.InvalidArgumentError, match="needs validation data"):
-        Tuner(build, max_trials=1, strategy="random").search(X, Y, epochs=1)
+        Tuner(build, "val_accuracy", max_trials=1, strategy="random").search(X, Y, epochs=1)
+    tuner = Tuner(build, max_trials=1, strategy="random", max_consecutive_failed_trials=1)
+    with pytest.raises(hs.TooManyFailuresError, match="No objective was given"):
+        tuner.search(X, Y, epochs=1, verbose=0)
 
 
 def test_strategies_map_to_the_registries_and_unknown_ones_list_what_exists() -> None:
@@ -134,20 +140,144 @@ def test_hp_mapping_and_rebuilding_from_values() -> None:
     assert trial.distributions["m"] == hs.Float(0.5, 0.99, scale="log1m")
     fixed = HyperParameters(values=hp.values)
     assert fixed.Int("n", 8, 64, sampling="log") == hp.get("n")
-    with pytest.raises(KeyError, match="not part of this trial"):
-        fixed.Int("other", 1, 2)
+    assert fixed.Int("other", 3, 5) == 3  # not in the values: its default, the minimum
+    with pytest.raises(KeyError, match="not defined"):
+        fixed.get("unknown")
     with pytest.raises(hs.InvalidArgumentError, match="sampling"):
         hp.Float("x", 0.1, 1, sampling="cubic")
 
 
-def test_keras_on_another_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_keras_3_backend_is_accepted_and_keras_2_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     fake = types.SimpleNamespace(
         __version__="3.9.0", backend=types.SimpleNamespace(backend=lambda: "tensorflow")
     )
     monkeypatch.setitem(sys.modules, "keras", fake)
-    with pytest.raises(hs.HypersearchError, match=r"'tensorflow' backend.*KERAS_BACKEND=torch"):
+    assert import_keras() is fake  # the user's backend choice is kept
+    monkeypatch.setitem(sys.modules, "keras", types.SimpleNamespace(__version__="2.15.0"))
+    with pytest.raises(hs.HypersearchError, match=r"needs Keras 3, found Keras 2\.15\.0"):
         import_keras()
-    monkeypatch.delitem(sys.modules, "keras")
-    monkeypatch.setenv("KERAS_BACKEND", "jax")
-    with pytest.raises(hs.HypersearchError, match="KERAS_BACKEND='jax'"):
-        import_keras()
+
+
+def test_importing_sets_the_backend_only_when_unset() -> None:
+    import subprocess
+
+    code = "import os, hypersearch.keras; print(os.environ['KERAS_BACKEND'])"
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "torch", out.stderr
+    env["KERAS_BACKEND"] = "jax"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "jax", out.stderr
+
+
+# KerasTuner's classes and behaviour ---------------------------------------------------------
+def lazy(hp: HyperParameters) -> Any:
+    """A Sequential without keras.Input, as KerasTuner's guide writes it."""
+    model = keras.Sequential([keras.layers.Dense(hp.Int("units", 4, 16, step=4), "relu")])
+    model.add(keras.layers.Dense(2, activation="softmax"))
+    model.compile(
+        keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def test_best_models_carry_the_best_epoch_weights_not_the_last(tmp_path: Any) -> None:
+    class Scramble(keras.callbacks.Callback):  # ruins the model in the last epoch
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            if epoch == 2:
+                self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+                self.model.optimizer.learning_rate = 0.0
+
+    tuner = keras_tuner.RandomSearch(
+        lazy, "val_accuracy", max_trials=2, seed=0, directory=tmp_path, project_name="best"
+    )
+    tuner.search(X, Y, epochs=3, validation_data=VAL, callbacks=[Scramble()], verbose=0)
+    best = tuner.study.best_trial
+    assert best.intermediate[3] < best.value  # the last epoch was worse than the best one
+    model = tuner.get_best_models(1)[0]  # built although the Sequential has no Input
+    _, acc = model.evaluate(*VAL, verbose=0)
+    assert acc == pytest.approx(best.value, abs=1e-5)
+    assert tuner.oracle.get_best_trials(1)[0].best_step == best.metrics["best_epoch"] < 3
+
+    # a new tuner on the same project resumes: trials counted, best model loaded from disk
+    again = keras_tuner.RandomSearch(
+        lazy, "val_accuracy", max_trials=2, seed=0, directory=tmp_path, project_name="best"
+    )
+    again.search(X, Y, epochs=3, validation_data=VAL, verbose=0)
+    assert len(again.study.trials) == 2
+    _, acc2 = again.get_best_models(1)[0].evaluate(*VAL, verbose=0)
+    assert acc2 == pytest.approx(acc, abs=1e-6)
+    fresh = keras_tuner.RandomSearch(
+        lazy, "val_accuracy", max_trials=1, overwrite=True, directory=tmp_path, project_name="best"
+    )
+    fresh.search(X, Y, epochs=1, validation_data=VAL, verbose=0)
+    assert len(fresh.study.trials) == 1  # overwrite=True started afresh
+
+
+def test_hyperband_class_rungs_cost_exactly_their_epochs() -> None:
+    epochs_run: dict[int, int] = {}
+
+    class Count(keras_tuner.HyperModel):
+        def build(self, hp: HyperParameters) -> Any:
+            return lazy(hp)
+
+        def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+            history = model.fit(*args, **kwargs)
+            trial = len(epochs_run)
+            epochs_run[trial] = len(history.history["loss"])
+            return history
+
+    tuner = keras_tuner.Hyperband(Count(), "val_accuracy", max_epochs=4, factor=2, seed=0)
+    assert tuner.max_trials == 10  # one Hyperband iteration: brackets of 4 + 3 + 3 trials
+    tuner.search(X, Y, epochs=99, validation_data=VAL, batch_size=64, verbose=0)
+    trials = tuner.study.trials
+    for t in trials:
+        steps = sorted(t.intermediate)
+        assert steps[-1] in (1, 2, 4) and steps == list(range(steps[0], steps[-1] + 1))
+        assert epochs_run[t.number] == len(steps)  # a rung costs exactly its epochs
+        resumed = t.attrs.get("resume_from")
+        assert steps[0] == (1 if resumed is None else t.attrs["start_step"])
+    assert max(max(t.intermediate) for t in trials) == 4  # the top rung is the full training
+    assert any(max(t.intermediate) == 1 for t in trials)
+
+
+def test_grid_bayes_conditional_scope_oracle_and_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def build_cond(hp: HyperParameters) -> Any:
+        kind = hp.Choice("kind", ["wide", "deep"])
+        with hp.conditional_scope("kind", "wide"):
+            width = hp.Choice("width", [8, 16])
+        model = keras.Sequential([keras.Input((6,))])
+        if kind == "wide":
+            model.add(keras.layers.Dense(width, "relu"))
+        else:
+            assert width is None  # inactive: not sampled
+            model.add(keras.layers.Dense(4, "relu"))
+            model.add(keras.layers.Dense(4, "relu"))
+        model.add(keras.layers.Dense(2, activation="softmax"))
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    grid = keras_tuner.GridSearch(build_cond, "val_accuracy", seed=0)
+    grid.search_space_summary()
+    assert "width (Choice)" in capsys.readouterr().out
+    grid.search(X, Y, epochs=1, validation_data=VAL)
+    out = capsys.readouterr().out
+    combos = {tuple(sorted(t.params.items())) for t in grid.study.trials}
+    assert len(grid.study.trials) == 4 == len(combos)  # every grid point once
+    assert out.count(" COMPLETE ") == 4 and "best so far" in out  # verbose=1 by default
+    assert set(grid.oracle.trials) == {"0", "1", "2", "3"}
+    assert grid.oracle.get_best_trials(1)[0].status == "COMPLETED"
+
+    bayes = keras_tuner.BayesianOptimization(lazy, "val_loss", max_trials=2, seed=0)
+    bayes.search(X, Y, epochs=1, validation_data=VAL, verbose=0)
+    assert bayes.direction == "minimize" and capsys.readouterr().out == ""  # verbose=0
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_epoch'"):
+        keras_tuner.Hyperband(lazy, "val_loss", max_epoch=3)
+    with pytest.raises(hs.InvalidArgumentError, match="distribution_strategy"):
+        keras_tuner.RandomSearch(lazy, "val_loss", distribution_strategy="mirrored")

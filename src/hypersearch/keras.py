@@ -1,49 +1,67 @@
-"""A KerasTuner-style tuner on hypersearch studies: Keras 3 on the PyTorch backend.
+"""KerasTuner's API on hypersearch studies: code written for KerasTuner runs with one import.
 
-``build_model(hp)`` defines the search space as it builds the model (``hp.Int``,
-``hp.Float``, ``hp.Choice``, ``hp.Boolean`` map to ``trial.int / float / choice / bool``);
-``tuner.search(...)`` trains each candidate with ``model.fit`` and reports the objective after
-every epoch, so a scheduler (``strategy="hyperband"``) stops poor candidates early.
-
->>> from hypersearch.keras import Tuner
+>>> import hypersearch.keras as keras_tuner          # instead of `import keras_tuner`
 >>> def build_model(hp):
-...     model = keras.Sequential([
-...         keras.layers.Dense(hp.Int("units", 32, 256, step=32), activation="relu"),
-...         keras.layers.Dense(10, activation="softmax")])
-...     model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
-...                   "sparse_categorical_crossentropy", metrics=["accuracy"])
+...     model = keras.Sequential()
+...     model.add(keras.layers.Dense(hp.Int("units", 32, 512, step=32), activation="relu"))
+...     model.add(keras.layers.Dense(10, activation="softmax"))
+...     model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
 ...     return model
->>> tuner = Tuner(build_model, objective="val_accuracy", max_trials=10, strategy="bayes")
->>> tuner.search(x, y, epochs=5, validation_data=(x_val, y_val))  # doctest: +SKIP
->>> best_model = tuner.get_best_models(1)[0]                       # doctest: +SKIP
+>>> build_model(keras_tuner.HyperParameters())       # smoke test: defaults, no search
+>>> tuner = keras_tuner.RandomSearch(build_model, objective="val_accuracy", max_trials=3,
+...     executions_per_trial=2, overwrite=True, directory="my_dir", project_name="hello")
+>>> tuner.search(x, y, epochs=2, validation_data=(x_val, y_val))   # doctest: +SKIP
+>>> tuner.get_best_models(2)[0]; tuner.results_summary()            # doctest: +SKIP
 
-Importing this module sets ``KERAS_BACKEND=torch`` (unless set already) for a Keras imported
-after it; Keras itself is imported when a Tuner is made. If Keras was already imported with
-another backend, or KERAS_BACKEND names another one, a clear error says so. The per-epoch
-reporting callback lives in this module, so the tuner needs nothing but Keras.
+``RandomSearch``, ``BayesianOptimization`` (the GP sampler), ``Hyperband`` (the Hyperband
+scheduler on epochs) and ``GridSearch`` are ``Tuner`` with a strategy; ``Tuner(...,
+strategy=...)`` takes any sampler name. Every epoch is reported as step ``epoch + 1`` (epochs
+completed) by ``hypersearch.integrations.keras.HypersearchKerasCallback``, so a scheduler stops
+poor candidates early and Hyperband's rungs cost exactly their epochs. A trial's score is its
+best epoch (the mean over ``executions_per_trial``), and ``get_best_models`` returns the
+weights of that epoch. See docs/front-doors.md for what differs from KerasTuner.
+
+Keras picks its backend on first import: importing this module makes it PyTorch when
+``KERAS_BACKEND`` is unset; a backend you chose is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
 import os
+import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
 
-__all__ = ["STRATEGIES", "HyperParameters", "Objective", "Tuner", "import_keras"]
+__all__ = [
+    "STRATEGIES",
+    "BayesianOptimization",
+    "GridSearch",
+    "HyperModel",
+    "HyperParameters",
+    "Hyperband",
+    "Objective",
+    "Oracle",
+    "RandomSearch",
+    "Tuner",
+    "TunerTrial",
+    "import_keras",
+]
 
-# Importing this module chooses the PyTorch backend for a Keras imported after it, so that
-# `from hypersearch.keras import Tuner` then `import keras` works (an explicit KERAS_BACKEND
-# is respected and checked when a Tuner is made).
+# A default only: Keras reads KERAS_BACKEND on its first import, and a value the user set wins.
 if "keras" not in sys.modules:
     os.environ.setdefault("KERAS_BACKEND", "torch")
 
-#: Strategy names beyond the sampler names: (sampler, scheduler), or a list of candidate
-#: samplers (first available wins) with no scheduler.
+#: Strategy names beyond the sampler names: (candidate samplers, first available wins;
+#: scheduler or None).
 STRATEGIES: dict[str, tuple[Sequence[str], str | None]] = {
     "bayes": (("gp", "tpe"), None),
     "bayesian": (("gp", "tpe"), None),
@@ -52,36 +70,28 @@ STRATEGIES: dict[str, tuple[Sequence[str], str | None]] = {
     "bohb": (("tpe", "random"), "hyperband"),
 }
 
+#: The metric name of an objective that ``HyperModel.fit`` or ``run_trial`` returns itself.
+DEFAULT_OBJECTIVE = "default_objective"
+
 
 def import_keras() -> Any:
-    """Import Keras 3 on the PyTorch backend, or say clearly why that is impossible."""
+    """Import Keras 3 (on ``KERAS_BACKEND``, PyTorch when unset), or say why it fails."""
     keras: Any = sys.modules.get("keras")
     if keras is None:
-        wanted = os.environ.get("KERAS_BACKEND")
-        if wanted not in (None, "", "torch"):
-            raise HypersearchError(
-                f"KERAS_BACKEND={wanted!r}, but hypersearch.keras runs Keras 3 on PyTorch. "
-                "Unset it or set KERAS_BACKEND=torch."
-            )
-        os.environ["KERAS_BACKEND"] = "torch"
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        backend = os.environ["KERAS_BACKEND"]
         try:
-            import importlib
-
             keras = importlib.import_module("keras")
-        except ImportError:
+        except ImportError as exc:
             raise ImportError(
-                'hypersearch.keras needs Keras 3 and PyTorch: pip install "hypersearch[keras]".'
+                f"hypersearch.keras needs Keras 3 and its backend {backend!r} "
+                f"(KERAS_BACKEND): {exc}. Install them with pip install "
+                '"hypersearch[keras]" (Keras on PyTorch), or set KERAS_BACKEND to an '
+                "installed backend before anything imports keras."
             ) from None
-    version = getattr(keras, "__version__", "0")
+    version = str(getattr(keras, "__version__", "0"))
     if int(version.split(".")[0]) < 3:
         raise HypersearchError(f"hypersearch.keras needs Keras 3, found Keras {version}.")
-    backend = keras.backend.backend()
-    if backend != "torch":
-        raise HypersearchError(
-            f"Keras is already imported with the {backend!r} backend; hypersearch.keras runs "
-            "Keras on PyTorch. Set KERAS_BACKEND=torch before anything imports keras (or "
-            "import hypersearch.keras first)."
-        )
     return keras
 
 
@@ -93,11 +103,14 @@ class Objective:
     direction: str = "max"
 
 
-def _objective(objective: str | Objective | tuple[str, str]) -> tuple[str, str]:
+def _objective(objective: str | Objective | tuple[str, str] | None) -> tuple[str, str]:
+    """(metric name, "minimize" | "maximize") of a KerasTuner objective."""
+    if objective is None:  # the value HyperModel.fit / run_trial returns, minimized
+        return DEFAULT_OBJECTIVE, "minimize"
     if isinstance(objective, tuple):
         objective = Objective(*objective)
     if isinstance(objective, str):
-        # KerasTuner's rule: a loss or an error is minimized, anything else maximized.
+        # KerasTuner's rule for names: a loss or an error is minimized, anything else maximized.
         minimize = any(w in objective for w in ("loss", "error", "mae", "mse"))
         return objective, "minimize" if minimize else "maximize"
     if isinstance(objective, Objective):
@@ -115,25 +128,73 @@ def _objective(objective: str | Objective | tuple[str, str]) -> tuple[str, str]:
     )
 
 
+# hyperparameters ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Definition:
+    """One hyperparameter as ``build_model`` defined it (for summaries and grids)."""
+
+    name: str
+    kind: str  # Int, Float, Choice, Boolean, Fixed
+    options: dict[str, Any]
+    default: Any
+    conditions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def describe(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        when = "".join(f"; only when {p} in {list(v)}" for p, v in self.conditions)
+        sep = ", " if opts else ""
+        return f"{self.name} ({self.kind}): {opts}{sep}default={self.default!r}{when}"
+
+    def param(self) -> Any:
+        """The hypersearch parameter a trial samples for this definition."""
+        from hypersearch.space import Bool, Choice, Float, Int
+
+        o = self.options
+        if self.kind == "Int":
+            log = o["sampling"] == "log"
+            return Int(o["min_value"], o["max_value"], step=o["step"] or 1, log=log)
+        if self.kind == "Float":
+            scale = {"linear": None, "log": "log", "reverse_log": "log1m"}[o["sampling"]]
+            return Float(o["min_value"], o["max_value"], step=o["step"], scale=scale)
+        if self.kind == "Choice":
+            return Choice(tuple(o["values"]))
+        return Bool()
+
+
 class HyperParameters:
     """What ``build_model(hp)`` receives: KerasTuner's ``hp.Int`` / ``Float`` / ``Choice`` /
-    ``Boolean`` / ``Fixed`` on a hypersearch trial (or on fixed values, to rebuild a model).
+    ``Boolean`` / ``Fixed`` and ``conditional_scope``.
 
-    ``default`` is accepted for compatibility and ignored: the strategy chooses every value.
+    In a search each value comes from the trial's sampler. Made by hand,
+    ``HyperParameters()`` gives each hyperparameter its ``default`` (else the minimum, the
+    first choice, or False), so ``build_model(HyperParameters())`` checks that the model
+    builds; ``HyperParameters(values={...})`` rebuilds a model with given values.
     """
 
     def __init__(self, trial: Any = None, values: Mapping[str, Any] | None = None) -> None:
         self._trial = trial
-        self._values: dict[str, Any] = dict(values or {})
+        self._preset: dict[str, Any] = dict(values or {})  # given values win over sampling
+        self._values: dict[str, Any] = dict(self._preset)
+        self._definitions: dict[str, _Definition] = {}
+        self._conditions: list[tuple[str, tuple[Any, ...]]] = []
 
     @property
     def values(self) -> dict[str, Any]:
         """The values chosen so far, by name (a copy)."""
         return dict(self._values)
 
+    @property
+    def space(self) -> list[_Definition]:
+        """The hyperparameters defined so far, in order."""
+        return list(self._definitions.values())
+
     def get(self, name: str) -> Any:
         if name not in self._values:
-            raise KeyError(f"Hyperparameter {name!r} is not defined (yet).")
+            raise KeyError(
+                f"Hyperparameter {name!r} is not defined (yet): define it with hp.Int / "
+                f"hp.Float / hp.Choice / hp.Boolean before hp.get({name!r}). Defined: "
+                f"{sorted(self._values)}."
+            )
         return self._values[name]
 
     def __getitem__(self, name: str) -> Any:
@@ -145,17 +206,48 @@ class HyperParameters:
     def __repr__(self) -> str:
         return f"HyperParameters({self._values!r})"
 
-    def _take(self, name: str, choose: Callable[[], Any]) -> Any:
-        if self._trial is None:
-            if name not in self._values:
-                raise KeyError(
-                    f"Hyperparameter {name!r} was not part of this trial; build_model must "
-                    "define the same hyperparameters when a model is rebuilt."
-                )
-            return self._values[name]
-        value = choose()
+    @contextlib.contextmanager
+    def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
+        """Hyperparameters defined inside are active only while ``parent_name`` takes one of
+        ``parent_values``; an inactive one is not sampled and returns None."""
+        if parent_name not in self._values:
+            raise InvalidArgumentError(
+                f"conditional_scope({parent_name!r}, ...): define {parent_name!r} first "
+                "(e.g. hp.Choice) so its value decides what the scope holds."
+            )
+        wanted = (
+            tuple(parent_values) if isinstance(parent_values, list | tuple) else (parent_values,)
+        )
+        self._conditions.append((parent_name, wanted))
+        try:
+            yield
+        finally:
+            self._conditions.pop()
+
+    def is_active(self) -> bool:
+        """True when every enclosing ``conditional_scope`` holds."""
+        return all(self._values.get(p) in wanted for p, wanted in self._conditions)
+
+    def _take(self, definition: _Definition) -> Any:
+        self._definitions.setdefault(definition.name, definition)
+        if not self.is_active():
+            return None
+        name = definition.name
+        if definition.kind == "Fixed":
+            value = definition.default
+        elif name in self._preset:
+            value = self._preset[name]
+        elif self._trial is not None:
+            value = self._trial.suggest(name, definition.param())
+        else:
+            value = definition.default
         self._values[name] = value
         return value
+
+    def _define(self, name: str, kind: str, default: Any, **options: Any) -> _Definition:
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"A hyperparameter name must be a string, got {name!r}.")
+        return _Definition(name, kind, options, default, tuple(self._conditions))
 
     def Int(  # KerasTuner's names
         self,
@@ -165,18 +257,27 @@ class HyperParameters:
         step: int | None = None,
         sampling: str = "linear",
         default: int | None = None,
-    ) -> int:
-        log = _sampling(name, sampling, allow_reverse=False) == "log"
-        if log and step not in (None, 1):
+        parent_name: str | None = None,
+        parent_values: Any = None,
+    ) -> int | None:
+        sampling = _sampling(name, sampling, allow_reverse=False)
+        if sampling == "log" and step not in (None, 1):
             raise InvalidArgumentError(
                 f"hp.Int({name!r}): sampling='log' with step={step} is not supported; use "
                 "step=1 with log, or a linear step."
             )
-        return int(
-            self._take(
-                name, lambda: self._trial.int(name, min_value, max_value, step=step or 1, log=log)
-            )
+        definition = self._define(
+            name,
+            "Int",
+            min_value if default is None else default,
+            min_value=min_value,
+            max_value=max_value,
+            step=step,
+            sampling=sampling,
         )
+        with self._parent(parent_name, parent_values):
+            value = self._take(definition)
+        return value if value is None else int(value)
 
     def Float(
         self,
@@ -186,20 +287,22 @@ class HyperParameters:
         step: float | None = None,
         sampling: str = "linear",
         default: float | None = None,
-    ) -> float:
-        scale = _sampling(name, sampling, allow_reverse=True)
-        return float(
-            self._take(
-                name,
-                lambda: self._trial.float(
-                    name,
-                    min_value,
-                    max_value,
-                    step=step,
-                    scale=None if scale == "linear" else scale,
-                ),
-            )
+        parent_name: str | None = None,
+        parent_values: Any = None,
+    ) -> float | None:
+        sampling = _sampling(name, sampling, allow_reverse=True)
+        definition = self._define(
+            name,
+            "Float",
+            min_value if default is None else default,
+            min_value=min_value,
+            max_value=max_value,
+            step=step,
+            sampling=sampling,
         )
+        with self._parent(parent_name, parent_values):
+            value = self._take(definition)
+        return value if value is None else float(value)
 
     def Choice(
         self,
@@ -207,30 +310,158 @@ class HyperParameters:
         values: Sequence[Any],
         ordered: bool | None = None,
         default: Any = None,
+        parent_name: str | None = None,
+        parent_values: Any = None,
     ) -> Any:
-        return self._take(name, lambda: self._trial.choice(name, list(values)))
+        values = list(values)
+        if not values:
+            raise InvalidArgumentError(f"hp.Choice({name!r}): values must not be empty.")
+        if default is not None and default not in values:
+            raise InvalidArgumentError(
+                f"hp.Choice({name!r}): default {default!r} is not one of {values}."
+            )
+        definition = self._define(
+            name, "Choice", values[0] if default is None else default, values=values
+        )
+        with self._parent(parent_name, parent_values):
+            return self._take(definition)
 
-    def Boolean(self, name: str, default: bool = False) -> bool:
-        return bool(self._take(name, lambda: self._trial.bool(name)))
+    def Boolean(
+        self,
+        name: str,
+        default: bool = False,
+        parent_name: str | None = None,
+        parent_values: Any = None,
+    ) -> bool | None:
+        definition = self._define(name, "Boolean", bool(default))
+        with self._parent(parent_name, parent_values):
+            value = self._take(definition)
+        return value if value is None else bool(value)
 
-    def Fixed(self, name: str, value: Any) -> Any:
-        self._values[name] = value
-        return value
+    def Fixed(
+        self, name: str, value: Any, parent_name: str | None = None, parent_values: Any = None
+    ) -> Any:
+        with self._parent(parent_name, parent_values):
+            return self._take(self._define(name, "Fixed", value))
+
+    @contextlib.contextmanager
+    def _parent(self, parent_name: str | None, parent_values: Any) -> Iterator[None]:
+        if parent_name is None:
+            yield
+            return
+        with self.conditional_scope(parent_name, parent_values):
+            yield
 
 
 def _sampling(name: str, sampling: str | None, *, allow_reverse: bool) -> str:
     s = (sampling or "linear").lower()
-    mapping = {"linear": "linear", "log": "log"}
-    if allow_reverse:
-        mapping["reverse_log"] = "log1m"
-    if s not in mapping:
+    allowed = ["linear", "log", *(["reverse_log"] if allow_reverse else [])]
+    if s not in allowed:
         raise InvalidArgumentError(
-            f"hp {name!r}: sampling must be one of {', '.join(map(repr, mapping))}, got "
+            f"hp {name!r}: sampling must be one of {', '.join(map(repr, allowed))}, got "
             f"{sampling!r}."
         )
-    return mapping[s]
+    return s
 
 
+# hypermodels, trials, oracle ------------------------------------------------------------------
+class HyperModel:
+    """KerasTuner's ``HyperModel``: override ``build(hp)``, and ``fit(hp, model, *args,
+    **kwargs)`` to tune training too (pass ``**kwargs`` on to ``model.fit``: they hold the
+    tuner's callback). ``fit`` may return the ``History``, a number (the objective) or a dict
+    of metrics."""
+
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
+        self.name = name
+        self.tunable = tunable
+
+    def build(self, hp: HyperParameters) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__}.build(hp) must return a compiled keras.Model."
+        )
+
+    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        return model.fit(*args, **kwargs)
+
+
+class _FunctionHyperModel(HyperModel):
+    def __init__(self, build_model: Callable[[HyperParameters], Any]) -> None:
+        super().__init__(name=getattr(build_model, "__name__", None))
+        self._build_model = build_model
+
+    def build(self, hp: HyperParameters) -> Any:
+        return self._build_model(hp)
+
+
+@dataclass
+class TunerTrial:
+    """A trial as KerasTuner shows it: ``trial_id``, ``hyperparameters``, ``score``,
+    ``status`` (RUNNING, COMPLETED, STOPPED, FAILED...), ``best_step`` and ``metrics``."""
+
+    trial_id: str
+    hyperparameters: HyperParameters
+    status: str = "RUNNING"
+    score: float | None = None
+    best_step: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    _callbacks: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def number(self) -> int:
+        return int(self.trial_id)
+
+    def summary(self) -> None:
+        """Print the trial's id, score and hyperparameters."""
+        print(f"Trial {self.trial_id} summary ({self.status})")
+        print("Hyperparameters:")
+        for k, v in self.hyperparameters.values.items():
+            print(f"{k}: {v}")
+        print(f"Score: {self.score}")
+
+
+_STATUS = {"COMPLETE": "COMPLETED", "FAIL": "FAILED"}
+
+
+def _view(record: Any) -> TunerTrial:
+    state = getattr(record.state, "name", str(record.state))
+    curve = dict(record.intermediate or {})
+    best_step = None
+    if curve and record.value is not None:
+        best_step = min(curve, key=lambda s: (abs(curve[s] - record.value), s))
+    return TunerTrial(
+        trial_id=str(record.number),
+        hyperparameters=HyperParameters(values=record.params),
+        status=_STATUS.get(state, state),
+        score=record.value,
+        best_step=best_step,
+        metrics=dict(getattr(record, "metrics", {}) or {}),
+    )
+
+
+class Oracle:
+    """What KerasTuner code reads from ``tuner.oracle``: ``objective``, ``max_trials``,
+    ``trials`` (id -> TunerTrial) and ``get_best_trials``; the study decides the rest."""
+
+    def __init__(self, tuner: Tuner) -> None:
+        self._tuner = tuner
+        self.objective = Objective(
+            tuner.objective_name, "min" if tuner.direction == "minimize" else "max"
+        )
+        self.max_trials = tuner.max_trials
+
+    @property
+    def trials(self) -> dict[str, TunerTrial]:
+        study = self._tuner.study
+        return {} if study is None else {str(t.number): _view(t) for t in study.trials}
+
+    def get_trial(self, trial_id: str) -> TunerTrial:
+        return self.trials[str(trial_id)]
+
+    def get_best_trials(self, num_trials: int = 1) -> list[TunerTrial]:
+        return [_view(t) for t in self._tuner._best_records(num_trials)]
+
+
+# the tuner ------------------------------------------------------------------------------------
 def resolve_strategy(strategy: str) -> tuple[str, str | None]:
     """A strategy name as (sampler name, scheduler name or None), checked against the
     samplers and schedulers this installation has."""
@@ -264,248 +495,659 @@ def resolve_strategy(strategy: str) -> tuple[str, str | None]:
     )
 
 
-class Tuner:
-    """Search ``build_model``'s hyperparameters, KerasTuner-style.
+#: KerasTuner constructor options that have nothing to do here; accepted at their defaults.
+_INERT = {
+    "tune_new_entries": True,
+    "allow_new_entries": True,
+    "distribution_strategy": None,
+    "logger": None,
+    "tuner_id": None,
+    "max_model_size": None,
+    "optimizer": None,
+    "loss": None,
+    "metrics": None,
+}
+_DB_FILE = "hypersearch.db"
 
+
+class Tuner:
+    """Search a hypermodel's hyperparameters, KerasTuner-style, on a hypersearch study.
+
+    ``hypermodel``: a function ``hp -> compiled keras.Model`` or a ``HyperModel``; may be
+    left out when a subclass overrides ``run_trial(trial, *args, **kwargs)``.
     ``strategy``: ``"bayes"`` (the GP sampler, else TPE), ``"random"``, ``"grid"``,
-    ``"sobol"``, ``"tpe"``, ``"gp"``, ``"auto"``, ``"hyperband"`` / ``"asha"`` (random
-    sampling with early stopping on epochs), or any name in ``hs.samplers.sampler_names()``.
-    ``scheduler`` adds or replaces the early-stopping rule (a name or a Scheduler).
-    ``storage`` / ``study_name`` keep the search in a database (the CLI and dashboard read
-    it); by default it lives in memory. Trained weights of every completed trial are kept in
-    memory, or as ``<directory>/trial-<n>.weights.h5`` files when ``directory`` is given.
+    ``"hyperband"`` / ``"asha"`` (random sampling, early stopping on epochs), or any name in
+    ``hs.samplers.sampler_names()``; ``scheduler`` adds or replaces the stopping rule.
+    ``directory`` / ``project_name``: the search lives in
+    ``<directory>/<project_name>/hypersearch.db`` (best-epoch weights under ``weights/``) and is
+    resumed unless ``overwrite=True``; without a directory it lives in memory (or in
+    ``storage`` / ``study_name``, which the CLI and dashboard read).
     """
 
     def __init__(
         self,
-        build_model: Callable[[HyperParameters], Any],
+        hypermodel: HyperModel | Callable[[HyperParameters], Any] | None = None,
+        objective: str | Objective | tuple[str, str] | None = None,
+        max_trials: int | None = 10,
+        executions_per_trial: int = 1,
         *,
-        objective: str | Objective | tuple[str, str] = "val_accuracy",
-        max_trials: int = 10,
         strategy: str = "bayes",
         scheduler: Any = None,
         seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
         storage: Any = None,
         study_name: str | None = None,
         directory: str | os.PathLike[str] | None = None,
+        project_name: str | None = None,
+        overwrite: bool = False,
+        max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        sampler_options: Mapping[str, Any] | None = None,
+        **kerastuner_options: Any,
     ) -> None:
-        if not callable(build_model):
+        for key, value in kerastuner_options.items():
+            if key not in _INERT:
+                raise TypeError(
+                    f"{type(self).__name__}() got an unexpected keyword argument {key!r}."
+                )
+            if value != _INERT[key]:
+                raise InvalidArgumentError(
+                    f"{type(self).__name__}({key}={value!r}) is not supported by "
+                    f"hypersearch.keras; leave {key} at {_INERT[key]!r} (see "
+                    "docs/front-doors.md)."
+                )
+        if hypermodel is None:
+            if type(self).run_trial is Tuner.run_trial:
+                raise InvalidArgumentError(
+                    "hypermodel is missing: pass build_model (hp -> compiled keras.Model) or "
+                    "a HyperModel, or subclass the tuner and override run_trial."
+                )
+            self.hypermodel: HyperModel | None = None
+        elif isinstance(hypermodel, HyperModel):
+            self.hypermodel = hypermodel
+        elif callable(hypermodel):
+            self.hypermodel = _FunctionHyperModel(hypermodel)
+        else:
             raise InvalidArgumentError(
-                f"build_model must be a function hp -> compiled keras.Model, got {build_model!r}."
+                "hypermodel must be a function hp -> compiled keras.Model or a HyperModel, "
+                f"got {hypermodel!r}."
             )
-        if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
+        if max_trials is not None and (
+            isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
+        ):
             raise InvalidArgumentError(
                 f"max_trials must be a positive integer, got {max_trials!r}."
             )
-        self.build_model = build_model
+        if (
+            isinstance(executions_per_trial, bool)
+            or not isinstance(executions_per_trial, int)
+            or executions_per_trial < 1
+        ):
+            raise InvalidArgumentError(
+                f"executions_per_trial must be a positive integer, got {executions_per_trial!r}."
+            )
         self.objective_name, self.direction = _objective(objective)
         self.max_trials = max_trials
+        self.executions_per_trial = executions_per_trial
         self.strategy = strategy
         self.sampler_name, default_scheduler = resolve_strategy(strategy)
+        self.sampler_options = dict(sampler_options or {})
         self.scheduler = scheduler if scheduler is not None else default_scheduler
         self.seed = seed
-        self.storage = storage
-        self.study_name = study_name
-        self.directory = None if directory is None else os.fspath(directory)
+        self.fixed_values = dict(hyperparameters.values) if hyperparameters is not None else {}
+        self.max_retries_per_trial = max_retries_per_trial
         self.max_consecutive_failed_trials = max_consecutive_failed_trials
+        self.project_dir: Path | None = None
+        if directory is not None:
+            self.project_dir = Path(directory) / (project_name or "untitled_project")
+            if overwrite:
+                _remove_project(self.project_dir)
+            self.project_dir.mkdir(parents=True, exist_ok=True)
+            if storage is None:
+                storage = f"sqlite:///{self.project_dir / _DB_FILE}"
+        self.storage = storage
+        self.study_name = study_name or project_name
+        self.overwrite = overwrite
+        self.directory = None if directory is None else os.fspath(directory)
         self.study: Any = None
+        self.oracle = Oracle(self)
         self._weights: dict[int, Any] = {}
+        self._space: dict[str, _Definition] = {}
+        self._sample: Any = None  # a batch of inputs, to build lazily-built models
+        self._live: Any = None  # the hypersearch trial run_trial is training
         self.keras = import_keras()
 
-    # searching ------------------------------------------------------------------------
-    def _make_study(self, epochs: int) -> Any:
-        import hypersearch as hs
+    # the study ----------------------------------------------------------------------------
+    def _scheduler_for(self, epochs: int) -> Any:
         from hypersearch import schedulers
 
-        scheduler = self.scheduler
-        if scheduler in ("hyperband", "asha") and epochs >= 2:
-            cls = schedulers.Hyperband if scheduler == "hyperband" else schedulers.ASHA
-            scheduler = cls(min_resource=1, max_resource=epochs)
-        elif scheduler in ("hyperband", "asha"):
-            scheduler = None  # one epoch: nothing to stop early
+        if self.scheduler in ("hyperband", "asha"):
+            if epochs < 2:
+                return None  # one epoch: nothing to stop early
+            cls = schedulers.Hyperband if self.scheduler == "hyperband" else schedulers.ASHA
+            return cls(min_resource=1, max_resource=epochs)
+        return self.scheduler
+
+    def _sampler_spec(self) -> Any:
+        return {"name": self.sampler_name, **self.sampler_options}
+
+    def _study_space(self) -> dict[str, Any] | None:
+        return None  # define-by-run; GridSearch declares its grid up front
+
+    def _make_study(self, epochs: int) -> Any:
+        import hypersearch as hs
+
         name = self.study_name
         if name is None and self.storage is not None:
             import uuid
 
             name = f"keras-tuner-{uuid.uuid4().hex[:8]}"
+        if (
+            self.overwrite
+            and name is not None
+            and self.storage is not None
+            and not self.project_dir
+        ):
+            from hypersearch.storage import get_storage
+
+            with contextlib.suppress(HypersearchError, KeyError):
+                get_storage(self.storage).delete_study(name)
         return hs.create_study(
             name,
+            space=self._study_space(),
             direction=self.direction,
             metric=self.objective_name,
-            sampler=self.sampler_name,
-            scheduler=scheduler,
+            sampler=self._sampler_spec(),
+            scheduler=self._scheduler_for(epochs),
             storage=self.storage,
             seed=self.seed,
-            load_if_exists=self.study_name is not None,
+            load_if_exists=name is not None,
         )
 
-    def search(
-        self,
-        x: Any = None,
-        y: Any = None,
-        *,
-        epochs: int = 1,
-        validation_data: Any = None,
-        validation_split: float = 0.0,
-        callbacks: Sequence[Any] = (),
-        verbose: int = 0,
-        **fit_kwargs: Any,
-    ) -> None:
-        """Train up to ``max_trials`` candidates (counting trials a resumed study already
-        finished) with ``model.fit(x, y, epochs=..., validation_data=..., ...)``.
-
-        The objective of a trial is its best epoch's value (as in KerasTuner); it is reported
-        after every epoch as step ``epoch + 1`` (epochs trained) for the scheduler.
-        """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise InvalidArgumentError(f"epochs must be a positive integer, got {epochs!r}.")
-        if (
-            self.objective_name.startswith("val_")
-            and validation_data is None
-            and not validation_split
-        ):
-            raise InvalidArgumentError(
-                f"objective {self.objective_name!r} needs validation data: pass "
-                "validation_data=(x_val, y_val) or validation_split=0.2."
-            )
+    # searching ------------------------------------------------------------------------------
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Run trials until ``max_trials`` have finished (counting those of a resumed study):
+        each builds a model and trains it with ``hypermodel.fit(hp, model, *fit_args,
+        **fit_kwargs)`` (by default ``model.fit``). ``verbose=1`` (the default) prints a line
+        per trial and Keras's own epoch lines; ``verbose=0`` is silent."""
+        verbose = fit_kwargs.pop("verbose", 1)
+        epochs = self._epochs(fit_kwargs)
+        self._check_validation(fit_args, fit_kwargs)
+        self._sample = _first_batch(fit_args, fit_kwargs)
         if self.study is None:
             self.study = self._make_study(epochs)
         done = sum(1 for t in self.study.trials if t.state.is_finished)
-        todo = self.max_trials - done
-        if todo <= 0:
+        total = self._trial_budget()
+        todo = None if total is None else total - done
+        if todo is not None and todo <= 0:
+            if verbose:
+                print(f"Search: {done} trial(s) already finished (max_trials={total}).")
             return
-        keras = self.keras
-        report_cls = _report_callback_class(keras)
+        if self.hypermodel is not None:
+            fit_kwargs["verbose"] = verbose
+        started = time.monotonic()
 
-        def objective(trial: Any) -> float:
-            keras.backend.clear_session()
-            hp = HyperParameters(trial)
-            model = self.build_model(hp)
-            if not isinstance(model, keras.Model):
-                raise InvalidArgumentError(
-                    f"build_model must return a keras.Model, got {type(model).__name__}."
-                )
-            if not getattr(model, "compiled", getattr(model, "_is_compiled", True)):
-                raise InvalidArgumentError(
-                    "build_model returned a model that is not compiled; call model.compile("
-                    "optimizer, loss, metrics=[...]) inside build_model."
-                )
-            reporter = report_cls(trial, self.objective_name)
-            history = model.fit(
-                x,
-                y,
-                epochs=epochs,
-                validation_data=validation_data,
-                validation_split=validation_split,
-                callbacks=[*callbacks, reporter],
-                verbose=verbose,
-                **fit_kwargs,
-            )
-            values = history.history.get(self.objective_name)
-            if not values:
-                raise InvalidArgumentError(
-                    f"objective {self.objective_name!r} is not among the metrics model.fit "
-                    f"logged: {sorted(history.history)}. Compile the model with that metric "
-                    "(e.g. metrics=['accuracy'] for val_accuracy) or change objective."
-                )
-            finite = [float(v) for v in values if math.isfinite(float(v))]
-            if not finite:
-                return float("nan")
-            best = min(finite) if self.direction == "minimize" else max(finite)
-            self._keep_weights(trial.number, model)
-            return best
+        def objective(trial: Any) -> dict[str, Any]:
+            view = TunerTrial(str(trial.number), HyperParameters(trial, self.fixed_values))
+            view._callbacks = []
+            self._live = trial
+            try:
+                result = self.run_trial(view, *fit_args, **fit_kwargs)
+            finally:
+                for d in view.hyperparameters.space:
+                    self._space.setdefault(d.name, d)
+            return self._score(view, result)
+
+        def announce(study: Any, record: Any) -> None:
+            if verbose:
+                _announce(study, record, done, total, started)
 
         self.study.optimize(
-            objective, n_trials=todo, max_failures=self.max_consecutive_failed_trials
+            objective,
+            n_trials=todo,
+            max_failures=self.max_consecutive_failed_trials,
+            max_retries=self.max_retries_per_trial,
+            callbacks=[announce],
+            show_progress=False,
         )
 
-    def _keep_weights(self, number: int, model: Any) -> None:
-        if self.directory is None:
-            self._weights[number] = model.get_weights()
-            return
-        os.makedirs(self.directory, exist_ok=True)
-        path = os.path.join(self.directory, f"trial-{number}.weights.h5")
-        model.save_weights(path)
-        self._weights[number] = path
+    def _epochs(self, fit_kwargs: dict[str, Any]) -> int:
+        epochs = fit_kwargs.get("epochs", 1)
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise InvalidArgumentError(f"epochs must be a positive integer, got {epochs!r}.")
+        return epochs
 
-    # results --------------------------------------------------------------------------
-    def _best_trials(self, num_trials: int) -> list[Any]:
+    def _trial_budget(self) -> int | None:
+        return self.max_trials
+
+    def _check_validation(self, fit_args: tuple[Any, ...], fit_kwargs: dict[str, Any]) -> None:
+        plain_fit = self.hypermodel is not None and type(self.hypermodel).fit is HyperModel.fit
+        if (
+            plain_fit
+            and type(self).run_trial is Tuner.run_trial
+            and self.objective_name.startswith("val_")
+            and fit_kwargs.get("validation_data") is None
+            and not fit_kwargs.get("validation_split")
+            and len(fit_args) < 3
+        ):
+            raise InvalidArgumentError(
+                f"objective {self.objective_name!r} needs validation data: pass "
+                "validation_data=(x_val, y_val) or validation_split=0.2 to search()."
+            )
+
+    def run_trial(self, trial: TunerTrial, *args: Any, **kwargs: Any) -> Any:
+        """Build and train ``executions_per_trial`` models with ``trial.hyperparameters``;
+        return their ``fit`` results. Override it to tune anything: return a number (the
+        objective) or a dict of metrics."""
+        from hypersearch.integrations.keras import HypersearchKerasCallback
+
+        assert self.hypermodel is not None  # checked in __init__
+        hp = trial.hyperparameters
+        live = self._live
+        results = []
+        curves: list[dict[int, float]] = []
+        n = self.executions_per_trial
+        for execution in range(n):
+            last = execution == n - 1
+
+            def mean_so_far(epochs: int, value: float, _curves: Any = curves) -> float:
+                seen = [c[epochs] for c in _curves if epochs in c]
+                return sum(seen, value) / (len(seen) + 1)
+
+            cb = HypersearchKerasCallback(
+                live,
+                monitor=self.objective_name,
+                checkpoint=last and n == 1 and self.study.scheduler is not None,
+                mode=self.direction,
+                report=last,
+                report_transform=mean_so_far if n > 1 else None,
+                on_missing="skip",
+            )
+            trial._callbacks.append(cb)
+            self.keras.backend.clear_session()
+            model = self._build(hp)
+            fit_kwargs = dict(kwargs)
+            fit_kwargs["callbacks"] = [*(fit_kwargs.get("callbacks") or []), cb]
+            start = cb.resume(model, self._sample) if cb.checkpoint else 0
+            if start:
+                fit_kwargs["initial_epoch"] = start
+            results.append(self.hypermodel.fit(hp, model, *args, **fit_kwargs))
+            curves.append(dict(cb.curve))
+            cb.final_weights = model.get_weights() if model.weights else None
+        return results[0] if n == 1 else results
+
+    def _build(self, hp: HyperParameters) -> Any:
+        assert self.hypermodel is not None
+        model = self.hypermodel.build(hp)
+        if not isinstance(model, self.keras.Model):
+            raise InvalidArgumentError(
+                f"build_model must return a keras.Model, got {type(model).__name__}."
+            )
+        if not getattr(model, "compiled", getattr(model, "_is_compiled", True)):
+            raise InvalidArgumentError(
+                "build_model returned a model that is not compiled; call model.compile("
+                "optimizer, loss, metrics=[...]) inside build_model."
+            )
+        return model
+
+    def _score(self, trial: TunerTrial, result: Any) -> dict[str, Any]:
+        """The trial's objective (and other metrics) from its callbacks or its result."""
+        name = self.objective_name
+        minimize = self.direction == "minimize"
+        callbacks = trial._callbacks
+        curve = _mean_curve([cb.curve for cb in callbacks])
+        if curve:
+            finite = {s: v for s, v in curve.items() if math.isfinite(v)}
+            if not finite:
+                return {name: float("nan")}
+            best_step = (min if minimize else max)(finite, key=lambda s: finite[s])
+            self._keep(trial.number, _best_weights(callbacks, minimize))
+            return {name: finite[best_step], "best_epoch": best_step}
+        metrics = _metrics_of(result, name)
+        if name not in metrics:
+            logged = sorted({k for r in _as_list(result) for k in _history(r)})
+            if logged and name == DEFAULT_OBJECTIVE:
+                raise InvalidArgumentError(
+                    f"No objective was given and fit returned a History (metrics {logged}): "
+                    "pass objective='val_accuracy' (or another logged metric, or "
+                    "Objective(name, 'min'|'max')), or make HyperModel.fit return a number."
+                )
+            if logged:
+                raise InvalidArgumentError(
+                    f"objective {name!r} is not among the metrics model.fit logged: {logged}. "
+                    "Compile the model with that metric (e.g. metrics=['accuracy'] for "
+                    "val_accuracy) or change objective."
+                )
+            raise InvalidArgumentError(
+                f"objective {name!r} was not reported: fit/run_trial returned {result!r}. "
+                "Return the History of model.fit, a number (objective=None minimizes it) or "
+                f"a dict holding {name!r}."
+            )
+        final = [cb.final_weights for cb in callbacks if getattr(cb, "final_weights", None)]
+        if final:
+            self._keep(trial.number, final[0])
+        return metrics
+
+    def _keep(self, number: int, weights: Any) -> None:
+        if weights is None:
+            return
+        if self.project_dir is None:
+            self._weights[number] = weights
+            return
+        import numpy as np
+
+        folder = self.project_dir / "weights"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"trial-{number}.npz"
+        np.savez(path, *weights)
+        self._weights[number] = str(path)
+
+    # results ----------------------------------------------------------------------------
+    def _best_records(self, num: int) -> list[Any]:
         if self.study is None:
             raise HypersearchError("No search has run yet: call tuner.search(...) first.")
-        return list(self.study.top(num_trials))
+        return list(self.study.top(num))
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The ``num_trials`` best trials' hyperparameters, best first."""
-        return [HyperParameters(values=t.params) for t in self._best_trials(num_trials)]
+        return [HyperParameters(values=t.params) for t in self._best_records(num_trials)]
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
-        """The ``num_models`` best models, rebuilt with ``build_model`` and holding the weights
-        they had at the end of their training."""
+        """The ``num_models`` best models, rebuilt with the hypermodel and holding the weights
+        of their best epoch."""
+        if self.hypermodel is None:
+            raise HypersearchError(
+                "get_best_models needs a hypermodel; this tuner's run_trial trains its own "
+                "models: use get_best_hyperparameters() and rebuild."
+            )
+        from hypersearch.integrations.keras import ensure_built
+
         models = []
-        for t in self._best_trials(num_models):
-            self.keras.backend.clear_session()
-            model = self.build_model(HyperParameters(values=t.params))
-            kept = self._weights.get(t.number)
-            if kept is None and self.directory is not None:
-                path = os.path.join(self.directory, f"trial-{t.number}.weights.h5")
-                kept = path if os.path.exists(path) else None
-            if kept is None:
-                raise HypersearchError(
-                    f"The weights of trial {t.number} are not kept here (it ran in another "
-                    "process without directory=...); retrain it from "
-                    "get_best_hyperparameters()."
-                )
-            if isinstance(kept, str):
-                model.load_weights(kept)
-            else:
-                model.set_weights(kept)
+        for t in self._best_records(num_models):
+            kept = self._kept_weights(t.number)
+            model = self._build(HyperParameters(values=t.params))
+            ensure_built(model, self._sample)
+            model.set_weights(kept)
             models.append(model)
         return models
 
+    def _kept_weights(self, number: int) -> Any:
+        kept = self._weights.get(number)
+        if kept is None and self.project_dir is not None:
+            path = self.project_dir / "weights" / f"trial-{number}.npz"
+            kept = str(path) if path.exists() else None
+        if kept is None:
+            raise HypersearchError(
+                f"The weights of trial {number} are not kept here (it ran in another process "
+                "without directory=..., or did not train a model); retrain it from "
+                "get_best_hyperparameters()."
+            )
+        if isinstance(kept, str):
+            import numpy as np
+
+            with np.load(kept) as data:
+                return [data[f"arr_{i}"] for i in range(len(data.files))]
+        return kept
+
     def results_summary(self, num_trials: int = 10) -> None:
-        """Print the best trials: number, objective value, state and hyperparameters."""
-        trials = self._best_trials(num_trials)
-        print(f"Results summary ({self.objective_name}, {self.direction}; best first)")
-        print(
-            f"Strategy: {self.strategy} (sampler {self.sampler_name!r}, scheduler "
-            f"{self.scheduler!r})"
-        )
-        for t in trials:
-            print(f"\nTrial {t.number}: score {t.value:.6g}")
+        """Print the best trials: number, score, state and hyperparameters."""
+        records = self._best_records(num_trials)
+        where = f" in {self.project_dir}" if self.project_dir is not None else ""
+        print(f"Results summary{where}")
+        print(f"Showing {len(records)} best trials")
+        print(f"Objective: {self.objective_name} ({self.direction})")
+        for t in records:
+            view = _view(t)
+            print(f"\nTrial {t.number} summary ({view.status})")
+            print("Hyperparameters:")
             for k, v in t.params.items():
-                print(f"  {k}: {v}")
+                print(f"{k}: {v}")
+            epoch = f" (best epoch {view.best_step})" if view.best_step is not None else ""
+            print(f"Score: {t.value:.6g}{epoch}")
 
-    def search_space_summary(self) -> None:
-        """Print the hyperparameters seen so far and their definitions."""
-        if self.study is None:
-            print("Search space: not known until search() has built a model.")
-            return
-        dists: dict[str, Any] = {}
-        for t in self.study.trials:
-            for k, p in t.distributions.items():
-                dists.setdefault(k, p)
-        print(f"Search space summary: {len(dists)} hyperparameter(s)")
-        for k, p in dists.items():
-            print(f"  {k}: {p!r}")
+    def search_space_summary(self, extended: bool = False) -> None:
+        """Print the hyperparameters and their ranges (before a search, found by building
+        the model once with default values)."""
+        space = dict(self._space)
+        if not space:
+            space = {d.name: d for d in self._discover_space()}
+        print("Search space summary")
+        print(f"Default search space size: {len(space)}")
+        for d in space.values():
+            print(d.describe())
+
+    def _discover_space(self) -> list[_Definition]:
+        if self.hypermodel is None:
+            return []
+        hp = HyperParameters(values=self.fixed_values)
+        self.keras.backend.clear_session()
+        self.hypermodel.build(hp)
+        return hp.space
 
 
-def _report_callback_class(keras: Any) -> Any:
-    """A Keras callback that reports the objective after each epoch and stops training when
-    the scheduler says so (defined lazily: it subclasses keras.callbacks.Callback)."""
+class RandomSearch(Tuner):
+    """KerasTuner's ``RandomSearch``: uniform random sampling."""
 
-    class _Report(keras.callbacks.Callback):
-        def __init__(self, trial: Any, metric: str) -> None:
-            super().__init__()
-            self.trial = trial
-            self.metric = metric
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int = 10,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("strategy", "random")
+        super().__init__(
+            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
+        )
 
-        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-            value = (logs or {}).get(self.metric)
-            if value is None:
-                return
-            self.trial.report(float(value), step=epoch + 1)
-            if self.trial.should_stop():
-                self.model.stop_training = True
 
-    return _Report
+class BayesianOptimization(Tuner):
+    """KerasTuner's ``BayesianOptimization``: the Gaussian-process sampler (TPE when the GP
+    is not available). ``num_initial_points`` random trials come first; ``alpha`` and
+    ``beta`` (KerasTuner's GP noise and UCB weight) are accepted but not used: the GP
+    sampler fits its own noise and uses expected improvement."""
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int = 10,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-4,
+        beta: float = 2.6,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("strategy", "bayes")
+        super().__init__(
+            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
+        )
+        if num_initial_points is not None and self.sampler_name == "gp":
+            self.sampler_options["n_startup"] = int(num_initial_points)
+
+
+class GridSearch(Tuner):
+    """KerasTuner's ``GridSearch``: every combination of the space once (found by building
+    the model once with defaults). A ``Float`` without ``step`` gets ``n_points`` values
+    (default 5) on its own scale; ``max_trials=None`` runs the whole grid."""
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_trials: int | None = None,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        n_points: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("strategy", "grid")
+        super().__init__(
+            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
+        )
+        self.sampler_options.setdefault("n_points", n_points)
+        self._grid: dict[str, Any] | None = None
+
+    def _study_space(self) -> dict[str, Any] | None:
+        if self._grid is None:
+            self._grid = {d.name: d.param() for d in self._discover_space() if d.kind != "Fixed"}
+        return self._grid or None
+
+    def _trial_budget(self) -> int | None:
+        from hypersearch.samplers.grid import GridSampler
+        from hypersearch.space import Space
+
+        space = self._study_space()
+        size = GridSampler(n_points=self.sampler_options["n_points"]).size(Space(space or {}))
+        return size if self.max_trials is None else min(self.max_trials, size)
+
+
+class Hyperband(Tuner):
+    """KerasTuner's ``Hyperband``: random candidates, the Hyperband scheduler on epochs with
+    rungs at ``max_epochs / factor**k`` epochs (``search``'s ``epochs`` is set to
+    ``max_epochs``, as in KerasTuner). It runs ``hyperband_iterations`` times the trials of one
+    Hyperband iteration."""
+
+    def __init__(
+        self,
+        hypermodel: Any = None,
+        objective: Any = None,
+        max_epochs: int = 100,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from hypersearch import schedulers
+
+        if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 2:
+            raise InvalidArgumentError(f"max_epochs must be an integer >= 2, got {max_epochs!r}.")
+        kwargs.setdefault("strategy", "random")
+        kwargs.setdefault(
+            "scheduler",
+            schedulers.Hyperband(min_resource=1, max_resource=max_epochs, reduction_factor=factor),
+        )
+        budget = hyperband_iterations * _hyperband_trials(max_epochs, factor)
+        super().__init__(
+            hypermodel,
+            objective,
+            kwargs.pop("max_trials", budget),
+            seed=seed,
+            hyperparameters=hyperparameters,
+            **kwargs,
+        )
+        self.max_epochs = max_epochs
+        self.factor = factor
+        self.hyperband_iterations = hyperband_iterations
+
+    def _epochs(self, fit_kwargs: dict[str, Any]) -> int:
+        fit_kwargs["epochs"] = self.max_epochs
+        return self.max_epochs
+
+
+def _hyperband_trials(max_epochs: int, factor: int) -> int:
+    """Candidates one Hyperband iteration starts (all brackets), as in Li et al. (2018)."""
+    s_max = 0
+    while factor ** (s_max + 1) <= max_epochs:
+        s_max += 1
+    return sum(math.ceil((s_max + 1) / (s + 1) * factor**s) for s in range(s_max + 1))
+
+
+# helpers ----------------------------------------------------------------------------------
+def _remove_project(project: Path) -> None:
+    """``overwrite=True``: delete what an earlier search kept in this project folder (its
+    database and weights), nothing else."""
+    for name in (_DB_FILE, f"{_DB_FILE}-wal", f"{_DB_FILE}-shm", f"{_DB_FILE}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            (project / name).unlink()
+    for folder in ("weights", f"{_DB_FILE}.artifacts"):
+        shutil.rmtree(project / folder, ignore_errors=True)
+
+
+def _first_batch(fit_args: tuple[Any, ...], fit_kwargs: Mapping[str, Any]) -> Any:
+    """A one-sample batch of the inputs (to build lazily-built models), or None."""
+    x = fit_args[0] if fit_args else fit_kwargs.get("x")
+    if x is None or not hasattr(x, "shape") or not hasattr(x, "__getitem__"):
+        return None
+    try:
+        return x[:1]
+    except Exception:  # an input that cannot be sliced: build from layers
+        return None
+
+
+def _mean_curve(curves: Sequence[Mapping[int, float]]) -> dict[int, float]:
+    steps = sorted({s for c in curves for s in c})
+    out = {}
+    for s in steps:
+        seen = [c[s] for c in curves if s in c]
+        out[s] = sum(seen) / len(seen)
+    return out
+
+
+def _best_weights(callbacks: Sequence[Any], minimize: bool) -> Any:
+    scored = [cb for cb in callbacks if cb.best_value is not None and cb.best_weights]
+    if not scored:
+        return None
+    best = (min if minimize else max)(scored, key=lambda cb: cb.best_value)
+    return best.best_weights
+
+
+def _as_list(result: Any) -> list[Any]:
+    return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def _history(result: Any) -> dict[str, Any]:
+    history = getattr(result, "history", None)
+    return history if isinstance(history, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _metrics_of(result: Any, name: str) -> dict[str, Any]:
+    """Metrics from what fit/run_trial returned: a number, a dict, or a list of them
+    (executions: averaged)."""
+    per_run: list[dict[str, float]] = []
+    for r in _as_list(result):
+        if isinstance(r, Mapping):
+            per_run.append(
+                {k: v for k, v in ((k, _number(v)) for k, v in r.items()) if v is not None}
+            )
+        elif _number(r) is not None and not _history(r):
+            per_run.append({name: float(_number(r))})  # type: ignore[arg-type]
+    keys = set.intersection(*(set(m) for m in per_run)) if per_run else set()
+    return {k: sum(m[k] for m in per_run) / len(per_run) for k in keys}
+
+
+def _announce(
+    study: Any, record: Any, done_before: int, total: int | None, started: float
+) -> None:
+    """One line per finished trial (printed, so it shows outside a terminal too)."""
+    state = getattr(record.state, "name", str(record.state))
+    count = sum(1 for t in study.trials if t.state.is_finished)
+    of = f"/{total + done_before}" if total is not None else ""
+    took = f" in {record.duration:.1f}s" if getattr(record, "duration", None) else ""
+    if record.value is not None and math.isfinite(record.value):
+        what = f": {study.metric} = {record.value:.6g}"
+    elif state == "FAILED":
+        reason = (getattr(record, "fail_reason", "") or "").strip().splitlines()
+        what = f": {reason[-1] if reason else 'failed'}"
+    else:
+        what = ""
+    line = f"Trial {record.number} ({count}{of}) {state}{took}{what}"
+    try:
+        best = study.best_trial
+        line += f" | best so far {best.value:.6g} (trial {best.number})"
+    except HypersearchError:
+        pass
+    print(f"{line} | {time.monotonic() - started:.0f}s elapsed", flush=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
@@ -51,9 +52,13 @@ def _short(path: str) -> str:
 
 
 def ensure_built(model: Any, sample: Any) -> None:
-    """Build a model that Keras builds lazily (a ``Sequential`` without an ``Input``) by
-    calling it on ``sample`` (a batch of inputs), so weights can be loaded into it."""
-    if getattr(model, "built", True) and model.weights:
+    """Build the layers of a model that Keras builds lazily (a ``Sequential`` without an
+    ``Input``) for inputs shaped like ``sample`` (a batch), so weights can be loaded into it.
+
+    A Sequential's layers are built on a symbolic input and the model itself is left open,
+    so ``model.build(input_shape)`` afterwards (as KerasTuner's guide does) still works.
+    """
+    if model.weights:
         return
     if sample is None:
         raise InvalidArgumentError(
@@ -61,7 +66,13 @@ def ensure_built(model: Any, sample: Any) -> None:
             "first batch) and no input sample is known to build it: add keras.Input(shape) "
             "as its first layer, or call model.build(input_shape) first."
         )
-    model(sample)
+    if isinstance(model, keras.Sequential) and model.layers:
+        dtype = keras.backend.standardize_dtype(getattr(sample, "dtype", "float32"))
+        x = keras.KerasTensor((None, *tuple(sample.shape)[1:]), dtype=dtype)
+        for layer in model.layers:
+            x = layer(x)
+    else:
+        model(sample)
 
 
 class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-defined]
@@ -70,6 +81,9 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
 
     ``mode`` ("min", "max" or "auto": the study's direction) says which value is best;
     ``keep_best_weights=False`` skips copying the weights at each improvement.
+    ``report=False`` only records (``curve``, best weights); ``report_transform(epochs,
+    value)`` changes the value reported (the Tuner averages over executions);
+    ``on_missing="skip"`` ignores epochs whose logs lack ``monitor`` instead of raising.
     """
 
     def __init__(
@@ -80,6 +94,9 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         checkpoint: bool = True,
         mode: str = "auto",
         keep_best_weights: bool = True,
+        report: bool = True,
+        report_transform: Callable[[int, float], float] | None = None,
+        on_missing: str = "raise",
     ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
@@ -90,9 +107,17 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
             raise InvalidArgumentError(
                 f"mode must be 'min', 'max' or 'auto' (the study's direction), got {mode!r}."
             )
+        if on_missing not in ("raise", "skip"):
+            raise InvalidArgumentError(
+                f"on_missing must be 'raise' or 'skip', got {on_missing!r}."
+            )
         self.trial = trial
         self.monitor = monitor
         self.checkpoint = checkpoint
+        self.report = report
+        self.report_transform = report_transform
+        self.on_missing = on_missing
+        self.final_weights: list[Any] | None = None  # set by the Tuner after fit
         self.direction = _MODES[mode]
         self.keep_best_weights = keep_best_weights
         self.last_value: float | None = None
@@ -148,15 +173,12 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         self.load_state(model, ckpt)
         return epochs_done(ckpt)
 
-    def value_to_report(self, epochs: int, value: float) -> float:
-        """The value reported for this epoch (the monitored one; the Tuner averages it over
-        executions)."""
-        return value
-
     # reporting -------------------------------------------------------------------------
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
+            if self.on_missing == "skip":
+                return
             raise InvalidArgumentError(
                 f"HypersearchKerasCallback: no {self.monitor!r} in the epoch's logs "
                 f"{sorted(logs)}; pass validation_data=... for val_* metrics, or monitor=..."
@@ -176,8 +198,11 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
             self.best_value, self.best_epoch = value, epochs
             if self.keep_best_weights:
                 self.best_weights = self.model.get_weights()
-        reported = self.value_to_report(epochs, value)
-        self.trial.report(reported if math.isfinite(reported) else float("nan"), step=epochs)
+        if not self.report:
+            return
+        if self.report_transform is not None:
+            value = float(self.report_transform(epochs, value))
+        self.trial.report(value if math.isfinite(value) else float("nan"), step=epochs)
         if self.checkpoint:
             self.trial.save_checkpoint(self.state(self.model, epochs))
         if self.trial.should_stop():

@@ -6,11 +6,9 @@ message when the tracker's package is missing, and the numbers a trial contribut
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,13 +58,11 @@ def writable_folder(path: str | os.PathLike[str], what: str) -> Path:
 
 
 def folder_name(study_name: str) -> str:
-    """A folder name for a study: the name itself when it is safe, else a cleaned name with
-    a short hash, so two studies never share a folder."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", study_name).strip("._") or "study"
-    if cleaned == study_name and len(cleaned) <= 100:
-        return cleaned
-    digest = hashlib.sha1(study_name.encode("utf-8")).hexdigest()[:8]
-    return f"{cleaned[:90]}-{digest}"
+    """A folder name only this study maps to: the one its checkpoints use (a plain name as
+    is, any other cleaned and hashed), so two studies never share a tracker folder."""
+    from hypersearch.checkpoints import study_folder
+
+    return study_folder(study_name)
 
 
 def final_metrics(metric: str, record: TrialRecord) -> dict[str, float]:
