@@ -68,3 +68,35 @@ def test_a_lost_connection_is_retried(postgres_server: Any, postgres_url: str) -
     finally:
         restart.join()
         storage.close()
+
+
+# ------------------------------------------------------------------ NUL bytes (issue 16)
+
+
+def test_a_nul_byte_in_user_text_is_stored_safely(postgres_url: str) -> None:
+    """PostgreSQL text cannot hold NUL: an exception message, a note or a metric name with
+    one raised a raw psycopg.DataError (with an SQL dump) and left the trial RUNNING."""
+    study = hs.create_study("nul", space={"x": hs.Float(0, 1)}, storage=postgres_url, seed=0)
+
+    def objective(trial: hs.Trial) -> float:
+        if trial.number == 0:
+            raise ValueError("bad byte \x00 in the data file")
+        trial.set_note("note with \x00 inside")
+        trial.add_tag("tag\x00")
+        trial.set_attr("a\x00", "v\x00")
+        return {"value": trial.params["x"], "m\x00": 1.0}  # type: ignore[return-value]
+
+    study.optimize(objective, n_trials=2, max_failures=None, show_progress=False)
+    failed, done = study.trials
+    assert failed.state is TrialState.FAILED and done.state is TrialState.COMPLETE
+    assert failed.fail_reason == "ValueError: bad byte \\x00 in the data file"
+    assert "\x00" not in (failed.traceback or "") and "\\x00" in (failed.traceback or "")
+    assert done.note == "note with \\x00 inside"  # free text: NUL written visibly
+    assert done.tags == ("tag\x00",)  # JSON columns keep it exactly (JSON escapes it)
+    assert done.attrs["a\x00"] == "v\x00" and done.metrics == {"m\x00": 1.0}
+    with pytest.raises(hs.InvalidArgumentError, match=r"study name.*NUL"):
+        hs.create_study("bad\x00name", storage=postgres_url)
+    with pytest.raises(hs.InvalidArgumentError, match=r"metric.*NUL"):
+        hs.create_study("ok", metric="loss\x00", storage=postgres_url)
+    with pytest.raises(hs.InvalidArgumentError, match=r"study name.*NUL"):
+        hs.load_study("bad\x00name", storage=postgres_url)

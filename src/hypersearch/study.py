@@ -43,6 +43,7 @@ from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision, TrialPlan
 from hypersearch.space import Param, Space, param_from_dict
 from hypersearch.storage import Storage, get_storage, open_existing_storage
+from hypersearch.storage.sql import check_name
 from hypersearch.trial import Trial, TrialRecord, TrialState
 
 __all__ = ["Study", "create_study", "load_study"]
@@ -1000,6 +1001,8 @@ def create_study(
         name = f"study-{uuid.uuid4().hex[:8]}"
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(f"A study name must be a non-empty string, got {name!r}.")
+    check_name(name, "study name")
+    check_name(metric, "metric name")
     backend = get_storage(storage)
     the_sampler = make_sampler(sampler, seed=seed)
     the_scheduler = make_scheduler(scheduler)

@@ -38,6 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from hypersearch.exceptions import (
     DuplicateStudyError,
+    InvalidArgumentError,
     SchemaVersionError,
     StaleTrialError,
     StorageError,
@@ -219,6 +220,21 @@ def _merge_params(
         _dumps({**_loads(params_text, {}), **params}),
         _dumps({**_loads(dists_text, {}), **distributions}),
     )
+
+
+def check_name(name: str, what: str) -> None:
+    """Refuse a name no backend can keep as given: PostgreSQL text cannot hold NUL."""
+    if isinstance(name, str) and "\x00" in name:
+        raise InvalidArgumentError(
+            f"A {what} cannot contain a NUL byte (\\x00), got {name!r}. Choose one without it."
+        )
+
+
+def _text(value: str | None) -> str | None:
+    """Free text (a failure reason, a traceback, a note) as any backend can store it:
+    PostgreSQL text cannot hold NUL, so NUL is written visibly as ``\\x00``. JSON columns
+    need nothing: JSON escapes NUL itself."""
+    return None if value is None else value.replace("\x00", "\\x00")
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -552,6 +568,9 @@ class SQLStorage(Storage):
             attempt += 1
             try:
                 return fn()
+            except sa.exc.DataError as exc:  # a value the database cannot hold: say which
+                reason = " ".join(str(exc.orig or exc).split())
+                raise StorageError(f"Storage {self.url} refused a value: {reason}.") from None
             except (OperationalError, sa.exc.InterfaceError, sa.exc.DBAPIError) as exc:
                 invalidated = bool(getattr(exc, "connection_invalidated", False))
                 if not isinstance(exc, OperationalError | sa.exc.InterfaceError) and not (
@@ -797,6 +816,7 @@ class SQLStorage(Storage):
         return self.get_study(name)
 
     def get_study(self, name: str) -> StudyRecord:
+        check_name(name, "study name")
         with self._read() as conn:
             row = conn.execute(
                 sa.select(studies_table).where(studies_table.c.name == name)
@@ -901,7 +921,7 @@ class SQLStorage(Storage):
                 "state": TrialState.WAITING.value,
                 "source": "enqueued",
                 "params": "{}",
-                "note": note,
+                "note": _text(note),
                 "tags": _dumps(list(tags)),
                 "attrs": _dumps(all_attrs),
             },
@@ -918,10 +938,10 @@ class SQLStorage(Storage):
             "distributions": _dumps({k: p.to_dict() for k, p in record.distributions.items()}),
             "value": record.value,
             "metrics": _dumps(dict(record.metrics)),
-            "note": record.note,
+            "note": _text(record.note),
             "tags": _dumps(list(record.tags)),
             "attrs": _dumps(dict(record.attrs)),
-            "fail_reason": record.fail_reason,
+            "fail_reason": _text(record.fail_reason),
             "host": record.host,
             "started_at": record.started_at,
             "finished_at": record.finished_at,
@@ -1170,8 +1190,8 @@ class SQLStorage(Storage):
             "state": state.value,
             "value": value,
             "metrics": _dumps(dict(metrics or {})),
-            "fail_reason": fail_reason,
-            "traceback": traceback,
+            "fail_reason": _text(fail_reason),
+            "traceback": _text(traceback),
             "finished_at": self._now,
         }
         args = {"v_id": trial_id, "v_token": token}
@@ -1458,7 +1478,7 @@ class SQLStorage(Storage):
             tags += [x for x in add_tags if x not in tags]
             values: dict[str, Any] = {"tags": _dumps(tags)}
             if note is not None:
-                values["note"] = note
+                values["note"] = _text(note)
             if attrs:
                 values["attrs"] = _dumps({**_loads(row.attrs, {}), **attrs})
             conn.execute(t.update().where(t.c.id == row.id).values(**values))
