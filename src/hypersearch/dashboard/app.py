@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -19,7 +19,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -27,7 +26,7 @@ from starlette.routing import Route
 from hypersearch.dashboard import assets
 from hypersearch.dashboard.importance import main_effects
 from hypersearch.dashboard.queries import Cursor, DashboardData
-from hypersearch.dashboard.security import allowed_hosts, host_allowed, origin_allowed
+from hypersearch.dashboard.security import Guard, allowed_hosts
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
 from hypersearch.storage.base import Storage
 
@@ -38,6 +37,12 @@ MAX_NOTE = 10_000
 #: estimate's standard error is then about 0.01, and it takes well under a second.
 IMPORTANCE_SAMPLE = 5_000
 MAX_TAG = 100
+#: ``/changes`` answers at most this many trials per call unless ``limit`` says otherwise;
+#: ``more`` tells the client to call again at once with the cursor it got.
+CHANGES_PAGE = 1_000
+MAX_CHANGES_PAGE = 5_000
+#: The largest id, number, step or offset a query may name (SQL BIGINT).
+MAX_DB_INT = 2**63 - 1
 
 
 def templates_env() -> Environment:
@@ -109,13 +114,17 @@ def create_app(
     editor: Storage | None = None,
     bind_host: str = "127.0.0.1",
     poll_seconds: float = 2.0,
+    token: str | None = None,
+    extra_hosts: Iterable[str] = (),
 ) -> Starlette:
     """The dashboard over ``data``; notes and tags are editable when ``editor`` is given.
+    Every request must show ``token`` when one is given; Host names other than IP
+    addresses and localhost must be ``bind_host`` or in ``extra_hosts``.
 
     >>> app = create_app(DashboardData.open("sqlite:///hypersearch.db"))
     """
     env = templates_env()
-    hosts = allowed_hosts(bind_host)
+    hosts = allowed_hosts(bind_host, extra_hosts)
     importance = _Importance()
     allow_edit = editor is not None
 
@@ -290,8 +299,13 @@ def create_app(
         study_id = request.path_params["study_id"]
         if not await blocking(data.study_exists, study_id):
             return not_found(request, "no such study")
-        cursor = Cursor.decode(request.query_params.get("cursor", "0"))
-        return JSONResponse(await blocking(data.changes, study_id, cursor))
+        cursor = _cursor(request.query_params.get("cursor", "0"))
+        limit = _int(request.query_params.get("limit", str(CHANGES_PAGE)), "limit")
+        if not 1 <= limit <= MAX_CHANGES_PAGE:
+            raise InvalidArgumentError(
+                f"limit must be 1..{MAX_CHANGES_PAGE} trials per page, got {limit}."
+            )
+        return JSONResponse(await blocking(data.changes, study_id, cursor, limit=limit))
 
     async def api_trial(request: Request) -> Response:
         study = await load_study(request)
@@ -308,11 +322,7 @@ def create_app(
                 {"error": "read-only dashboard: start it with --allow-edit to edit notes"},
                 status_code=403,
             )
-        if not origin_allowed(request.headers.get("origin"), request.headers.get("host")):
-            return JSONResponse(
-                {"error": "refused: the request did not come from this dashboard's page"},
-                status_code=403,
-            )
+        # the Guard middleware has checked that the write came from this dashboard's page
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, 415)
         study = await load_study(request)
@@ -376,20 +386,9 @@ def create_app(
         ),
     ]
 
-    async def check_host(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if not host_allowed(request.headers.get("host"), hosts):
-            return Response("Invalid Host header", status_code=400, media_type="text/plain")
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=check_host)],
+        middleware=[Middleware(Guard, hosts=hosts, token=token)],
         exception_handlers={
             HTTPException: http_error,
             InvalidArgumentError: bad_request,
@@ -410,10 +409,26 @@ def study_config(study: dict[str, Any], *, poll_seconds: float = 2.0) -> dict[st
 
 
 def _int(text: str, name: str) -> int:
+    """A query parameter as a number a database column can hold (0 to 2**63 - 1)."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise InvalidArgumentError(f"{name} must be a whole number, got {text[:40]!r}.") from None
+    if not 0 <= value <= MAX_DB_INT:
+        raise InvalidArgumentError(f"{name} must be 0..{MAX_DB_INT}, got {text[:40]}.")
+    return value
+
+
+def _cursor(text: str) -> Cursor:
+    """A ``/changes`` cursor whose ids and steps a database column can hold."""
+    cursor = Cursor.decode(text)
+    numbers = [cursor.max_id, *cursor.live, *(s + 1 for s in cursor.live.values())]
+    if not all(0 <= n <= MAX_DB_INT for n in numbers):
+        raise InvalidArgumentError(
+            f"cursor holds a number outside 0..{MAX_DB_INT} (steps from -1): {text[:80]!r}; "
+            "take cursors from /api/studies/{id} or the last /changes answer."
+        )
+    return cursor
 
 
 def _numbers(text: str) -> list[int]:

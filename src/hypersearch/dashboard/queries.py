@@ -540,24 +540,17 @@ class DashboardData:
             steps = self._last_steps(conn, live_ids)
         return Cursor(int(max_id or 0), {i: steps.get(i, -1) for i in live_ids})
 
-    def changes(self, study_id: int, cursor: Cursor) -> dict[str, Any]:
+    def changes(self, study_id: int, cursor: Cursor, *, limit: int = 1_000) -> dict[str, Any]:
         """What changed since ``cursor``: new trials, trials that were or are live (with their
-        current row), and the report points after each live trial's last known step.
+        current row), and the report points after each live trial's last known step. At most
+        ``limit`` new trials (oldest first); ``more`` is true when more wait after them.
 
         Work is proportional to the change: new trials come from a primary-key range
         (``id > max_id``), live ones from the (study, state) index and the ids in the cursor,
         reports from the (trial, step) primary key after the known step.
         """
         with self._conn() as conn:
-            # by id alone, so SQLite walks the primary key from max_id (a study_id condition
-            # would make it walk every trial of the study in the (study, state) index)
-            new_rows = [
-                r
-                for r in conn.execute(
-                    sa.select(*_ROW_COLUMNS, T.c.study_id).where(T.c.id > cursor.max_id)
-                ).all()
-                if r.study_id == study_id
-            ]
+            new_rows, more = self._new_rows(conn, study_id, cursor.max_id, limit)
             live_rows = conn.execute(
                 sa.select(*_ROW_COLUMNS).where(
                     T.c.study_id == study_id, T.c.state.in_(LIVE_STATES), T.c.id <= cursor.max_id
@@ -599,7 +592,31 @@ class DashboardData:
             "cursor": new_cursor.encode(),
             "trials": [_row_dict(r, last_step.get(r.id)) for r in changed],
             "reports": {str(by_id[i]): pts for i, pts in points.items()},
+            "more": more,
         }
+
+    @staticmethod
+    def _new_rows(
+        conn: sa.Connection, study_id: int, after_id: int, limit: int
+    ) -> tuple[list[Any], bool]:
+        """The study's first ``limit`` trials with an id above ``after_id``, and whether more
+        follow. Read by id alone, in batches, so SQLite walks the primary key from
+        ``after_id`` (a study_id condition would make it walk every trial of the study in
+        the (study, state) index); other studies' trials in between are skipped."""
+        rows: list[Any] = []
+        while True:
+            batch = conn.execute(
+                sa.select(*_ROW_COLUMNS, T.c.study_id)
+                .where(T.c.id > after_id)
+                .order_by(T.c.id)
+                .limit(limit + 1)
+            ).all()
+            rows += [r for r in batch if r.study_id == study_id]
+            if len(rows) > limit:
+                return rows[:limit], True
+            if len(batch) <= limit:
+                return rows, False
+            after_id = batch[-1].id
 
 
 def _like_escape(text: str) -> str:
