@@ -18,9 +18,12 @@ import logging
 import math
 import os
 import shlex
+import shutil
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,16 +31,16 @@ from urllib.parse import unquote
 
 from rich.console import Console
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from hypersearch import __version__
 from hypersearch.exceptions import HypersearchError, TrialNotFoundError
 from hypersearch.export import write_csv, write_json
 from hypersearch.storage import SQLStorage, StudyRecord, open_existing_storage
+from hypersearch.tables import Column, fit_table, format_number, print_table, terminal_width
 from hypersearch.trial import TrialRecord, TrialState
 
-__all__ = ["CommandError", "build_parser", "main", "open_storage"]
+__all__ = ["CommandError", "build_parser", "main", "open_storage", "program_name"]
 
 ENV_STORAGE = "HYPERSEARCH_STORAGE"
 DEFAULT_STORAGE = "sqlite:///hypersearch.db"
@@ -49,9 +52,10 @@ STATE_COLUMNS = (
     TrialState.RUNNING,
     TrialState.WAITING,
 )
-NOTE_WIDTH = 40
-REASON_WIDTH = 60
-PIPE_WIDTH = 200  # tables written to a pipe or file are not folded to 80 columns
+NOTE_WIDTH = 60  # a note is cut here even in a pipe; on a terminal, at the line's end
+REASON_WIDTH = 80  # a failure reason is cut here even in a pipe (the traceback has it all)
+VALUE_WIDTH = 40  # a text parameter value (a choice) longer than this is cut
+COLUMNS_HINT = "pick columns with --columns, or widen the terminal"
 
 Handler = Callable[[argparse.Namespace, SQLStorage], int]
 
@@ -95,8 +99,7 @@ def _scrub(message: str, url: str) -> str:
 def _console(file: TextIO | None = None) -> Console:
     """A console that prints user text literally: no markup, emoji codes or highlighting."""
     out = file if file is not None else sys.stdout
-    tty = bool(getattr(out, "isatty", lambda: False)())
-    width = None if tty or os.environ.get("COLUMNS") else PIPE_WIDTH
+    width = terminal_width(out) or 200  # a traceback in a pipe is not folded to 80 columns
     return Console(file=out, markup=False, emoji=False, highlight=False, width=width)
 
 
@@ -119,18 +122,10 @@ def _clean(text: object, limit: int | None = None, *, multiline: bool = False) -
     return cleaned
 
 
-def _fmt_number(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return f"{value:.6g}"
-
-
 def _fmt_param(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return _clean(value, NOTE_WIDTH)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_number(value)
+    return _clean(value, VALUE_WIDTH)
 
 
 def _fmt_duration(seconds: float | None) -> str:
@@ -146,10 +141,10 @@ def _fmt_duration(seconds: float | None) -> str:
 
 
 def _fmt_time(epoch: float | None) -> str:
-    """Local time, to the second."""
+    """Local time, to the minute."""
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
 
 
 def _plural(n: int, word: str) -> str:
@@ -200,31 +195,98 @@ def _param_names(study: StudyRecord, params: Iterable[Mapping[str, Any]]) -> lis
 
 
 # commands ------------------------------------------------------------------------------
+def _choose(
+    columns: list[Column], chosen: Sequence[str] | None, aliases: Mapping[str, str], what: str
+) -> list[Column]:
+    """The columns named in ``--columns`` (case-insensitive; the first column always leads),
+    shown even when empty; without ``--columns``, all of them."""
+    if not chosen:
+        return columns
+    by_name = {c.name.lower(): c for c in columns}
+    by_name.update({a: by_name[n] for a, n in aliases.items() if n in by_name})
+    picked: list[Column] = []
+    for name in chosen:
+        col = by_name.get(name.lower())
+        if col is None:
+            names = ", ".join(c.name for c in columns)
+            raise CommandError(
+                f"unknown column {name!r} for {what}; choose from: {names} "
+                "(comma-separated, e.g. --columns '#,value,lr,note')"
+            )
+        if col not in picked:
+            picked.append(col)
+    lead = columns[0]
+    ordered = ([] if lead in picked else [lead]) + picked
+    return [replace(c, keep=True) for c in ordered]
+
+
 def cmd_studies(args: argparse.Namespace, storage: SQLStorage) -> int:
     summaries = storage.list_studies()
     console = _console()
     if not summaries:
         console.print(f"No studies in {storage.url} yet; create one with hs.create_study(...).")
         return 0
-    table = Table(title=f"Studies in {storage.url}")
-    table.add_column("study")
-    table.add_column("direction")
-    table.add_column("metric")
-    for state in STATE_COLUMNS:
-        table.add_column(state.value.lower(), justify="right")
-    table.add_column("best", justify="right")
-    table.add_column("last activity")
-    for s in summaries:
-        table.add_row(
-            Text(_clean(s.name)),
-            s.direction,
-            Text(_clean(s.metric)),
-            *(str(s.counts.get(state.value, 0)) for state in STATE_COLUMNS),
-            _fmt_number(s.best_value),
-            _fmt_time(s.last_activity),
-        )
-    console.print(table)
+
+    def counts(state: TrialState) -> tuple[str, ...]:  # 0 is blank, so empty states drop out
+        return tuple(str(s.counts.get(state.value, 0) or "") for s in summaries)
+
+    columns = [
+        Column("study", tuple(_clean(s.name) for s in summaries), priority=0),
+        Column("direction", tuple(s.direction for s in summaries), priority=40),
+        Column("metric", tuple(_clean(s.metric) for s in summaries), cut=True, priority=30),
+        *(
+            Column(state.value.lower(), counts(state), align="right", priority=20)
+            for state in STATE_COLUMNS
+        ),
+        Column("best", tuple(format_number(s.best_value) for s in summaries), "right", priority=1),
+        Column("last activity", tuple(_fmt_time(s.last_activity) for s in summaries), priority=50),
+    ]
+    shown = _choose(columns, args.columns, {"name": "study"}, "hypersearch studies")
+    table = fit_table(
+        shown,
+        terminal_width(sys.stdout),
+        title=f"Studies in {storage.url}",
+        hidden_hint=COLUMNS_HINT,
+    )
+    print_table(table)
     return 0
+
+
+def _trial_columns(
+    study: StudyRecord, shown: Sequence[TrialRecord], failed_only: bool
+) -> list[Column]:
+    """Every column ``hypersearch trials`` can show, in order, with its hiding priority; the
+    state is second and the source fourth from the end."""
+    values = {t.number: _shown_params(t) for t in shown}
+    params = _param_names(study, values.values())
+    results = tuple(format_number(t.value) for t in shown)
+    cols = [
+        Column("#", tuple(str(t.number) for t in shown), align="right", priority=0),
+        Column("state", tuple(t.state.value for t in shown), priority=2),
+        Column(_clean(study.metric), results, align="right", priority=1),
+    ]
+    for i, name in enumerate(params):
+        cells = tuple(
+            _fmt_param(values[t.number][name]) if name in values[t.number] else "" for t in shown
+        )
+        cols.append(Column(_clean(name), cells, align="right", priority=10 + i))
+    reason_priority = 5 if failed_only else 50
+    notes = tuple(_clean(t.note) for t in shown)
+    tags = tuple(_clean(", ".join(t.tags)) for t in shown)
+    cols += [
+        Column("duration", tuple(_fmt_duration(t.duration) for t in shown), "right", priority=70),
+        Column("source", tuple(t.source for t in shown), priority=80),
+        Column("note", notes, cut=True, priority=60, max_width=NOTE_WIDTH),
+        Column("tags", tags, cut=True, priority=90, max_width=NOTE_WIDTH),
+        Column(
+            "fail reason",
+            tuple(_clean(t.fail_reason or "") for t in shown),
+            cut=True,
+            priority=reason_priority,
+            max_width=REASON_WIDTH,
+        ),
+    ]
+    return cols
 
 
 def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
@@ -241,40 +303,22 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
     if not shown:
         console.print(Text(f"No{which} trials in study {_clean(study.name)}."))
         return 0
-    values = {t.number: _shown_params(t) for t in shown}
-    params = _param_names(study, values.values())
     count = f"{len(shown)} of {len(trials)}" if len(shown) < len(trials) else str(len(shown))
     noun = "trial" if len(trials) == 1 else "trials"
     title = (
         f"{_clean(study.name)}: {count}{which} {noun}, {_clean(study.metric)} ({study.direction})"
     )
-    table = Table(title=Text(title))
-    table.add_column("#", justify="right")
-    table.add_column("state")
-    table.add_column(Text(_clean(study.metric)), justify="right")
-    for name in params:
-        table.add_column(Text(_clean(name)), justify="right")
-    table.add_column("duration", justify="right")
-    table.add_column("source")
-    table.add_column("note", max_width=NOTE_WIDTH)
-    table.add_column("tags")
-    table.add_column("fail reason", max_width=REASON_WIDTH)
-    for t in shown:
-        table.add_row(
-            str(t.number),
-            t.state.value,
-            _fmt_number(t.value),
-            *(
-                Text(_fmt_param(values[t.number][k])) if k in values[t.number] else ""
-                for k in params
-            ),
-            _fmt_duration(t.duration),
-            t.source,
-            Text(_clean(t.note, NOTE_WIDTH)),
-            Text(_clean(", ".join(t.tags), NOTE_WIDTH)),
-            Text(_clean(t.fail_reason or "", REASON_WIDTH)),
-        )
-    console.print(table)
+    columns = _trial_columns(study, shown, failed_only=states == [TrialState.FAILED])
+    if args.columns:
+        aliases = {"value": study.metric.lower(), "number": "#", "fail_reason": "fail reason"}
+        columns = _choose(columns, args.columns, aliases, f"study {study.name!r}")
+    elif len(shown) > 1:  # a state or source shared by every row is said once, in the title
+        same = [c for c in (columns[1], columns[-4]) if len(set(c.cells)) == 1]
+        if same:
+            title += "; every trial: " + ", ".join(f"{c.name} {c.cells[0]}" for c in same)
+            columns = [c for c in columns if c not in same]
+    table = fit_table(columns, terminal_width(sys.stdout), title=title, hidden_hint=COLUMNS_HINT)
+    print_table(table)
     if states is not None and TrialState.FAILED in states:
         _print_tracebacks(console, [t for t in shown if t.state is TrialState.FAILED])
     return 0
@@ -297,7 +341,7 @@ def cmd_best(args: argparse.Namespace, storage: SQLStorage) -> int:
 
         raise NoCompletedTrialsError(
             f"study {study.name!r} has no completed trial with a value yet; see its trials "
-            f"with: hypersearch trials {_quote(study.name)}"
+            f"with: {program_name(sys.argv[0])} trials {_quote(study.name)}"
         )
     best = top[0]
     data: Any = dict(best.params)
@@ -379,7 +423,7 @@ def _annotate(study: StudyRecord, number: int, storage: SQLStorage, **changes: A
     except TrialNotFoundError:
         raise TrialNotFoundError(
             f"no trial number {number} in study {study.name!r}; list them with: "
-            f"hypersearch trials {_quote(study.name)} --sort number"
+            f"{program_name(sys.argv[0])} trials {_quote(study.name)} --sort number"
         ) from None
 
 
@@ -458,9 +502,6 @@ def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
     from hypersearch.execution.worker import run_worker
     from hypersearch.progress import log_to_stderr
 
-    from hypersearch.integrations.trackers import tracker_from_spec
-
-    trackers = [tracker_from_spec(spec) for spec in args.log_to]
     with log_to_stderr(logging.WARNING):  # lost connections, reaped trials, failures
         summary = run_worker(
             args.study,
@@ -469,10 +510,39 @@ def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
             n_trials=args.n_trials,
             timeout=args.timeout,
             max_retries=args.max_retries,
-            callbacks=trackers,
         )
     print(summary)
     return 0
+
+
+# the command as typed ---------------------------------------------------------------------
+def program_name(argv0: str | None = None) -> str:
+    """The ``hypersearch`` command as the user can type it here: ``hypersearch`` when that is
+    on the PATH, else the installed script's path (``.venv/bin/hypersearch`` after the README's
+    set-up, relative to the current folder when below it), else ``python -m hypersearch.cli``.
+    ``argv0`` (``sys.argv[0]``) names the script that is running, when it is one."""
+    exe = "hypersearch.exe" if os.name == "nt" else "hypersearch"
+    script: Path | None = None
+    if argv0 and Path(argv0).name == exe and Path(argv0).is_file():
+        script = Path(argv0)
+    elif (Path(sysconfig.get_path("scripts")) / exe).is_file():
+        script = Path(sysconfig.get_path("scripts")) / exe
+    if script is None:
+        return f"{shlex.quote(_typed_path(Path(sys.executable)))} -m hypersearch.cli"
+    found = shutil.which("hypersearch")
+    if found and Path(found).resolve() == script.resolve():
+        return "hypersearch"
+    return shlex.quote(_typed_path(script))
+
+
+def _typed_path(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it, else absolute."""
+    absolute = Path(os.path.abspath(path))  # not resolve(): a venv's python is a symlink
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if len(relative.parts) > 1 else os.path.join(".", relative)
 
 
 def _quote(name: str) -> str:
@@ -499,6 +569,19 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"needs a whole number >= 1, got {text!r}")
     return value
+
+
+COLUMNS_HELP = (
+    "the columns to show, comma-separated, in this order (e.g. '#,value,lr,note'); "
+    "default: every column with something in it that fits the terminal"
+)
+
+
+def _column_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"needs column names separated by commas, got {text!r}")
+    return names
 
 
 def _trial_number(text: str) -> int:
@@ -532,7 +615,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler, upgrading=False)
         return p
 
-    command("studies", cmd_studies, "list the studies with trial counts and best values")
+    p = command("studies", cmd_studies, "list the studies with trial counts and best values")
+    p.add_argument("--columns", type=_column_list, metavar="LIST", help=COLUMNS_HELP)
 
     p = command("trials", cmd_trials, "show a study's trials, best first")
     p.add_argument("study", metavar="STUDY")
@@ -553,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="best: completed trials by value, then the others by number (default); "
         "number: in the order they started",
     )
+    p.add_argument("--columns", type=_column_list, metavar="LIST", help=COLUMNS_HELP)
 
     p = command("best", cmd_best, "print the best trial's parameters as JSON")
     p.add_argument("study", metavar="STUDY")
@@ -625,13 +710,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument(
         "--max-retries", type=int, default=0, metavar="N", help="re-run lost trials N times"
-    )
-    p.add_argument(
-        "--log-to",
-        action="append",
-        default=[],
-        metavar="TRACKER",
-        help="also log each trial to tensorboard:DIR or mlflow[:URI] (repeatable)",
     )
 
     p = command("upgrade", cmd_upgrade, "upgrade the database schema to this version's")
