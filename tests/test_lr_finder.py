@@ -290,3 +290,77 @@ def test_core_package_imports_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "hint ok" in out.stdout
+
+
+# -- stopping once the loss has diverged ------------------------------------------------------
+def cnn(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 8, 8)),
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 10),
+    )
+
+
+def test_loss_blown_up_to_chance_level_stops_the_run(digits):
+    """A small CNN (SGD + momentum) whose loss falls to ~0.8 and then blows up only to chance
+    level (~2.3 < 4 x 0.8): it used to run all 100 batches up to lr=10; now it stops once the
+    smoothed loss is back above where it started, and says so once."""
+    model = cnn()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    result = lr_find(model, opt, nn.CrossEntropyLoss(), loader(digits))
+    assert len(result.lrs) < 100 and max(result.lrs) < 5.0, result.stop_reason
+    assert "diverged" in result.stop_reason and "back above its start" in result.stop_reason
+    assert result.suggestion is not None and 5e-3 <= result.suggestion <= 0.1, str(result)
+    text = str(result)
+    assert text.count(result.stop_reason) == 1 and result.stop_reason not in result.reason
+    assert text.count("diverged") == 1
+
+
+def test_a_run_that_never_diverges_says_so_once(digits):
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    result = lr_find(
+        model, opt, nn.CrossEntropyLoss(), loader(digits), start_lr=1e-4, end_lr=3e-2, num_iter=40
+    )
+    assert len(result.lrs) == 40
+    assert result.stop_reason == "ran all 40 batches; the loss did not diverge"
+    assert str(result).count("ran all 40 batches") == 1 and "ran all" not in result.reason
+
+
+def test_divergence_rule():
+    from hypersearch.tools.lr_finder import divergence
+
+    assert "4x its lowest" in divergence(1.3, 0.3, 2.3)
+    assert "back above its start 2.3" in divergence(2.31, 0.9, 2.3)  # 2.31 < 4 x 0.9
+    assert divergence(2.2, 0.9, 2.3) == ""  # still below its start
+    assert divergence(2.4, 2.0, 2.3) == ""  # never fell clearly: noise around a flat start
+    assert divergence(0.5, 0.3, math.nan) == ""  # no start yet: only the factor rule
+    # a loss that is negative (a log-likelihood): no ratio rule, the start rule still works
+    assert divergence(-4.0, -4.7, -2.7) == ""
+    assert "back above its start" in divergence(-2.6, -4.7, -2.7)
+
+
+def test_negative_losses_are_not_taken_for_divergence(digits):
+    """The same training with the loss shifted by -5 (same gradients): it must not stop at the
+    first check because 'loss > 4 x its minimum' holds trivially for negative numbers."""
+
+    def run(shift: float) -> LRFinderResult:
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(m: nn.Module, batch: object) -> torch.Tensor:
+            x, y = batch  # type: ignore[misc]
+            return nn.CrossEntropyLoss()(m(x), y) + shift
+
+        return lr_find(model, opt, None, loader(digits), step_fn=step)
+
+    plain, shifted = run(0.0), run(-5.0)
+    assert len(shifted.lrs) >= 60, shifted.stop_reason
+    assert shifted.suggestion is not None and plain.suggestion is not None
+    assert plain.suggestion / 3 <= shifted.suggestion <= plain.suggestion * 3

@@ -49,6 +49,9 @@ def test_cli_prints_suggestion_writes_json_and_plot(module, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "suggestion: " in out and "hs.Float(" in out
+    run = next(line for line in out.splitlines() if line.startswith("run: "))
+    assert run.startswith("run: ") and " of 100 batches; " in run
+    assert out.count("diverged") + out.count("ran all") == 1  # why it stopped, said once
     data = json.loads((module / "r.json").read_text())
     assert data["suggestion"] > 0 and (module / "r.png").stat().st_size > 1000
     assert not (module / "hypersearch.db").exists()  # no storage needed without --study

@@ -11,7 +11,12 @@ the two usual readings of the curve, each made robust where popular finders are 
 
 The suggestion is their geometric mean, never above the minimum's rate / 3. Losses are first
 median-filtered (spikes vanish) and then averaged over a centred window, so the curve has no lag;
-the first 10 % of the run is ignored (early spikes), and NaN or inf ends the run as divergence.
+the first 10 % of the run is ignored (early spikes).
+
+The run stops as soon as the loss has diverged (``divergence``): a NaN or infinite loss, or a
+running average of the loss (exponential, weight 0.9 on the past) above ``diverge_factor`` (4)
+times its lowest, or back above its level at 10 % of the run after falling below three quarters
+of that. Rates past that point only train a broken model, so they are not run.
 When the curve gives no trustworthy answer (no clear decrease, or lowest at the very start) the
 suggestion is ``None`` and ``reason`` says what to change, instead of an absurd number.
 
@@ -42,6 +47,7 @@ __all__ = [
     "ATTR_KEY",
     "LRFinderError",
     "LRFinderResult",
+    "divergence",
     "lr_find",
     "lr_find_from_spec",
     "narrow_space",
@@ -81,7 +87,8 @@ class LRFinderResult:
 
     def __str__(self) -> str:
         s = "none" if self.suggestion is None else f"{self.suggestion:.3g}"
-        return f"LR range test ({len(self.lrs)} batches, {self.stop_reason}): {s}. {self.reason}"
+        stop = f"; {self.stop_reason}" if self.stop_reason else ""
+        return f"LR range test ({len(self.lrs)} batches{stop}): {s}. {self.reason}"
 
     # -- search-space helpers ---------------------------------------------------------------
     def space(self, *, factor: float = 5.0) -> Float:
@@ -297,8 +304,8 @@ def lr_find(
 
     Every parameter group gets the same rate. ``step_fn(model, batch) -> loss`` replaces the
     default ``loss_fn(model(inputs), targets)``. The loader is cycled until ``num_iter`` batches
-    have run, unless the smoothed loss exceeds ``diverge_factor`` times its minimum (or becomes
-    NaN/inf) first.
+    have run, unless the loss diverges first (``divergence``: NaN/inf, ``diverge_factor`` times
+    its minimum, or back above its start after a clear fall); ``stop_reason`` says which.
 
     >>> result = lr_find(net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9),
     ...                  nn.CrossEntropyLoss(), loader)
@@ -334,12 +341,12 @@ def lr_find(
     saved = _snapshot(torch, model, optimizer)
     lrs: list[float] = []
     raw: list[float] = []
-    stop_reason = f"ran all {num_iter} batches"
+    stop_reason = f"ran all {num_iter} batches; the loss did not diverge"
     try:
         model.train()
         schedule = _schedule(start, end, num_iter, mode)
         batches = _batches(loader)
-        ema, best = 0.0, math.inf
+        ema, best, first = 0.0, math.inf, math.nan
         beta = 0.9
         min_iter = max(5, num_iter // 10)
         for i in range(num_iter):
@@ -363,15 +370,18 @@ def lr_find(
                     )
                 lrs.append(lr)
                 raw.append(value)
-                stop_reason = f"loss became {value} at lr={lr:.3g} (diverged)"
+                stop_reason = f"stopped at lr={lr:.3g}: the loss diverged (became {value})"
                 break
             lrs.append(lr)
             raw.append(value)
             ema = beta * ema + (1 - beta) * value
             smoothed = ema / (1 - beta ** (i + 1))
             best = min(best, smoothed)
-            if i >= min_iter and smoothed > diverge_factor * best:
-                stop_reason = f"loss diverged at lr={lr:.3g} (>{diverge_factor:g}x its minimum)"
+            if i == min_iter - 1:
+                first = smoothed
+            diverged = divergence(smoothed, best, first, diverge_factor) if i >= min_iter else ""
+            if diverged:
+                stop_reason = f"stopped at lr={lr:.3g}: the loss diverged ({diverged})"
                 break
             loss.backward()
             optimizer.step()
@@ -380,6 +390,26 @@ def lr_find(
     return analyse(
         lrs, raw, mode=mode, start_lr=start, end_lr=end, num_iter=num_iter, stop_reason=stop_reason
     )
+
+
+def divergence(smoothed: float, lowest: float, start: float, factor: float = 4.0) -> str:
+    """Why the range test should stop, given the running average of the loss now
+    (``smoothed``), its lowest so far and its ``start`` (at 10 % of the run); ``""``: go on.
+
+    Diverged: above ``factor`` times its lowest (when that is positive), or back above
+    ``start`` after falling below three quarters of it. The second rule catches a loss that
+    blows up only to chance level (2.3 for ten classes) after a minimum too high for the first
+    (0.9 x 4 = 3.6), and works for negative losses, where a ratio means nothing.
+    """
+    if lowest > 0 and smoothed > factor * lowest:
+        return f"running average {smoothed:.3g} > {factor:g}x its lowest {lowest:.3g}"
+    fell = start - lowest >= 0.25 * abs(start) and lowest < start
+    if math.isfinite(start) and fell and smoothed >= start:
+        return (
+            f"running average {smoothed:.3g}, back above its start {start:.3g} "
+            f"after falling to {lowest:.3g}"
+        )
+    return ""
 
 
 def _snapshot(torch: Any, model: Any, optimizer: Any) -> dict[str, Any]:
@@ -532,7 +562,7 @@ def analyse(
         f"Steepest descent of the smoothed loss at {lr_steep:.3g}; lowest loss at "
         f"{lr_min:.3g}, a tenth of which is {tenth:.3g}. Suggested {suggestion:.3g}, the "
         f"geometric mean of the two (never above the minimum's rate / 3). The loss fell from "
-        f"{y_start:.3g} to {float(y[i_min]):.3g}; {stop_reason or 'run complete'}."
+        f"{y_start:.3g} to {float(y[i_min]):.3g}."
     )
     return result(smooth, suggestion, lr_steep, lr_min, reason)
 
@@ -647,6 +677,7 @@ def run_cli(args: Any, storage: Any = None) -> int:
         mode=args.mode,
     )
     print(f"suggestion: {'none' if result.suggestion is None else f'{result.suggestion:.3g}'}")
+    print(f"run: {len(result.lrs)} of {result.num_iter} batches; {result.stop_reason}")
     print(f"reason: {result.reason}")
     if result.suggestion is not None:
         space = result.space()
