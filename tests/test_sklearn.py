@@ -516,3 +516,21 @@ def test_set_callbacks_sees_every_fold_and_the_refit() -> None:
     search.set_callbacks(callback).fit(X, y)
     # root + search + refit + 2 candidates x 3 folds
     assert callback.count_hooks("on_fit_task_begin") == 1 + 1 + 1 + 6
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "sobol"])
+def test_a_model_based_sampler_never_fits_a_candidate_twice(sampler: str) -> None:
+    space = {"C": [0.01, 0.1, 1.0], "fit_intercept": [True, False]}  # 6 points, 5 trials
+    search = SearchCV(
+        LogisticRegression(max_iter=300),
+        space,
+        n_trials=5,
+        cv=2,
+        sampler=sampler,
+        random_state=1,
+    ).fit(X, y)
+    seen = [tuple(sorted(p.items())) for p in search.cv_results_["params"]]
+    assert len(seen) == 5 and len(set(seen)) == 5
+    repeats = [t for t in search.study_.trials if t.state is hs.TrialState.STOPPED]
+    assert all(t.note.startswith("a repeat of trial") for t in repeats)
+    assert len(search.study_.trials) == 5 + len(repeats)
