@@ -57,7 +57,8 @@ REASON_WIDTH = 80  # a failure reason is cut here even in a pipe (the traceback 
 VALUE_WIDTH = 40  # a text parameter value (a choice) longer than this is cut
 COLUMNS_HINT = "pick columns with --columns, or widen the terminal"
 
-Handler = Callable[[argparse.Namespace, SQLStorage], int]
+#: A subcommand: most take the opened storage; standalone ones (run, lr-find, import) a URL.
+Handler = Callable[[argparse.Namespace, Any], int]
 
 
 class CommandError(HypersearchError, RuntimeError):
