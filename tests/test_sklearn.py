@@ -281,7 +281,7 @@ def test_sklearn_estimator_checks_all(estimator: Any, check: Any) -> None:
 
 
 # scikit-learn's searcher semantics (issue 17) ------------------------------------------------
-def test_any_picklable_value_is_a_grid_choice_and_is_stored_by_index(tmp_path: Any) -> None:
+def test_any_picklable_value_is_a_grid_choice_and_is_stored_by_label(tmp_path: Any) -> None:
     from sklearn.neural_network import MLPClassifier
 
     url = f"sqlite:///{tmp_path / 'mlp.db'}"
@@ -304,17 +304,40 @@ def test_any_picklable_value_is_a_grid_choice_and_is_stored_by_index(tmp_path: A
     assert res["param_hidden_layer_sizes"].dtype == object
     assert res["param_alpha"].dtype == np.float64
     assert search.best_params_["hidden_layer_sizes"] in [(4,), (8, 4)]
-    # the study stores the tuple's index (JSON can't hold it) and the number as itself
+    # JSON can't hold a tuple: the study stores its label (repr); the number as itself
     stored = hs.load_study("mlp", storage=url).trials
-    assert [t.params["hidden_layer_sizes"] for t in stored] == [0, 1, 0, 1]
+    assert [t.params["hidden_layer_sizes"] for t in stored] == ["(4,)", "(8, 4)"] * 2
     assert [t.params["alpha"] for t in stored] == [1e-3] * 4
-    assert stored[1].attrs["sklearn_values"] == {"hidden_layer_sizes": "(8, 4)"}
     # resumable: the same search on the same study adds trials under the same definitions
-    again = clone(search)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        again.fit(X, y)
+        clone(search).fit(X, y)
     assert len(hs.load_study("mlp", storage=url).trials) == 8
+    # other values under the same names would mix meanings: refused, nothing run or lost
+    other = clone(search).set_params(param_grid={**grid, "hidden_layer_sizes": [(5,), (8, 4)]})
+    with pytest.raises(hs.InvalidArgumentError, match="hidden_layer_sizes"):
+        other.fit(X, y)
+    assert len(hs.load_study("mlp", storage=url).trials) == 8
+
+
+def test_estimators_with_equal_reprs_get_distinct_labels() -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    first, second = DecisionTreeClassifier(max_depth=1), DecisionTreeClassifier(max_depth=1)
+    search = SearchCV(
+        Pipeline([("clf", first)]),
+        {"clf": [first, second, LogisticRegression(max_iter=300)]},
+        n_trials=3,
+        cv=2,
+        sampler="grid",
+    ).fit(X, y)
+    labels = [t.params["clf"] for t in search.study_.trials]
+    assert labels == [
+        "DecisionTreeClassifier(max_depth=1) #0",
+        "DecisionTreeClassifier(max_depth=1) #1",
+        "LogisticRegression(max_iter=300)",
+    ]
+    assert search.cv_results_["params"][1]["clf"] is second
 
 
 def test_dicts_estimators_none_and_arrays_as_choices() -> None:

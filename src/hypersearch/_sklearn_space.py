@@ -3,9 +3,11 @@
 A grid value can be any picklable Python object (tuples, dicts, estimators, arrays, None,
 repeated values). A study stores parameters as JSON, so each parameter becomes one *axis*:
 values that are plain numbers, strings, booleans or None are stored as themselves; a parameter
-with any other value is stored as the index of the value in the axis (the values themselves
-stay with the search object). One definition per name across every grid keeps the stored
-study consistent and resumable.
+with any other value is stored as a label per value, its ``repr`` (``"(50,)"``,
+``"LogisticRegression(C=10)"``; suffixed ``" #i"``, i its index, when two reprs are equal),
+and the values themselves stay with the search object. The labels make the stored study
+readable in the CLI and dashboard, and one definition per name across every grid keeps it
+consistent: resuming with other values is refused instead of mixing meanings.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import pickle
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -78,7 +81,7 @@ class Axis:
         self.param: Param | None = None  # an hs.Param the user gave (stored as is)
         self.distributions: list[Any] = []
         self.definition: Param | None = None  # what the study stores
-        self.by_index = False
+        self.labels: list[str] | None = None  # stored labels of non-JSON values
 
     def add(self, entry: Any) -> None:
         if isinstance(entry, Param):
@@ -121,8 +124,8 @@ class Axis:
                 pass
         for v in self.values:
             _check_picklable(self.name, v)
-        self.by_index = True
-        self.definition = Choice(tuple(range(max(1, len(self.values)))))
+        self.labels = _labels(self.values)
+        self.definition = Choice(tuple(self.labels))
 
     def _numeric_range(self) -> Param | None:
         """Int/Float bounds for values drawn from distributions (their support, widened to
@@ -156,10 +159,10 @@ class Axis:
     def store(self, value: Any) -> Any:
         """The stored form of one of this axis' values."""
         assert self.definition is not None
-        if self.by_index:
+        if self.labels is not None:
             for i, v in enumerate(self.values):
                 if _same(value, v):
-                    return i
+                    return self.labels[i]
             raise InvalidArgumentError(f"SearchCV: {value!r} is not a value of {self.name!r}.")
         s = storable(value)
         if isinstance(self.definition, Float | Int):
@@ -168,8 +171,8 @@ class Axis:
 
     def load(self, stored: Any) -> Any:
         """The value a stored form stands for."""
-        if self.by_index:
-            return self.values[int(stored)]
+        if self.labels is not None:
+            return self.values[self.labels.index(stored)]
         if self.param is None and self.values and not self.distributions:
             wanted = storable(stored)
             for v in self.values:
@@ -177,6 +180,15 @@ class Axis:
                 if s is not _NOT_STORABLE and _stored_equal(s, wanted):
                     return v
         return stored
+
+
+def _labels(values: Sequence[Any]) -> list[str]:
+    """One readable, stable label per value: its repr without memory addresses, shortened;
+    equal labels get their index appended."""
+    raw = [re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v)) for v in values]
+    raw = [r if len(r) <= 120 else r[:117] + "..." for r in raw]
+    counts = {r: raw.count(r) for r in raw}
+    return [r if counts[r] == 1 else f"{r} #{i}" for i, r in enumerate(raw)]
 
 
 def _stored_equal(a: Any, b: Any) -> bool:

@@ -1033,9 +1033,6 @@ class _Run:
                     f"where this fit listed {expected!r} (an earlier fit of this study left "
                     "queued trials); use a new study_name."
                 )
-        shown = {k: repr(v)[:200] for k, v in cand.items() if plan.axes[k].by_index}
-        if shown:
-            trial.set_attr("sklearn_values", shown)  # what the stored indices stand for
         return cand
 
     def primary(self) -> str:
