@@ -715,3 +715,26 @@ def test_program_name_is_a_command_that_runs_as_printed(
         )
         assert proc.returncode == 0, (command, proc.stderr)
         assert json.loads(proc.stdout) == hs.load_study("digits", storage=url).best_params
+
+
+def test_program_name_without_an_installed_script_runs_the_module(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.sysconfig, "get_path", lambda name: str(tmp_path / "no-scripts"))
+    printed = cli.program_name("/somewhere/pytest")
+    assert printed.endswith(" -m hypersearch.cli")
+    proc = subprocess.run(
+        ["bash", "-c", f"{printed} best digits --storage {url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == hs.load_study("digits", storage=url).best_params
+
+
+def test_a_single_state_is_not_repeated(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "trials", "digits", "--state", "COMPLETE", "--storage", url)
+    assert code == 0
+    assert "digits: 3 COMPLETE trials, value (maximize)" in out and "every trial" not in out
+    assert "state" not in _table(out)[0]

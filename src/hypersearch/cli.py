@@ -315,9 +315,10 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
         columns = _choose(columns, args.columns, aliases, f"study {study.name!r}")
     elif len(shown) > 1:  # a state or source shared by every row is said once, in the title
         same = [c for c in (columns[1], columns[-4]) if len(set(c.cells)) == 1]
-        if same:
-            title += "; every trial: " + ", ".join(f"{c.name} {c.cells[0]}" for c in same)
-            columns = [c for c in columns if c not in same]
+        told = [c for c in same if not (c is columns[1] and states and len(states) == 1)]
+        if told:  # (a single --state is in the title already)
+            title += "; every trial: " + ", ".join(f"{c.name} {c.cells[0]}" for c in told)
+        columns = [c for c in columns if c not in same]
     table = fit_table(columns, terminal_width(sys.stdout), title=title, hidden_hint=COLUMNS_HINT)
     print_table(table)
     if states is not None and TrialState.FAILED in states:
