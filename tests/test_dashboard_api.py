@@ -119,7 +119,10 @@ def test_points_curves_and_importance(client: TestClient) -> None:
     some = client.get(f"/api/studies/{sid}/curves", params={"trials": "1,2"}).json()["curves"]
     assert set(some) == {"1", "2"}
     imp = client.get(f"/api/studies/{sid}/importance").json()
-    assert imp["method"] == "fanova-main" and imp["importance"] == {}  # < 20 complete trials
+    # 17 completed (< 20): importance compares the 21 trials that reached step 4 at that step
+    assert imp["method"] == "fanova-main" and imp["basis"]["kind"] == "step"
+    assert imp["basis"]["step"] == 4 and imp["n_trials"] == 21
+    assert max(imp["importance"], key=imp["importance"].get) == "lr"
 
 
 def test_trial_detail_has_traceback_attrs_and_curve(client: TestClient) -> None:
@@ -236,10 +239,10 @@ def test_api_404s_are_json(client: TestClient) -> None:
         assert r.status_code == 404 and "error" in r.json()
 
 
-def test_static_files_and_plotly_are_served_locally(client: TestClient) -> None:
+def test_static_files_are_served_locally(client: TestClient) -> None:
     assert "studyPage" in client.get("/static/dashboard.js").text
-    plotly = client.get("/static/plotly.min.js")
-    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    assert "HSCharts" in client.get("/static/charts.js").text  # the SVG charts: no library
+    assert client.get("/static/plotly.min.js").status_code == 404
 
 
 def test_compare_needs_two_to_five_trials(client: TestClient) -> None:

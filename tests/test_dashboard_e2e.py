@@ -1,11 +1,21 @@
 """End to end in headless Chromium (Debian's /usr/bin/chromium, never a downloaded browser):
-the study page renders its charts, a trial added by another process appears live, user
-strings stay text, and the HTML report renders offline."""
+the study page draws its charts at load (and for print), analyses a Hyperband study at a rung,
+filters the table by brushing, a trial added by another process appears live, user strings
+stay text, the HTML report renders offline with a working compare, and every page's
+screenshot at 1400 and 800 pixels (committed under docs/screenshots/) has no horizontal
+overflow and drawn charts.
+
+    HS_SCREENSHOTS=docs/screenshots pytest tests/test_dashboard_e2e.py -k screenshots   # refresh
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -31,7 +41,15 @@ from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 from hypersearch.dashboard.app import create_app  # noqa: E402
 from hypersearch.dashboard.queries import DashboardData  # noqa: E402
 from hypersearch.dashboard.report import write_report  # noqa: E402
-from test_dashboard_support import ODD_CHOICE, ODD_NAME, XSS_NOTE, build_odd_study  # noqa: E402
+from test_dashboard_support import (  # noqa: E402
+    ODD_CHOICE,
+    ODD_NAME,
+    XSS_NOTE,
+    build_bulk_study,
+    build_hyperband_study,
+    build_odd_study,
+    build_single_fidelity_study,
+)
 
 ARGS = [
     "--headless",
@@ -43,7 +61,10 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-CHARTS = ("history", "table", "curves", "parcoords", "slices", "importance")
+CHARTS = ("history", "table", "curves", "parcoords", "slices", "importance", "contour")
+PLOTS = ("history", "curves", "importance", "parcoords", "contour", "slices")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WIDTHS = (1400, 800)
 
 
 def _free_port() -> int:
@@ -115,13 +136,14 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _wait_charts(pg: Page, names: tuple[str, ...] = CHARTS) -> None:
-    """Wait until each chart is drawn, scrolling to it first: charts below the fold are
-    drawn when they come into view."""
+    """Wait until each chart is drawn, without scrolling: every chart draws at load."""
     for name in names:
-        chart = pg.locator(f"#plot-{name}")
-        if chart.count():
-            chart.scroll_into_view_if_needed()
         pg.wait_for_function(f"() => window.__hs && window.__hs.{name}", timeout=20_000)
+
+
+def _drawn(pg: Page, name: str) -> int:
+    """How many SVG shapes chart ``name`` holds (0: not drawn, or an empty-state message)."""
+    return int(pg.locator(f"#plot-{name} svg").locator("path, rect, circle, line").count())
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +159,11 @@ def test_study_page_renders_charts_and_keeps_strings_as_text(
 ) -> None:
     page.goto(f"{base}/studies/{sid}")
     _wait_charts(page)
-    # history, curves, parallel coordinates, slices (importance needs 20 completed trials)
-    assert page.locator(".js-plotly-plot").count() == 4
-    assert page.locator("#plot-history .scatterlayer .point, #plot-history canvas").count() > 0
-    assert page.locator("#plot-parcoords .parcoords").count() == 1
+    # every chart drawn; importance too: 17 completed, so it compares the trials at step 4
+    for name in PLOTS:
+        assert _drawn(page, name) > 3, name
+    assert "step 4" in page.inner_text("#importance-info")
+    assert page.locator("#plot-parcoords svg > g > path").count() == 21  # one line per trial
     assert page.locator("#trials tbody tr").count() == 26
     assert page.get_by_text(XSS_NOTE, exact=True).count() == 1  # shown, as text
     assert (
@@ -156,19 +179,19 @@ def test_table_filters_sort_and_compare(page: Page, base: str, sid: int) -> None
     _wait_charts(page, ("table",))
     page.select_option("#f-state", "FAILED")
     page.wait_for_function(
-        "document.querySelectorAll('#trials tbody .state.COMPLETE').length === 0"
+        "() => document.querySelectorAll('#trials tbody .state.COMPLETE').length === 0"
     )
     assert page.locator("#trials tbody .state.FAILED").count() == 3
     page.select_option("#f-state", "")
     page.fill("#f-q", "alert")
-    page.wait_for_function("document.querySelectorAll('#trials tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 1")
     page.fill("#f-q", "")
-    page.wait_for_function("document.querySelectorAll('#trials tbody tr').length === 26")
+    page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 26")
     page.locator("#trials tbody tr[data-number='0'] input").click()
     page.locator("#trials tbody tr[data-number='1'] input").click()
     page.click("#compare")
     page.wait_for_url("**/compare?trials=0,1")
-    page.wait_for_function("window.__hs && window.__hs.compare")
+    page.wait_for_function("() => window.__hs && window.__hs.compare")
     assert page.locator("#compare-table tr.differs").count() >= 1
 
 
@@ -202,7 +225,7 @@ def test_trial_added_by_another_process_appears_live(
     was_waiting = page.locator(f"#trials tbody tr[data-number='{waiting}'] .state")
     assert was_waiting.inner_text() == "COMPLETE"
     page.wait_for_function(
-        f"document.getElementById('best').textContent.includes('trial {number}')"
+        f"() => document.getElementById('best').textContent.includes('trial {number}')"
     )
 
 
@@ -210,12 +233,12 @@ def test_studies_trial_and_error_pages(page: Page, base: str, sid: int) -> None:
     page.goto(base + "/")
     assert page.get_by_role("link", name=ODD_NAME).count() == 1  # the odd name, as text
     page.goto(f"{base}/studies/{sid}/trials/3")
-    page.wait_for_function("window.__hs && window.__hs.curve")
+    page.wait_for_function("() => window.__hs && window.__hs.curve")
     assert "RuntimeError" in page.locator("#traceback").inner_text()
     page.goto(f"{base}/studies/{sid}/trials/0")
-    page.wait_for_function("window.__hs && window.__hs.curve")
+    page.wait_for_function("() => window.__hs && window.__hs.curve")
     assert page.locator("#note-text").inner_text() == XSS_NOTE
-    assert page.locator("#plot-curve .js-plotly-plot, #plot-curve.js-plotly-plot").count() == 1
+    assert _drawn(page, "curve") > 3
     response = page.goto(f"{base}/studies/{sid}/trials/12345")
     assert response is not None and response.status == 404
     assert "No trial number 12345" in page.inner_text("main")
@@ -231,6 +254,246 @@ def test_report_renders_offline(page: Page, storage_url: str, tmp_path: Path) ->
     )
     page.goto(path.as_uri())
     _wait_charts(page)
-    assert page.locator(".js-plotly-plot").count() == 4
+    for name in PLOTS:
+        assert _drawn(page, name) > 3, name
     assert page.get_by_text(XSS_NOTE, exact=True).count() == 1
     assert page.locator('img[src="x"]').count() == 0
+    # compare the checked trials in the page (a report has no server)
+    page.locator("#trials tbody tr[data-number='0'] input").click()
+    page.locator("#trials tbody tr[data-number='2'] input").click()
+    page.click("#compare")
+    page.wait_for_function("() => window.__hs.compare")
+    assert page.locator("#compare-panel").is_visible()
+    assert page.locator("#compare-table th").all_inner_texts()[1:] == ["trial 0", "trial 2"]
+    assert page.locator("#compare-table tr.differs").count() >= 1
+    assert _drawn(page, "compare") > 3
+    # the note column wraps instead of clipping: the whole long note is on screen
+    note = page.locator("#trials tbody tr[data-number='2'] td.note")
+    assert "x" * 80 in note.inner_text()
+    assert note.evaluate("td => td.scrollWidth <= td.clientWidth + 1")
+    # the CSV of the table, built in the page
+    with page.expect_download() as download:
+        page.click("#csv")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("number,state,value,lr,units,optimizer,dropout")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert f"of {len(rows) - 1}" in page.inner_text("#page-info")  # every trial, one row each
+    assert [r[10] for r in rows if r[0] == "0"] == [XSS_NOTE]  # the note, whole, as text
+
+
+# multi-fidelity, table, brushing, print -----------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A plain study with failures ("mlp") and a Hyperband one ("mlp-hyperband"), one file."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_single_fidelity_study(path)
+    return build_hyperband_study(path, name="mlp-hyperband")
+
+
+@pytest.fixture(scope="module")
+def demo(demo_url: str) -> Iterator[str]:
+    with _Server(demo_url) as url:
+        yield url
+
+
+def _study_id(url: str, name: str) -> int:
+    data = DashboardData.open(url)
+    try:
+        return int(next(s["id"] for s in data.list_studies() if s["name"] == name))
+    finally:
+        data.close()
+
+
+def test_hyperband_study_is_analysed_at_the_highest_rung_with_enough_trials(
+    page: Page, demo: str, demo_url: str
+) -> None:
+    sid = _study_id(demo_url, "mlp-hyperband")  # 5 COMPLETE, 25 STOPPED at steps 1 and 3
+    page.goto(f"{demo}/studies/{sid}")
+    _wait_charts(page)
+    for name in PLOTS:
+        assert _drawn(page, name) > 3, name
+    info = page.inner_text("#importance-info")
+    assert "values at step 1, the highest step 20 trials reached (30 trials" in info
+    assert page.locator("#plot-importance svg rect").count() == 4  # lr, units, optimizer, layers
+    assert page.locator("#plot-parcoords svg > g > path").count() == 30
+    assert "@ step 1" in page.inner_text("#plot-parcoords")
+    # a slice per parameter, each with the 30 trials (not the one completed trial)
+    assert page.locator("#plot-slices .slice").count() == 4
+    # the log axis shows learning rates, not log10 of them
+    lr_axis = (
+        page.locator("#plot-parcoords svg > g").nth(2).locator("g").first.text_content() or ""
+    )
+    assert "0.01" in lr_axis and "0.001" in lr_axis and "log10" not in page.inner_text("main")
+
+
+def test_table_has_every_parameter_and_is_best_first_before_any_chart_loads(
+    page: Page, demo: str, demo_url: str
+) -> None:
+    sid = _study_id(demo_url, "mlp")
+    # no /points, /analysis or /curves: the table must still show every column, best first
+    page.route(re.compile(r".*/api/studies/\d+/(points|analysis|curves).*"), lambda r: r.abort())
+    page.goto(f"{demo}/studies/{sid}", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.__hs && window.__hs.table")
+    heads = page.locator("#trials thead th").all_inner_texts()
+    for name in ("lr", "momentum", "batch_size", "optimizer", "dropout", "layers"):
+        assert name in heads, heads
+    values = [
+        float(v) for v in page.locator("#trials tbody tr td:nth-child(4)").all_inner_texts()[:5]
+    ]
+    assert values == sorted(values, reverse=True) and "val_accuracy ▼" in heads
+    page.unroute(re.compile(r".*/api/studies/\d+/(points|analysis|curves).*"))
+
+
+def test_charts_use_own_units_robust_colours_and_contour(
+    page: Page, demo: str, demo_url: str
+) -> None:
+    sid = _study_id(demo_url, "mlp")
+    page.goto(f"{demo}/studies/{sid}")
+    _wait_charts(page)
+    # batch_size on a power-of-2 axis, momentum on a log(1 - x) axis, lr on a log axis
+    slices = page.inner_text("#plot-slices")
+    assert "batch_size (pow2 scale)" in slices and "momentum (log1m scale)" in slices
+    assert "lr (log scale)" in slices
+    # one outlier cannot own the colour scale: it is clipped at the 95th percentile
+    scale = page.evaluate(
+        "(() => { const v = []; for (let i = 0; i < 40; i++) v.push(0.8 + i / 400);"
+        " v.push(1e6); return HSCharts.colorScale(v, 'maximize'); })()"
+    )
+    assert scale["hi"] < 1 and scale["clipped"] is True
+    # curves coloured by result: many distinct colours, not one grey
+    colours = page.locator("#plot-curves svg path[stroke-width='1.3']").evaluate_all(
+        "ps => Array.from(new Set(ps.map(p => p.getAttribute('stroke'))))"
+    )
+    assert len(colours) >= 4
+    # the contour of the two most important parameters, with a choice of axes
+    assert page.locator("#plot-contour svg rect").count() > 100
+    assert page.locator("#contour-x option").count() == 6
+    page.select_option("#contour-y", "dropout")
+    assert "dropout" in page.inner_text("#plot-contour")
+
+
+def test_brushing_parallel_coordinates_filters_the_table(
+    page: Page, demo: str, demo_url: str
+) -> None:
+    sid = _study_id(demo_url, "mlp")
+    page.goto(f"{demo}/studies/{sid}")
+    _wait_charts(page)
+    assert page.locator("#trials tbody tr").count() == 40
+    n_dims = page.locator("#plot-parcoords .hs-brush").count()
+    page.evaluate(f"window.__hs.brush({n_dims - 1}, 0, 0.5)")  # the upper half of the values
+    page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length < 40")
+    kept = page.locator("#trials tbody tr").count()
+    assert 0 < kept < 40 and page.locator("#brush-notice").is_visible()
+    assert f"{kept} trial(s)" in page.inner_text("#brush-notice")
+    page.click("#brush-clear")
+    page.wait_for_function("() => document.querySelectorAll('#trials tbody tr').length === 40")
+    # the same filter as CSV, from the server
+    csv = page.request.get(f"{demo}/api/studies/{sid}/trials.csv?sort=value&order=desc")
+    lines = csv.text().strip().splitlines()
+    assert csv.ok and len(lines) == 41 and "layers" in lines[0].split(",")
+
+
+def test_charts_are_drawn_for_print(page: Page, demo: str, demo_url: str) -> None:
+    sid = _study_id(demo_url, "mlp-hyperband")
+    page.goto(f"{demo}/studies/{sid}")
+    _wait_charts(page)
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    for name in PLOTS:
+        assert _drawn(page, name) > 3, name
+    assert page.locator(".controls").first.is_hidden()
+    assert len(page.pdf()) > 20_000  # the printed page, charts included
+
+
+# screenshots ------------------------------------------------------------------------------------
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", head[16:24])
+    return int(width), int(height)
+
+
+def _shrink(path: Path) -> None:
+    """Store a committed screenshot as a 64-colour PNG (a quarter of the size, same pixels
+    to the eye); needs Pillow, which only refreshing the committed files uses."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
+def _screenshot_pages(url: str) -> dict[str, str]:
+    mlp, hyperband = _study_id(url, "mlp"), _study_id(url, "mlp-hyperband")
+    return {
+        "studies": "/",
+        "study": f"/studies/{mlp}",
+        "study-hyperband": f"/studies/{hyperband}",
+        "trial": f"/studies/{mlp}/trials/0",
+        "trial-failed": f"/studies/{mlp}/trials/{_failed_number(url, mlp)}",
+        "compare": f"/studies/{mlp}/compare?trials=0,1,2",
+        "error": f"/studies/{mlp}/compare?trials=1",
+    }
+
+
+def _failed_number(url: str, sid: int) -> int:
+    data = DashboardData.open(url)
+    try:
+        page = data.trials_page(sid, states=["FAILED"], limit=1)
+        return int(page["trials"][0]["number"])
+    finally:
+        data.close()
+
+
+def test_screenshots_of_every_page_at_1400_and_800_pixels(
+    browser: Browser, demo: str, demo_url: str, tmp_path: Path
+) -> None:
+    out = Path(os.environ.get("HS_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    pages = _screenshot_pages(demo_url)
+    errors: list[str] = []
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        pg = context.new_page()
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        for name, path in pages.items():
+            response = pg.goto(demo + path)
+            assert response is not None
+            assert response.status == (400 if name == "error" else 200), name
+            if name.startswith("study"):
+                _wait_charts(pg)
+            elif name.startswith("trial"):
+                pg.wait_for_function("() => window.__hs && window.__hs.curve")
+            elif name == "compare":
+                pg.wait_for_function("() => window.__hs && window.__hs.compare")
+            overflow = pg.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width, f"{name} at {width} px is {overflow} px wide"
+            for chart in pg.locator("[id^='plot-']").all():
+                has_svg = chart.locator("svg").count() > 0
+                assert has_svg or chart.locator(".empty").count() == 1, f"{name}: blank chart"
+                if has_svg:
+                    assert chart.locator("svg path, svg rect").count() > 2, f"{name}: empty svg"
+            pg.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
+            assert _png_size(out / f"{name}-{width}.png")[0] == width
+            if os.environ.get("HS_SCREENSHOTS"):
+                _shrink(out / f"{name}-{width}.png")
+        assert errors == []
+        context.close()
+    # the committed screenshots exist for every page and width, and stay small
+    committed = [SCREENSHOTS / f"{name}-{width}.png" for name in pages for width in WIDTHS]
+    missing = [p.name for p in committed if not p.exists()]
+    assert not missing, f"run HS_SCREENSHOTS=docs/screenshots pytest -k screenshots: {missing}"
+    for p in committed:
+        assert _png_size(p)[0] in WIDTHS
+    assert sum(p.stat().st_size for p in committed) < 3_000_000
+
+
+def test_report_of_a_1000_trial_study_is_small(tmp_path: Path) -> None:
+    url = build_bulk_study(tmp_path / "bulk.db", n_trials=1_000, n_reports=30)
+    data = DashboardData.open(url)
+    path = write_report(data, "bulk", tmp_path / "bulk.html")
+    data.close()
+    size = path.stat().st_size
+    assert size < 1_500_000, f"the report is {size:,} bytes"

@@ -143,3 +143,86 @@ def build_bulk_study(
     finally:
         conn.close()
     return url
+
+
+def build_hyperband_study(path: Path, *, n_trials: int = 30, name: str = "hyperband") -> str:
+    """A Hyperband study where almost every trial is STOPPED at a rung (the case the
+    dashboard must still analyse), with a define-by-run parameter (``layers``) and a
+    log-scaled learning rate. Returns the storage URL."""
+    url = f"sqlite:///{path}"
+    space = {
+        "lr": hs.Float(1e-4, 1e-1, log=True),
+        "units": hs.Int(32, 512, step=32),
+        "optimizer": hs.Choice(["sgd", "adam"]),
+    }
+    study = hs.create_study(
+        name,
+        space=space,
+        direction="maximize",
+        metric="val_accuracy",
+        storage=url,
+        seed=1,
+        sampler="random",
+        scheduler=hs.schedulers.Hyperband(min_resource=1, max_resource=27),
+    )
+
+    def objective(trial: hs.Trial) -> float:
+        p = trial.params
+        layers = trial.suggest("layers", hs.Int(1, 4))
+        top = 0.97 - abs(math.log10(p["lr"]) + 2.3) * 0.12 - abs(layers - 2) * 0.02
+        top += 0.02 if p["optimizer"] == "adam" else 0.0
+        value = 0.0
+        for epoch in range(1, 28):
+            value = top * (1 - math.exp(-epoch / 5)) + 0.002 * math.sin(trial.number + epoch)
+            trial.report(value, step=epoch)
+            if trial.should_stop():
+                break
+        return value
+
+    study.optimize(objective, n_trials=n_trials, show_progress=False)
+    return url
+
+
+def build_single_fidelity_study(path: Path, *, n_trials: int = 40, name: str = "mlp") -> str:
+    """A plain study (no scheduler) with learning curves, a few failures with tracebacks, a
+    define-by-run parameter, notes and tags, as the dashboard's screenshots show it."""
+    url = f"sqlite:///{path}"
+    space = {
+        "lr": hs.Float(1e-4, 1e-1, log=True),
+        "momentum": hs.Float(0.5, 0.99, scale="log1m"),
+        "batch_size": hs.Int(16, 256, scale="pow2"),
+        "optimizer": hs.Choice(["sgd", "adam"]),
+        "dropout": hs.Float(0.0, 0.5),
+    }
+    study = hs.create_study(
+        name,
+        space=space,
+        direction="maximize",
+        metric="val_accuracy",
+        storage=url,
+        seed=3,
+        sampler="tpe",
+    )
+
+    def objective(trial: hs.Trial) -> float:
+        p = trial.params
+        layers = trial.suggest("layers", hs.Int(1, 4))
+        if p["lr"] > 0.02 and p["optimizer"] == "adam":
+            raise FloatingPointError(f"loss is NaN at epoch 3 (lr={p['lr']:.3g} with adam)")
+        top = 0.975 - abs(math.log10(p["lr"]) + 2.2) * 0.07 - p["dropout"] * 0.08
+        top -= abs(layers - 2) * 0.015 + abs(math.log2(p["batch_size"]) - 6) * 0.01
+        value = 0.0
+        for epoch in range(15):
+            value = top * (1 - math.exp(-(epoch + 1) / 3.5)) + 0.003 * math.sin(
+                trial.number * epoch
+            )
+            trial.report(value, step=epoch)
+        return value
+
+    study.optimize(objective, n_trials=n_trials, show_progress=False, max_failures=None)
+    best = study.best_trial.number
+    study.set_note(best, "best so far: try a longer schedule with this learning rate")
+    study.add_tags(best, "candidate")
+    study.set_note(0, "baseline from the paper's defaults")
+    study.add_tags(0, "baseline")
+    return url

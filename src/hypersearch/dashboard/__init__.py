@@ -3,7 +3,7 @@
     $ hypersearch dashboard --storage sqlite:///hypersearch.db       # http://127.0.0.1:8080/
     $ hypersearch report digits -o digits.html                        # one self-contained file
 
-Needs the ``dashboard`` extra (Starlette, uvicorn, Jinja2, plotly): nothing here is imported by
+Needs the ``dashboard`` extra (Starlette, uvicorn, Jinja2): nothing here is imported by
 ``import hypersearch``. See docs/dashboard.md for the pages and the JSON API.
 """
 

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from hypersearch.dashboard import assets
-from hypersearch.dashboard.importance import main_effects
+from hypersearch.dashboard.analysis import analysis
 from hypersearch.dashboard.queries import Cursor, DashboardData
 from hypersearch.dashboard.security import Guard, allowed_hosts
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
@@ -92,19 +92,20 @@ def _fmt_duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-class _Importance:
-    """Importance per study, recomputed only when the number of finished trials changed."""
+class _Analysis:
+    """The analysis (basis, compared values, importance) per study, recomputed only when a
+    trial was added or changed state."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[int, dict[str, float]]] = {}
+        self._cache: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
-    def get(self, data: DashboardData, study_id: int, n_complete: int) -> dict[str, float]:
+    def get(self, data: DashboardData, study_id: int) -> dict[str, Any]:
+        key = data.signature(study_id)
         hit = self._cache.get(study_id)
-        if hit is not None and hit[0] == n_complete:
+        if hit is not None and hit[0] == key:
             return hit[1]
-        params, values = data.finished_values(study_id, limit=IMPORTANCE_SAMPLE)
-        result = main_effects(params, values)
-        self._cache[study_id] = (n_complete, result)
+        result = analysis(data, study_id, sample=IMPORTANCE_SAMPLE)
+        self._cache[study_id] = (key, result)
         return result
 
 
@@ -125,7 +126,7 @@ def create_app(
     """
     env = templates_env()
     hosts = allowed_hosts(bind_host, extra_hosts)
-    importance = _Importance()
+    analyses = _Analysis()
     allow_edit = editor is not None
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -154,7 +155,7 @@ def create_app(
         study = await load_study(request)
         if study is None:
             return not_found(request, f"No study with id {request.path_params['study_id']}.")
-        config = study_config(study, poll_seconds=poll_seconds)
+        config = await blocking(study_config, study, poll_seconds=poll_seconds, data=data)
         return page(request, "study.html", study=study, config=config)
 
     async def trial_page(request: Request) -> Response:
@@ -236,19 +237,29 @@ def create_app(
         if study is None:
             return not_found(request, "no such study")
         q = request.query_params
-        states = [s for s in q.get("state", "").split(",") if s]
         result = await blocking(
             data.trials_page,
             study["id"],
             offset=_int(q.get("offset", "0"), "offset"),
             limit=_int(q.get("limit", "50"), "limit"),
-            sort=q.get("sort", "number"),
-            descending=q.get("order", "asc") == "desc",
-            states=states,
-            tag=q.get("tag") or None,
-            search=q.get("q") or None,
+            **_table_filters(q),
         )
         return JSONResponse(result)
+
+    async def api_trials_csv(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        filters = _table_filters(request.query_params)
+        names = list(await blocking(data.param_definitions, study["id"], study["space"]))
+        lines = await blocking(lambda: list(data.trials_csv(study["id"], names, **filters)))
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study["name"])[:80]
+        filename = f"{safe or 'study'}-trials.csv"
+        return Response(
+            "".join(lines),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     points_cache: dict[tuple[int, bool], tuple[tuple[Any, ...], bytes]] = {}
 
@@ -281,19 +292,18 @@ def create_app(
         return JSONResponse({"curves": await blocking(data.curves, study["id"], numbers)})
 
     async def api_importance(request: Request) -> Response:
-        study = await load_study(request)
-        if study is None:
+        study_id = request.path_params["study_id"]
+        if not await blocking(data.study_exists, study_id):
             return not_found(request, "no such study")
-        n_complete = int(study["counts"].get("COMPLETE", 0))
-        result = await blocking(importance.get, data, study["id"], n_complete)
-        return JSONResponse(
-            {
-                "importance": result,
-                "n_trials": n_complete,
-                "sample": min(n_complete, IMPORTANCE_SAMPLE),
-                "method": "fanova-main",
-            }
-        )
+        result = await blocking(analyses.get, data, study_id)
+        keys = ("importance", "n_trials", "sample", "method", "basis")
+        return JSONResponse({k: result[k] for k in keys})
+
+    async def api_analysis(request: Request) -> Response:
+        study_id = request.path_params["study_id"]
+        if not await blocking(data.study_exists, study_id):
+            return not_found(request, "no such study")
+        return JSONResponse(await blocking(analyses.get, data, study_id))
 
     async def api_changes(request: Request) -> Response:
         study_id = request.path_params["study_id"]
@@ -374,9 +384,11 @@ def create_app(
         Route("/api/studies", api_studies),
         Route("/api/studies/{study_id:int}", api_study),
         Route("/api/studies/{study_id:int}/trials", api_trials),
+        Route("/api/studies/{study_id:int}/trials.csv", api_trials_csv),
         Route("/api/studies/{study_id:int}/points", api_points),
         Route("/api/studies/{study_id:int}/curves", api_curves),
         Route("/api/studies/{study_id:int}/importance", api_importance),
+        Route("/api/studies/{study_id:int}/analysis", api_analysis),
         Route("/api/studies/{study_id:int}/changes", api_changes),
         Route("/api/studies/{study_id:int}/trials/{number:int}", api_trial),
         Route(
@@ -398,13 +410,28 @@ def create_app(
     return app
 
 
-def study_config(study: dict[str, Any], *, poll_seconds: float = 2.0) -> dict[str, Any]:
-    """What ``dashboard.js`` needs to know about a study page."""
+#: Rows of the trials table embedded in the study page, so it paints without a request.
+FIRST_PAGE = 50
+
+
+def study_config(
+    study: dict[str, Any], *, data: DashboardData, poll_seconds: float = 2.0
+) -> dict[str, Any]:
+    """What ``dashboard.js`` needs to know about a study page: the study, every parameter's
+    definition (declared and define-by-run) and the first page of the table, best first."""
     keys = ("id", "name", "direction", "metric", "space")
+    first = data.trials_page(
+        study["id"],
+        limit=FIRST_PAGE,
+        sort="value",
+        descending=study["direction"] == "maximize",
+    )
     return {
         "page": "study",
         "poll_ms": int(poll_seconds * 1000),
         "study": {k: study[k] for k in keys},
+        "params": data.param_definitions(study["id"], study["space"]),
+        "first_page": first,
     }
 
 
@@ -429,6 +456,19 @@ def _cursor(text: str) -> Cursor:
             "take cursors from /api/studies/{id} or the last /changes answer."
         )
     return cursor
+
+
+def _table_filters(q: Any) -> dict[str, Any]:
+    """The trials table's sort and filters from a query string (shared by the JSON and CSV)."""
+    given = q.get("numbers")
+    return {
+        "sort": q.get("sort", "number"),
+        "descending": q.get("order", "asc") == "desc",
+        "states": [s for s in q.get("state", "").split(",") if s],
+        "tag": q.get("tag") or None,
+        "search": q.get("q") or None,
+        "numbers": _numbers(given) if given is not None else None,
+    }
 
 
 def _numbers(text: str) -> list[int]:

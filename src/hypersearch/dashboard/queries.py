@@ -9,10 +9,12 @@ that are new or still running, through primary-key and (study, state) index look
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ LIVE_STATES = (TrialState.RUNNING.value, TrialState.WAITING.value)
 FINISHED_STATES = tuple(s.value for s in TrialState if s.is_finished)
 MAX_PAGE = 500
 MAX_CURVES = 500
+#: Trial numbers one table request may filter on (the parallel-coordinates plot shows 1,000).
+MAX_NUMBERS = 2_000
 #: Columns of the trials table that may be sorted on (besides ``param:<name>``).
 SORTS = ("number", "state", "value", "duration", "started", "finished")
 _ROW_COLUMNS = (
@@ -280,8 +284,10 @@ class DashboardData:
         states: Sequence[str] = (),
         tag: str | None = None,
         search: str | None = None,
+        numbers: Sequence[int] | None = None,
     ) -> dict[str, Any]:
-        """One page of the trials table, filtered, sorted and cut in SQL."""
+        """One page of the trials table, filtered, sorted and cut in SQL (``numbers``: only
+        these trials, e.g. those inside the parallel-coordinates ranges)."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgumentError(f"limit must be 1..{MAX_PAGE}, got {limit}.")
         if offset < 0:
@@ -298,6 +304,12 @@ class DashboardData:
             where.append(T.c.tags.like(f"%{_like_escape(json.dumps(tag))}%", escape="\\"))
         if search:
             where.append(T.c.note.ilike(f"%{_like_escape(search)}%", escape="\\"))
+        if numbers is not None:
+            if len(numbers) > MAX_NUMBERS:
+                raise InvalidArgumentError(
+                    f"numbers may name at most {MAX_NUMBERS} trials, got {len(numbers)}."
+                )
+            where.append(T.c.number.in_(list(numbers)))
         key: sa.ColumnElement[Any]
         if sort.startswith("param:") and len(sort) > 6:
             key = self._param_expr(sort[6:])
@@ -331,6 +343,46 @@ class DashboardData:
             "limit": limit,
             "trials": [_row_dict(r, last_steps.get(r.id)) for r in rows],
         }
+
+    def trials_csv(self, study_id: int, params: Sequence[str], **filters: Any) -> Iterator[str]:
+        """The trials table as CSV lines (every page, with the table's filters and sort):
+        number, state, value, one column per parameter, times, notes and tags. Text cells that
+        a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+
+        def flush() -> str:
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return text
+
+        head = ["number", "state", "value", *params, "duration_s", "started_at", "finished_at"]
+        writer.writerow([*head, "last_step", "tags", "note", "fail_reason"])
+        yield flush()
+        offset = 0
+        while True:
+            page = self.trials_page(study_id, offset=offset, limit=MAX_PAGE, **filters)
+            for r in page["trials"]:
+                writer.writerow(
+                    [
+                        r["number"],
+                        r["state"],
+                        _csv_cell(r["value"]),
+                        *(_csv_cell(r["params"].get(p)) for p in params),
+                        _csv_cell(r["duration"]),
+                        _csv_cell(r["started_at"]),
+                        _csv_cell(r["finished_at"]),
+                        _csv_cell(r["last_step"]),
+                        _csv_cell(" ".join(r["tags"])),
+                        _csv_cell(r["note"]),
+                        _csv_cell(r["fail_reason"]),
+                    ]
+                )
+            yield flush()
+            offset += MAX_PAGE
+            if offset >= page["total"]:
+                return
 
     @staticmethod
     def _last_steps(conn: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -501,29 +553,89 @@ class DashboardData:
         )
         return out
 
-    def finished_values(
-        self, study_id: int, *, limit: int | None = None
-    ) -> tuple[list[dict[str, Any]], list[float]]:
-        """Parameters and values of the COMPLETE trials with a finite value (for importance);
-        with ``limit``, an evenly spaced sample of at most that many (parsing every trial's
-        parameters in Python is what costs time on a big study)."""
+    def finished_values_numbered(
+        self, study_id: int, *, limit: int
+    ) -> tuple[list[int], list[float], list[dict[str, Any]]]:
+        """Numbers, finite values and parameters of the COMPLETE trials (an evenly spaced
+        sample of at most ``limit``), for the analysis charts."""
         with self._conn() as conn:
             rows = conn.execute(
-                sa.select(T.c.params, T.c.value).where(
+                sa.select(T.c.number, T.c.params, T.c.value)
+                .where(
                     T.c.study_id == study_id,
                     T.c.state == TrialState.COMPLETE.value,
                     T.c.value.is_not(None),
                 )
+                .order_by(T.c.number)
             ).all()
-        params, values = [], []
-        if limit is not None and len(rows) > limit:
+        if len(rows) > limit:
             stride = len(rows) / limit
             rows = [rows[int(i * stride)] for i in range(limit)]
-        for row in rows:
-            if math.isfinite(row.value):
-                params.append(_loads(row.params, {}))
-                values.append(float(row.value))
-        return params, values
+        kept = [r for r in rows if math.isfinite(r.value)]
+        return (
+            [r.number for r in kept],
+            [float(r.value) for r in kept],
+            [_loads(r.params, {}) for r in kept],
+        )
+
+    def last_steps_of_finished(self, study_id: int) -> dict[int, int]:
+        """``{number: last reported step}`` of the COMPLETE and STOPPED trials that reported."""
+        done = (TrialState.COMPLETE.value, TrialState.STOPPED.value)
+        with self._conn() as conn:
+            rows = conn.execute(
+                sa.select(T.c.number, sa.func.max(R.c.step))
+                .join(R, R.c.trial_id == T.c.id)
+                .where(T.c.study_id == study_id, T.c.state.in_(done))
+                .group_by(T.c.number)
+            ).all()
+        return {int(n): int(s) for n, s in rows if s is not None}
+
+    def values_at_step(
+        self, study_id: int, numbers: Sequence[int], step: int
+    ) -> dict[int, tuple[float, dict[str, Any]]]:
+        """``{number: (value, params)}``: each trial's last finite report at or before ``step``."""
+        out: dict[int, tuple[float, dict[str, Any]]] = {}
+        with self._conn() as conn:
+            for start in range(0, len(numbers), 500):
+                chunk = list(numbers[start : start + 500])
+                trials = {
+                    r.id: (r.number, r.params)
+                    for r in conn.execute(
+                        sa.select(T.c.id, T.c.number, T.c.params).where(
+                            T.c.study_id == study_id, T.c.number.in_(chunk)
+                        )
+                    )
+                }
+                last: dict[int, float] = {}
+                for trial_id, value in conn.execute(
+                    sa.select(R.c.trial_id, R.c.value)
+                    .where(R.c.trial_id.in_(list(trials)), R.c.step <= step)
+                    .order_by(R.c.trial_id, R.c.step)
+                ):
+                    if value is not None and math.isfinite(value):
+                        last[trial_id] = float(value)
+                for trial_id, value in last.items():
+                    number, params = trials[trial_id]
+                    out[number] = (value, _loads(params, {}))
+        return out
+
+    def param_definitions(self, study_id: int, space: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Every parameter's definition: the study's space, then the define-by-run parameters
+        of its 200 latest trials (so the table has every column before any chart loads)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                sa.select(T.c.distributions)
+                .where(T.c.study_id == study_id)
+                .order_by(T.c.id.desc())
+                .limit(200)
+            ).scalars()
+            found: dict[str, Any] = {}
+            for text in rows:
+                for name, definition in _loads(text, {}).items():
+                    found.setdefault(str(name), definition)
+        declared = dict(space or {})
+        extra = {k: found[k] for k in sorted(found) if k not in declared}
+        return _clean_json({**declared, **extra})
 
     # live updates ---------------------------------------------------------------------------
     def cursor(self, study_id: int) -> Cursor:
@@ -617,6 +729,18 @@ class DashboardData:
             if len(batch) <= limit:
                 return rows, False
             after_id = batch[-1].id
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value in ("Infinity", "-Infinity", "NaN"):  # json_number's spelling of ±inf and NaN
+        return {"Infinity": "inf", "-Infinity": "-inf", "NaN": "nan"}[value]
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
 
 
 def _like_escape(text: str) -> str:

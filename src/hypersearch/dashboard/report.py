@@ -1,7 +1,8 @@
 """``hypersearch report``: one self-contained HTML file with the dashboard's plots.
 
-Plotly.js, the dashboard's script and style, and the study's data are all inlined, so the
-file opens offline, from an e-mail attachment or a shared drive, with nothing to install.
+The dashboard's chart code (SVG, no chart library), script and style and the study's data are
+all inlined, so the file opens offline, from an e-mail attachment or a shared drive, with
+nothing to install; a 1,000-trial study makes a file of about 1 MB, mostly its data.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hypersearch.dashboard import assets
-from hypersearch.dashboard.app import IMPORTANCE_SAMPLE, study_config, templates_env, to_json
-from hypersearch.dashboard.importance import main_effects
+from hypersearch.dashboard.analysis import analysis
+from hypersearch.dashboard.app import IMPORTANCE_SAMPLE, templates_env, to_json
 from hypersearch.dashboard.queries import MAX_PAGE, DashboardData
 from hypersearch.exceptions import HypersearchError, StudyNotFoundError
 
@@ -21,6 +22,8 @@ __all__ = ["ReportError", "build_report", "write_report"]
 
 #: Curves embedded in a report: the best, running and latest trials, as on the study page.
 REPORT_CURVES = 200
+#: Trials whose rows a report embeds (best first); a larger study's report says so.
+REPORT_ROWS = 5_000
 
 
 class ReportError(HypersearchError, OSError):
@@ -42,39 +45,36 @@ def build_report(data: DashboardData, study_name: str) -> str:
     assert study is not None  # it was just listed; a concurrent delete is reported as absent
     sid = study["id"]
     numbers = data.default_curve_numbers(sid, study["direction"], k=REPORT_CURVES // 3)
-    params, values = data.finished_values(sid, limit=IMPORTANCE_SAMPLE)
-    n_complete = int(study["counts"].get("COMPLETE", 0))
     rows: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = data.trials_page(sid, offset=offset, limit=MAX_PAGE)
+    descending = study["direction"] == "maximize"
+    while len(rows) < REPORT_ROWS:
+        page = data.trials_page(
+            sid, offset=len(rows), limit=MAX_PAGE, sort="value", descending=descending
+        )
         rows.extend(page["trials"])
-        offset += MAX_PAGE
-        if offset >= page["total"]:
+        if len(rows) >= page["total"] or not page["trials"]:
             break
     payload = {
         "points": data.points(sid),
         "curves": data.curves(sid, numbers),
-        "importance": {
-            "importance": main_effects(params, values),
-            "n_trials": n_complete,
-            "sample": len(values),
-            "method": "fanova-main",
-        },
+        "analysis": analysis(data, sid, sample=IMPORTANCE_SAMPLE),
+        "params": data.param_definitions(sid, study["space"]),
         "trials": rows,
     }
     inline = {
         "css": assets.read_static("dashboard.css"),
+        "charts": _script_safe(assets.read_static("charts.js")),
         "js": _script_safe(assets.read_static("dashboard.js")),
-        "plotly": _script_safe(assets.read_static("plotly.min.js")),
         "data": to_json(payload),
     }
+    keys = ("id", "name", "direction", "metric", "space")
+    config = {"page": "study", "poll_ms": 0, "study": {k: study[k] for k in keys}}
     return (
         templates_env()
         .get_template("study.html")
         .render(
             study=study,
-            config=study_config(study),
+            config=config,
             inline=inline,
             allow_edit=False,
             generated=time.strftime("%Y-%m-%d %H:%M"),
