@@ -432,7 +432,8 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             return None
         axes = build_axes(grids, None)
         declared = {name: ax.definition for name, ax in axes.items() if ax.definition}
-        finite = self._as_grid(grids) if size is not None else None
+        # a finite space is searched without repeats (a huge one rarely repeats anyway)
+        finite = self._as_grid(grids) if size is not None and size <= 100_000 else None
         return _Plan(axes, None, int(budget or 10), declared, finite)
 
     def _as_grid(self, grids: list[dict[str, Any]]) -> list[dict[str, Any]]:
