@@ -36,6 +36,7 @@ def not_a_setup():
 @pytest.fixture
 def module(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     torch.set_num_threads(1)
+    monkeypatch.delenv("COLUMNS", raising=False)
     (tmp_path / "lrsetup.py").write_text(SETUP)
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -77,3 +78,11 @@ def test_cli_bad_specs(module, capsys):
     assert "must return" in capsys.readouterr().err
     assert main(["lr-find", "lrsetup:setup", "--start-lr", "1", "--end-lr", "0.1"]) == 1
     assert "start_lr < end_lr" in capsys.readouterr().err
+
+
+def test_cli_output_fits_the_terminal(module, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    main(["lr-find", "lrsetup:setup"])
+    out = capsys.readouterr().out
+    assert all(len(line) <= 60 for line in out.splitlines()), out
+    assert out.startswith("suggestion: ") and "\nrun: " in out and "\nreason: " in out

@@ -666,6 +666,23 @@ def cli_main(args: Any, storage_url: str) -> int:
         return 1
 
 
+def _printer() -> Callable[[str], None]:
+    """``print``, with long lines wrapped (and indented) to the terminal's width."""
+    import textwrap
+
+    from hypersearch.tables import terminal_width
+
+    width = terminal_width(sys.stdout)
+
+    def say(line: str) -> None:
+        if width is None or len(line) <= width:
+            print(line)
+        else:
+            print(textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False))
+
+    return say
+
+
 def run_cli(args: Any, storage: Any = None) -> int:
     """``hypersearch lr-find MODULE:FUNCTION``: run, print the suggestion, write PNG / JSON,
     and with ``--study`` store the curve and enqueue the suggested rate in that study."""
@@ -676,17 +693,18 @@ def run_cli(args: Any, storage: Any = None) -> int:
         num_iter=args.num_iter,
         mode=args.mode,
     )
-    print(f"suggestion: {'none' if result.suggestion is None else f'{result.suggestion:.3g}'}")
-    print(f"run: {len(result.lrs)} of {result.num_iter} batches; {result.stop_reason}")
-    print(f"reason: {result.reason}")
+    say = _printer()
+    say(f"suggestion: {'none' if result.suggestion is None else f'{result.suggestion:.3g}'}")
+    say(f"run: {len(result.lrs)} of {result.num_iter} batches; {result.stop_reason}")
+    say(f"reason: {result.reason}")
     if result.suggestion is not None:
         space = result.space()
-        print(f"search space: hs.Float({space.low:.4g}, {space.high:.4g}, log=True)")
+        say(f"search space: hs.Float({space.low:.4g}, {space.high:.4g}, log=True)")
     if args.plot:
-        print(f"plot: {result.plot(args.plot)}")
+        say(f"plot: {result.plot(args.plot)}")
     if args.json:
         result.save_json(args.json)
-        print(f"json: {args.json}")
+        say(f"json: {args.json}")
     if args.study:
         from hypersearch.study import load_study
 
