@@ -7,6 +7,7 @@ Every wait has a deadline, so a hang fails the test instead of blocking the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 import hypersearch as hs
+from hypersearch import checkpoints
 from hypersearch.storage import SQLStorage
 from hypersearch.trial import TrialState
 
@@ -529,3 +531,362 @@ def test_a_full_disk_is_a_clear_error_and_the_study_stays_usable(
     # period, since this process, its worker, is alive)
     moved.optimize(lambda t: t.params["x"], n_trials=2, show_progress=False)
     assert len(moved.get_trials([TrialState.COMPLETE])) >= 2
+
+
+# ------------------------------------------------------------------------- a long outage
+
+OUTAGE_RUNNER = textwrap.dedent(
+    """
+    import sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        for step in range(8):  # reports every 0.25 s: the outage interrupts one
+            time.sleep(0.25)
+            trial.report(trial.params["i"] + step, step=step)
+        return float(trial.params["i"])
+
+    if __name__ == "__main__":
+        hs.Study.heartbeat_interval = 0.5
+        hs.Study.grace_period = 2.0
+        hs.Study.reap_interval = 0.5
+        study = hs.create_study("outage", space={"i": hs.Int(0, 999)}, storage=sys.argv[1],
+                                sampler=hs.samplers.GridSampler(), seed=1, load_if_exists=True)
+        study.optimize(objective, n_trials=int(sys.argv[2]), n_workers=3, max_failures=None)
+        print("DONE", flush=True)
+    """
+)
+
+
+def test_a_postgres_outage_longer_than_the_retry_window_spares_live_workers(
+    postgres_server: Any, postgres_url: str, tmp_path: Path
+) -> None:
+    """The server is down for longer than the connection retry (5 s here, 2 min by default)
+    and than the lease grace (2 s). The report in flight gives up (that trial fails with the
+    storage error), the finish is retried until the server is back. Then one worker reaped
+    the others' trials by heartbeat age although their processes were alive on this host,
+    and those workers died on "no longer owned" (exit 1). Now none is reaped and every
+    worker carries on to the end."""
+    script = tmp_path / "outage_runner.py"
+    script.write_text(OUTAGE_RUNNER)
+    env = {**os.environ, "HYPERSEARCH_CONNECTION_RETRY_S": "5"}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), postgres_url, "18"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        storage = SQLStorage(postgres_url)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # all three workers busy, some trials done
+            try:
+                sid = storage.get_study("outage").id
+                done = storage.get_trials(sid, [TrialState.COMPLETE])
+                if len(done) >= 3 and len(storage.running_trials(sid)) == 3:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("the workers did not get going")
+        storage.close()
+        postgres_server.stop("fast")
+        time.sleep(5.5)  # > the 5 s retry window and > the 2 s grace period
+        postgres_server.start()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "DONE" in out, err[-4000:]
+    assert "no longer owned" not in err and "A worker stopped on an error" not in err
+    trials = hs.load_study("outage", storage=postgres_url).trials
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    lost = [t for t in trials if "worker lost" in (t.fail_reason or "")]
+    assert lost == [], [(t.number, t.pid, t.fail_reason) for t in lost]
+    failed = [t for t in trials if t.state is TrialState.FAILED]
+    assert len(failed) <= 3  # at most the trial in flight in each worker
+    assert all("StorageError" in (t.fail_reason or "") for t in failed)
+    assert states[TrialState.COMPLETE] == 18 - len(failed)
+
+
+def test_after_an_outage_workers_on_other_hosts_get_a_grace_period_to_renew(
+    postgres_server: Any, postgres_url: str
+) -> None:
+    """Back from an outage, every lease is old. A trial of a worker on another machine (its
+    pid cannot be checked from here) is not reaped until it had a grace period to renew."""
+    study = hs.create_study("hosts", space={"x": hs.Float(0, 1)}, storage=postgres_url)
+    study.grace_period = 1.5
+    other = SQLStorage(postgres_url)  # a worker on another machine
+    claimed = other.claim_trial(
+        other.get_study("hosts").id, host="other-machine", pid=4242, gpu=None
+    )
+    other.close()
+    postgres_server.stop("fast")
+    time.sleep(2.5)  # longer than the grace period: that lease is old now
+    postgres_server.start()
+    assert study.reap_lost_trials() == []  # reconnected just now: not judged yet
+    time.sleep(2.0)  # a grace period later, still no heartbeat: that worker is gone
+    assert study.reap_lost_trials() == [claimed.record.number]
+
+
+# ------------------------------------------------------------------------- checkpoints
+
+
+def test_a_full_disk_during_a_checkpoint_write(tiny_disk: Path, tmp_path: Path) -> None:
+    """The artifacts live on a 600 KB disk; one trial's checkpoint does not fit. That trial
+    fails with what to do, no partial file is left, and the study goes on."""
+    study = hs.create_study(
+        "ck-full", space={"q": hs.Float(0, 1)}, storage=f"sqlite:///{tmp_path / 'ck.db'}", seed=0
+    )
+    study.artifact_dir = tiny_disk
+
+    def objective(trial: hs.Trial) -> float:
+        trial.save_checkpoint(b"w" * 1000)
+        if trial.number == 2:
+            trial.save_checkpoint(os.urandom(2_000_000))  # more than the disk holds
+        return trial.params["q"]
+
+    study.optimize(objective, n_trials=5, max_failures=None, show_progress=False)
+    trials = study.trials
+    states = [t.state for t in trials]
+    assert states == [TrialState.COMPLETE] * 2 + [TrialState.FAILED] + [TrialState.COMPLETE] * 2
+    reason = trials[2].fail_reason or ""
+    assert "CheckpointError" in reason and "No space left" in reason
+    assert "artifact_dir" in reason and str(tiny_disk) in reason
+    assert not list(tiny_disk.rglob(".tmp-*"))  # no partial checkpoint left behind
+    best = study.best_trial
+    assert checkpoints.load(study, best) == b"w" * 1000
+
+
+DELETER_RUNNER = textwrap.dedent(
+    """
+    import sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        for step in range(6):
+            time.sleep(0.02)
+            trial.report(trial.params["i"] + step, step=step)
+            trial.save_checkpoint({"step": step, "w": [trial.number] * 1000})
+        return float(trial.params["i"])
+
+    if __name__ == "__main__":
+        study = hs.create_study("wiped", space={"i": hs.Int(0, 999)}, storage=sys.argv[1],
+                                sampler=hs.samplers.GridSampler(), seed=1, load_if_exists=True)
+        study.optimize(objective, n_trials=int(sys.argv[2]), n_workers=3, max_failures=None)
+        print("DONE", flush=True)
+    """
+)
+
+
+def test_the_artifacts_folder_deleted_again_and_again_mid_study(tmp_path: Path) -> None:
+    """Someone runs `rm -rf hs.db.artifacts` every 0.1 s while three workers checkpoint
+    each step: each save makes its folder again; no trial fails or is lost."""
+    import shutil
+
+    script = tmp_path / "runner.py"
+    script.write_text(DELETER_RUNNER)
+    db = tmp_path / "hs.db"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), f"sqlite:///{db}", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wiped = 0
+    try:
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            if Path(f"{db}.artifacts").exists():
+                shutil.rmtree(f"{db}.artifacts", ignore_errors=True)
+                wiped += 1
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "DONE" in out, err[-3000:]
+    assert wiped >= 5
+    trials = hs.load_study("wiped", storage=f"sqlite:///{db}").trials
+    assert len(trials) == 60 and all(t.state is TrialState.COMPLETE for t in trials), Counter(
+        (t.state, t.fail_reason) for t in trials
+    )
+    assert len({t.params["i"] for t in trials}) == 60
+
+
+# ------------------------------------------------------------------------- skewed clocks
+
+SKEWED_WORKER = textwrap.dedent(
+    """
+    import socket, sys, time
+    offset, host = float(sys.argv.pop(1)), sys.argv.pop(1)
+    _time = time.time
+    time.time = lambda: _time() + offset  # this "machine's" clock is off by `offset` s
+    socket.gethostname = lambda: host     # and it is another machine
+    import hypersearch as hs
+    hs.Study.grace_period = 3.0
+    hs.Study.heartbeat_interval = 0.5
+    hs.Study.reap_interval = 0.5
+    from hypersearch.cli import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_two_hosts_with_clocks_five_minutes_apart(postgres_url: str, tmp_path: Path) -> None:
+    """Leases are stamped and judged by the database's clock, never a worker's: a host whose
+    clock is 5 minutes ahead neither reaps the other's trials nor has its own reaped."""
+    hs.create_study(
+        "skew",
+        space={"a": hs.Int(0, 9), "b": hs.Int(0, 5)},
+        storage=postgres_url,
+        sampler=hs.samplers.GridSampler(),
+        seed=0,
+    )
+    script = tmp_path / "skewed_worker.py"
+    script.write_text(SKEWED_WORKER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    command = ["worker", "skew", "--storage", postgres_url, "--n-trials", "30"]
+    command += ["--objective", "parallel_objectives:sleepy_grid"]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), offset, host, *command],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for offset, host in (("0", "host-a"), ("300", "host-b"))
+    ]
+    try:
+        outs = [w.communicate(timeout=180) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+    for w, (_, err) in zip(workers, outs, strict=True):
+        assert w.returncode == 0, err[-3000:]
+    trials = hs.load_study("skew", storage=postgres_url).trials
+    assert len(trials) == 60 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert {t.host for t in trials} == {"host-a", "host-b"}
+    assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60
+    for t in trials:  # one clock for all: the database's
+        assert t.started_at is not None and t.finished_at is not None
+        assert 0 <= t.finished_at - t.started_at < 30
+    ends = sorted(t.finished_at for t in trials if t.finished_at is not None)
+    assert ends[-1] - ends[0] < 120  # not 300 s apart
+
+
+# ------------------------------------------------------------------------- frozen promotion
+
+PROMOTION_RUNNER = textwrap.dedent(
+    """
+    import sys, time
+    import hypersearch as hs
+
+    def objective(trial):
+        state = trial.load_checkpoint()
+        done = 0 if state is None else int(state["epochs"])
+        value = float("nan")
+        for epoch in range(done + 1, 10):
+            time.sleep(0.1)
+            value = (1.0 - trial.params["q"]) + 0.5 / epoch
+            trial.report(value, step=epoch)
+            trial.save_checkpoint({"epochs": epoch})
+            if trial.should_stop():
+                break
+        return value
+
+    if __name__ == "__main__":
+        hs.Study.heartbeat_interval = 0.5
+        hs.Study.grace_period = 2.0
+        hs.Study.reap_interval = 0.5
+        study = hs.create_study(
+            "promo", space={"q": hs.Float(0, 1)}, storage=sys.argv[1], seed=1,
+            sampler="random", load_if_exists=True,
+            scheduler=hs.schedulers.ASHA(min_resource=1, max_resource=9, pause=True))
+        study.optimize(objective, n_trials=int(sys.argv[2]), n_workers=3, max_failures=None,
+                       max_retries=1)
+        print("DONE", flush=True)
+    """
+)
+
+
+def test_a_worker_frozen_while_running_a_promoted_trial(tmp_path: Path) -> None:
+    """SIGSTOP the worker of a promoted trial (one continuing a paused trial from its
+    checkpoint) for longer than the grace period: the promotion is reaped and retried once,
+    the woken worker's late result is refused, no paused trial is promoted to completion
+    twice, and the study ends with nothing RUNNING."""
+    script = tmp_path / "promo.py"
+    script.write_text(PROMOTION_RUNNER)
+    url = f"sqlite:///{tmp_path / 'promo.db'}"
+    parent = subprocess.Popen(
+        [sys.executable, str(script), url, "40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    frozen: int | None = None
+    try:
+        deadline = time.monotonic() + 120
+        storage = SQLStorage(url)
+        while frozen is None and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.05)
+            try:
+                sid = storage.get_study("promo").id
+                running = storage.get_trials(sid, [TrialState.RUNNING])
+            except Exception:
+                continue
+            promoted = [t for t in running if "promoted_from" in t.attrs and t.pid]
+            if promoted and promoted[0].pid in _children(parent.pid):
+                frozen = promoted[0].pid
+                os.kill(frozen, signal.SIGSTOP)
+        storage.close()
+        assert frozen is not None, "no promoted trial ran in a worker within 120 s"
+        time.sleep(2 * 2.0 + 1.0)
+        os.kill(frozen, signal.SIGCONT)
+        out, err = parent.communicate(timeout=180)
+    finally:
+        if frozen is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(frozen, signal.SIGCONT)
+        if parent.poll() is None:
+            parent.kill()
+            parent.communicate()
+    assert parent.returncode == 0 and "DONE" in out, err[-3000:]
+    trials = hs.load_study("promo", storage=url).trials
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    lost = [t for t in trials if "worker lost" in (t.fail_reason or "")]
+    assert len(lost) == 1 and lost[0].pid == frozen
+    finished = [t for t in trials if t.state is not TrialState.FAILED]
+    promoted = Counter(t.attrs["promoted_from"] for t in finished if "promoted_from" in t.attrs)
+    assert promoted and max(promoted.values()) == 1, promoted
+
+
+# ------------------------------------------------------------------------- 32 workers
+
+
+@pytest.mark.slow
+def test_thirty_two_workers_on_one_postgres_study(postgres_url: str) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import parallel_objectives as objectives
+
+    study = hs.create_study(
+        "many",
+        space={"a": hs.Int(0, 19), "b": hs.Int(0, 9)},
+        storage=postgres_url,
+        sampler=hs.samplers.GridSampler(),
+        seed=0,
+    )
+    study.optimize(objectives.sleepy_grid, n_trials=200, n_workers=32, show_progress=False)
+    trials = study.trials
+    assert len(trials) == 200 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert len({(t.params["a"], t.params["b"]) for t in trials}) == 200  # none twice
+    assert len({t.pid for t in trials}) >= 16

@@ -21,6 +21,7 @@ completed trials; every other one goes, so disk use stays bounded.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -109,21 +110,41 @@ def _legacy_root(study: Study) -> Path | None:
 
 
 def save(study: Study, number: int, obj: Any, step: int | None) -> dict[str, Any]:
-    """Pickle ``obj`` as trial ``number``'s checkpoint (atomically); return the reference."""
-    root = artifact_root(study)
-    folder = root / str(number)
+    """Pickle ``obj`` as trial ``number``'s checkpoint (atomically); return the reference.
+    A folder deleted meanwhile (someone cleaned the artifacts) is made again; a full disk
+    is a ``CheckpointError`` that says what to do, and the previous checkpoint is kept."""
+    folder = artifact_root(study) / str(number)
+    for attempt in range(3):
+        try:
+            size = _write(folder, obj)
+            break
+        except FileNotFoundError:  # the folder vanished between mkdir and the write
+            if attempt == 2:
+                raise
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise CheckpointError(
+                f"No space left for the checkpoint of trial {number} in {folder} (the disk or "
+                "quota is full); its previous checkpoint is kept. Free space there, or point "
+                "study.artifact_dir (or $HYPERSEARCH_ARTIFACTS) at a disk with room."
+            ) from None
+    return {"file": f"{number}/{FILE}", "step": step, "bytes": size}
+
+
+def _write(folder: Path, obj: Any) -> int:
+    """Write ``obj`` to ``folder/checkpoint.pkl`` through a temporary file; return its size."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
     try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, folder / FILE)
+        return (folder / FILE).stat().st_size
     except BaseException:
         with _quiet():
             os.unlink(tmp)
         raise
-    size = (folder / FILE).stat().st_size
-    return {"file": f"{number}/{FILE}", "step": step, "bytes": size}
 
 
 def load(study: Study, record: TrialRecord) -> Any:

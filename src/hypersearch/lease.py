@@ -12,7 +12,7 @@ from contextlib import suppress
 
 from hypersearch.storage import Storage
 
-__all__ = ["HOST", "Heartbeat", "current_gpu", "pid_alive"]
+__all__ = ["HOST", "Heartbeat", "current_gpu", "pid_alive", "pid_running"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -29,6 +29,20 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def pid_running(pid: int) -> bool:
+    """True when process ``pid`` on this machine is alive and can run: not a zombie, not
+    stopped (SIGSTOP, a frozen container). Its trials are then not reaped by lease age,
+    whatever a database outage did to their heartbeats."""
+    if not pid_alive(pid):
+        return False
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 (one read, closed at once)
+    except OSError:
+        return True  # no /proc (macOS): alive is all we know
+    state = stat.rsplit(")", 1)[-1].split()[0]  # after "(command name)", which may hold ")"
+    return state not in ("T", "t", "Z", "X")
 
 
 def current_gpu() -> str | None:

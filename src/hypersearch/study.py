@@ -38,6 +38,7 @@ from hypersearch.lease import HOST as _HOST
 from hypersearch.lease import Heartbeat as _Heartbeat
 from hypersearch.lease import current_gpu as _current_gpu
 from hypersearch.lease import pid_alive as _pid_alive
+from hypersearch.lease import pid_running as _pid_running
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision, TrialPlan
@@ -603,7 +604,10 @@ class Study:
             return self._after_stale(trial, exc)
         except catch as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
+            try:
+                return self._finish(trial, TrialState.FAILED, None, {}, reason, tb.format_exc())
+            except StaleTrialError as stale:  # reaped meanwhile (e.g. during an outage)
+                return self._after_stale(trial, stale)
         except BaseException:
             with suppress(Exception), _interrupts_held():
                 self._finish(
@@ -817,14 +821,29 @@ class Study:
         if getattr(self._storage, "read_only", False):
             return []  # a database in a read-only folder: look, never write
         self._last_reap = now
-        dead = [
+        here = {
             pid
             for _, host, pid in self._storage.running_trials(self._id)
-            if host == _HOST and pid is not None and pid != os.getpid() and not _pid_alive(pid)
-        ]
+            if host == _HOST and pid is not None
+        }
+        dead = [pid for pid in here if pid != os.getpid() and not _pid_alive(pid)]
+        # A live, running process on this host is not reaped by lease age: its heartbeats
+        # may be old only because the database was unreachable (a frozen one still is).
+        alive = [pid for pid in here if pid == os.getpid() or _pid_running(pid)]
+        grace = self.grace_period
+        since = time.monotonic() - getattr(self._storage, "reconnected_at", -math.inf)
+        if since < grace:
+            # back from an outage less than a grace period ago: every lease is old, and
+            # their workers (on other hosts too) have not had the time to renew them
+            grace = math.inf
         retries = {"max_retries": self.max_retries} if self.max_retries else {}
         reaped = self._storage.reap_stale_trials(
-            self._id, grace_seconds=self.grace_period, host=_HOST, dead_pids=dead, **retries
+            self._id,
+            grace_seconds=grace,
+            host=_HOST,
+            dead_pids=dead,
+            alive_pids=alive,
+            **retries,
         )
         if reaped:
             logger.warning("Marked lost trial(s) %s as FAILED (worker gone).", reaped)

@@ -45,6 +45,7 @@ class WorkerSpec:
     deterministic_lag: int | None
     catch: tuple[type[BaseException], ...] = (Exception,)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    connection_retry_s: float | None = None
 
 
 def check_objective(objective: Callable[..., Any], where: str) -> None:
@@ -153,6 +154,7 @@ def worker_spec(
         max_retries=study.max_retries,
         deterministic_lag=study._deterministic_lag,
         catch=catch,
+        connection_retry_s=storage.connection_retry_s,
     )
 
 
@@ -162,7 +164,7 @@ def open_worker_study(spec: WorkerSpec) -> Study:
 
     study = Study(
         name=spec.name,
-        storage=SQLStorage(spec.storage_url),
+        storage=SQLStorage(spec.storage_url, connection_retry_s=spec.connection_retry_s),
         study_id=spec.study_id,
         direction=spec.direction,
         metric=spec.metric,

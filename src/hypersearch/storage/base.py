@@ -160,10 +160,17 @@ class Storage(ABC):
 
     @abstractmethod
     def reap_stale_trials(
-        self, study_id: int, *, grace_seconds: float, host: str, dead_pids: Iterable[int] = ()
+        self,
+        study_id: int,
+        *,
+        grace_seconds: float,
+        host: str,
+        dead_pids: Iterable[int] = (),
+        alive_pids: Iterable[int] = (),
     ) -> list[int]:
-        """Mark FAILED the RUNNING trials whose lease expired (database clock), or whose worker
-        on ``host`` is one of ``dead_pids``. Return their numbers."""
+        """Mark FAILED the RUNNING trials whose lease expired (database clock; never with an
+        infinite ``grace_seconds``) unless their worker on ``host`` is one of ``alive_pids``,
+        or whose worker on ``host`` is one of ``dead_pids``. Return their numbers."""
 
     @abstractmethod
     def running_trials(self, study_id: int) -> list[tuple[int, str | None, int | None]]:

@@ -413,6 +413,22 @@ def _close_all() -> None:
             storage.close()
 
 
+def _retry_window(seconds: float | None) -> float:
+    """How long a lost connection is retried: ``seconds``, else
+    ``$HYPERSEARCH_CONNECTION_RETRY_S``, else two minutes."""
+    if seconds is None:
+        text = os.environ.get("HYPERSEARCH_CONNECTION_RETRY_S", "").strip()
+        try:
+            seconds = float(text) if text else 120.0
+        except ValueError:
+            raise InvalidArgumentError(
+                f"HYPERSEARCH_CONNECTION_RETRY_S must be a number of seconds, got {text!r}."
+            ) from None
+    if not seconds >= 0:
+        raise InvalidArgumentError(f"connection_retry_s must be >= 0 seconds, got {seconds!r}.")
+    return float(seconds)
+
+
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
@@ -435,7 +451,7 @@ class SQLStorage(Storage):
         *,
         busy_timeout_s: float = 30.0,
         upgrading: bool = False,
-        connection_retry_s: float = 120.0,
+        connection_retry_s: float | None = None,
     ) -> None:
         self._in_memory = url is None or url in ("sqlite://", "sqlite:///:memory:")
         raw = "sqlite://" if self._in_memory else normalise_url(str(url))
@@ -458,9 +474,13 @@ class SQLStorage(Storage):
         self._owned: dict[int, tuple[str, str]] = {}
         # A server that cannot be reached at all is an error at once (a wrong URL); once open,
         # a lost connection is retried with back-off for ``connection_retry_s`` seconds.
+        retry_s = _retry_window(connection_retry_s)
+        #: ``time.monotonic()`` when a lost connection last came back (see ``_retrying``).
+        self.reconnected_at = -math.inf
+        self._connection_lost = False
         self.connection_retry_s = 1.0
         self._open_schema(allow_older=upgrading)
-        self.connection_retry_s = connection_retry_s
+        self.connection_retry_s = retry_s
         _OPEN.add(self)
 
     # engine and transactions -------------------------------------------------------
@@ -567,7 +587,7 @@ class SQLStorage(Storage):
         while True:
             attempt += 1
             try:
-                return fn()
+                result = fn()
             except sa.exc.DataError as exc:  # a value the database cannot hold: say which
                 reason = " ".join(str(exc.orig or exc).split())
                 raise StorageError(f"Storage {self.url} refused a value: {reason}.") from None
@@ -580,6 +600,8 @@ class SQLStorage(Storage):
                 text = str(exc).lower()
                 lost = invalidated or any(s in text for s in _CONNECTION_LOST)
                 locked = any(s in text for s in ("locked", "busy"))
+                if lost:
+                    self._connection_lost = True
                 elapsed = time.monotonic() - started
                 if lost and elapsed < self.connection_retry_s:
                     if attempt == 1 or attempt % 10 == 0:
@@ -596,6 +618,11 @@ class SQLStorage(Storage):
                     ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
+                continue
+            if self._connection_lost:  # back after an outage: leases may be stale, see
+                self._connection_lost = False  # Study.reap_lost_trials
+                self.reconnected_at = time.monotonic()
+            return result
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -1243,6 +1270,7 @@ class SQLStorage(Storage):
         grace_seconds: float,
         host: str,
         dead_pids: Iterable[int] = (),
+        alive_pids: Iterable[int] = (),
         max_retries: int = 0,
     ) -> list[int]:
         """See ``Storage.reap_stale_trials``. With ``max_retries``, each reaped trial that was
@@ -1250,10 +1278,17 @@ class SQLStorage(Storage):
         same transaction: the new trial's attrs say ``retry_of`` (the original's number) and
         ``attempt``; the original's attrs get ``retried_by``."""
         dead = list(dead_pids)
+        alive = list(alive_pids)
         t = trials_table
 
         def write(conn: Connection) -> list[int]:
-            expired = t.c.heartbeat_at < self._now - grace_seconds
+            expired: sa.ColumnElement[bool] = (
+                t.c.heartbeat_at < self._now - grace_seconds
+                if math.isfinite(grace_seconds)
+                else sa.false()
+            )
+            if alive:  # their owner runs on this host: an old lease means a lost connection
+                expired = sa.and_(expired, sa.not_(sa.and_(t.c.host == host, t.c.pid.in_(alive))))
             lost = sa.and_(t.c.host == host, t.c.pid.in_(dead)) if dead else sa.false()
             where = sa.and_(
                 t.c.study_id == study_id,
