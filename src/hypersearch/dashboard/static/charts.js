@@ -76,12 +76,12 @@
     const tr = TRANSFORMS[kind] || TRANSFORMS.linear;
     const ts = [];
     values.forEach(function (v) { if (typeof v === "number" && Number.isFinite(v) && tr.ok(v)) ts.push(tr.f(v)); });
-    let t0 = opts.domain ? tr.f(opts.domain[0]) : Math.min.apply(null, ts.length ? ts : [0]);
-    let t1 = opts.domain ? tr.f(opts.domain[1]) : Math.max.apply(null, ts.length ? ts : [1]);
-    if (!ts.length && !opts.domain) { t0 = 0; t1 = 1; }
+    const lo = ts.length ? Math.min.apply(null, ts) : 0, hi = ts.length ? Math.max.apply(null, ts) : 1;
+    const dom = opts.domain && tr.ok(opts.domain[0]) && tr.ok(opts.domain[1]) ? [tr.f(opts.domain[0]), tr.f(opts.domain[1])] : null;
+    let t0 = dom ? Math.min(dom[0], lo) : lo;  // the declared range, widened to any value beyond it
+    let t1 = dom ? Math.max(dom[1], hi) : hi;
     if (t1 - t0 < 1e-12) { const d = kind === "linear" ? Math.max(Math.abs(t0) * 0.1, 0.5) : 0.5; t0 -= d; t1 += d; }
     if (opts.pad !== false) { const pad = (t1 - t0) * 0.04; t0 -= pad; t1 += pad; }
-    if (kind === "linear" && opts.zeroFloor && t0 < 0 && Math.min.apply(null, ts) >= 0) t0 = 0;
     const map = function (v) {
       if (typeof v !== "number" || !Number.isFinite(v) || !tr.ok(v)) return null;
       return r0 + (r1 - r0) * (tr.f(v) - t0) / (t1 - t0);
@@ -232,7 +232,7 @@
     const m = { l: spec.y.label ? 62 : 48, r: 14, t: spec.legend ? 24 : 10, b: spec.x.label ? 40 : 24 };
     const allX = [], allY = [];
     spec.series.forEach(function (s) { s.x.forEach(function (v) { allX.push(v); }); s.y.forEach(function (v) { allY.push(v); }); });
-    const sx = scale(spec.x.kind || "linear", allX, m.l, f.width - m.r, { categories: spec.x.categories, integer: spec.x.integer });
+    const sx = scale(spec.x.kind || "linear", allX, m.l, f.width - m.r, { categories: spec.x.categories, integer: spec.x.integer, domain: spec.x.domain });
     const sy = scale(spec.y.kind || "linear", allY, f.height - m.b, m.t, { categories: spec.y.categories, integer: spec.y.integer });
     const g = f.root.appendChild(svg("g"));
     axisY(g, sy, m.l, m.t, f.height - m.b, spec.y.label, 5, f.width - m.r);
@@ -283,7 +283,7 @@
     const f = frame(node, Math.max(120, n * rowH + 44));
     const longest = Math.max.apply(null, spec.labels.map(function (l) { return Math.min(18, String(l).length); }));
     const m = { l: Math.max(60, longest * 7 + 12), r: 50, t: 6, b: 38 };
-    const sx = scale("linear", [0, 1], m.l, f.width - m.r, { domain: [0, spec.max || 1], pad: false });
+    const sx = scale("linear", [], m.l, f.width - m.r, { domain: [0, spec.max || 1], pad: false });
     const g = f.root.appendChild(svg("g"));
     axisX(g, sx, f.height - m.b, m.l, f.width - m.r, spec.xlabel, 5);
     spec.labels.forEach(function (label, i) {
@@ -306,7 +306,7 @@
     const m = { l: 50, r: 50, t: 40, b: 22 };
     const step = n > 1 ? (f.width - m.l - m.r) / (n - 1) : 0;
     const scales = spec.dims.map(function (d) {
-      return scale(d.kind, d.values, f.height - m.b, m.t, { categories: d.categories, pad: d.kind !== "category", integer: d.integer });
+      return scale(d.kind, d.values, f.height - m.b, m.t, { categories: d.categories, pad: d.kind !== "category", integer: d.integer, domain: d.domain });
     });
     const rows = spec.dims.length ? spec.dims[0].values.length : 0;
     const pos = spec.dims.map(function (d, j) { return d.values.map(scales[j].map); });
@@ -395,8 +395,8 @@
   function contour(node, spec) {
     const f = frame(node, spec.height || 360);
     const m = { l: 62, r: 14, t: 10, b: 40 };
-    const sx = scale(spec.x.kind, spec.x.values, m.l, f.width - m.r, { categories: spec.x.categories, integer: spec.x.integer });
-    const sy = scale(spec.y.kind, spec.y.values, f.height - m.b, m.t, { categories: spec.y.categories, integer: spec.y.integer });
+    const sx = scale(spec.x.kind, spec.x.values, m.l, f.width - m.r, { categories: spec.x.categories, integer: spec.x.integer, domain: spec.x.domain });
+    const sy = scale(spec.y.kind, spec.y.values, f.height - m.b, m.t, { categories: spec.y.categories, integer: spec.y.integer, domain: spec.y.domain });
     const W = f.width - m.l - m.r, H = f.height - m.t - m.b;
     const pts = [];
     for (let i = 0; i < spec.z.length; i++) {

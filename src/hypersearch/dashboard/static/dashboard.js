@@ -92,7 +92,11 @@
   }
   function dimension(name, def, column) {
     const kind = axisKind(def, column);
-    if (kind !== "category") return { name: name, kind: kind, values: column.map(finite), integer: !!def && def.type === "int" };
+    if (kind !== "category") {
+      // the axis spans the declared range, so a trial's place in the search space shows
+      const declared = def && finite(def.low) !== null && finite(def.high) !== null && def.high > def.low ? [def.low, def.high] : null;
+      return { name: name, kind: kind, values: column.map(finite), integer: !!def && def.type === "int", domain: declared };
+    }
     const labels = column.map(function (v) { return v === undefined || v === null ? null : fmt(v); });
     let cats = def && def.values ? def.values.map(fmt) : def && def.type === "bool" ? ["false", "true"] : [];
     labels.forEach(function (l) { if (l !== null && cats.indexOf(l) < 0) cats.push(l); });
@@ -327,7 +331,7 @@
         names.forEach(function (p) {
           const cell = box.appendChild(el("div", { class: "slice" }));
           const dim = dimension(p, defs[p], rows.map(function (r) { return r[2][p]; }));
-          C.xy(cell, { height: 230, x: { kind: dim.kind, label: p + (dim.kind !== "linear" && dim.kind !== "category" ? " (" + dim.kind + " scale)" : ""), categories: dim.categories, integer: dim.integer },
+          C.xy(cell, { height: 230, x: { kind: dim.kind, label: p + (dim.kind !== "linear" && dim.kind !== "category" ? " (" + dim.kind + " scale)" : ""), categories: dim.categories, integer: dim.integer, domain: dim.domain },
             y: { label: valueLabel() },
             series: [{ kind: "points", x: dim.values, y: values, colors: values.map(cs.color), size: rows.length > 2000 ? 4 : 7, opacity: 0.8,
               tips: rows.map(function (r) { return "trial " + r[0] + "\n" + p + " = " + fmt(r[2][p]) + "\n" + fmt(r[1]); }) }] });
@@ -341,8 +345,9 @@
         const names = usedParams(rows);
         const xs = document.getElementById("contour-x"), ys = document.getElementById("contour-y");
         const info = document.getElementById("contour-info");
-        if (rows.length < 3 || names.length < 2) { empty("plot-contour", "Needs three trials with a value and two parameters."); info.textContent = ""; xs.hidden = ys.hidden = true; return; }
-        xs.hidden = ys.hidden = false;
+        const controlsBox = document.getElementById("contour-controls");
+        if (rows.length < 3 || names.length < 2) { empty("plot-contour", "Needs three trials with a value and two parameters."); info.textContent = ""; controlsBox.hidden = true; return; }
+        controlsBox.hidden = false;
         const imp = analysis.importance || {};
         const ranked = names.slice().sort(function (a, b) { return (imp[b] || 0) - (imp[a] || 0); });
         [xs, ys].forEach(function (sel, k) {
@@ -511,6 +516,7 @@
         cells.forEach(function (c) { tr.appendChild(el("td", { class: "break" }, c)); });
       };
       line("state", rows.map(function (r) { return r.state; }), false);
+      body.lastChild.querySelectorAll("td + td").forEach(function (td) { const s = td.textContent; td.textContent = ""; td.appendChild(el("span", { class: "state " + s }, s)); });
       line(study.metric, rows.map(function (r) { return fmt(r.value); }), false);
       line("duration", rows.map(function (r) { return fmtDuration(r.duration); }), false);
       const names = paramNames.filter(function (p) { return rows.some(function (r) { return r.params[p] !== undefined; }); });
