@@ -1,8 +1,13 @@
-"""Hyperband on the digits MLP: most trials stop after 1 or 3 epochs, the promising ones get 27.
+"""Early stopping on the digits MLP: most trials stop after 1 or 3 epochs, the promising ones
+get 27.
 
     pip install "hypersearch[examples]"
-    python examples/digits_hyperband.py                  # 60 trials into ./hypersearch.db
-    python examples/digits_hyperband.py --scheduler bohb # model-based Hyperband
+    python examples/digits_hyperband.py                       # MultiFidelity, 60 trials
+    python examples/digits_hyperband.py --scheduler hyperband # or asha, bohb
+
+The default scheduler is the recommended one, ``MultiFidelity(max_resource=27)``: ASHA's rungs
+(min_resource and reduction factor derived from max_resource) with new configurations proposed
+by a model of every reported epoch, stopped and paused trials included.
 
 The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and stops when
 ``trial.should_stop()`` says so; stopped trials are kept (state STOPPED) with their curves.
@@ -95,17 +100,25 @@ def make_objective(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=60)
-    ap.add_argument("--scheduler", choices=["hyperband", "asha", "bohb"], default="hyperband")
+    ap.add_argument(
+        "--scheduler", choices=["multifidelity", "hyperband", "asha", "bohb"],
+        default="multifidelity",
+    )  # fmt: skip
     ap.add_argument("--storage", default="sqlite:///hypersearch.db")
     ap.add_argument("--epochs", type=int, default=EPOCHS, help="max_resource")
     ap.add_argument("--no-checkpoints", action="store_true", help="stop instead of pause")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cls = {"hyperband": hs.schedulers.Hyperband, "asha": hs.schedulers.ASHA,
-           "bohb": hs.schedulers.BOHB}[args.scheduler]  # fmt: skip
+    scheduler: hs.schedulers.Scheduler
+    if args.scheduler == "multifidelity":  # only max_resource is needed
+        scheduler = hs.schedulers.MultiFidelity(max_resource=args.epochs)
+    else:
+        cls = {"hyperband": hs.schedulers.Hyperband, "asha": hs.schedulers.ASHA,
+               "bohb": hs.schedulers.BOHB}[args.scheduler]  # fmt: skip
+        scheduler = cls(min_resource=1, max_resource=args.epochs, reduction_factor=3)
     study = hs.create_study(
         f"digits-{args.scheduler}", space=SPACE, direction="maximize", metric="val_accuracy",
-        scheduler=cls(min_resource=1, max_resource=args.epochs, reduction_factor=3),
+        scheduler=scheduler,
         storage=args.storage, seed=0, load_if_exists=True,
     )  # fmt: skip
     objective = make_objective(load(), args.epochs, checkpoints=not args.no_checkpoints)

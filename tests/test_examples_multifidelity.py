@@ -29,12 +29,14 @@ def _run(script: str, *args: str, cwd: Path) -> str:
     return proc.stdout
 
 
-def test_digits_hyperband_example(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scheduler", ["hyperband", "multifidelity"])
+def test_digits_hyperband_example(tmp_path: Path, scheduler: str) -> None:
     storage = f"sqlite:///{tmp_path / 'hb.db'}"
     out = _run("digits_hyperband.py", "--trials", "8", "--epochs", "6", "--storage", storage,
-               cwd=tmp_path)  # fmt: skip
+               "--scheduler", scheduler, cwd=tmp_path)  # fmt: skip
     assert "best val accuracy" in out and "promotions from a checkpoint" in out
-    study = hs.load_study("digits-hyperband", storage=storage)
+    assert "epochs trained of" in out  # the summary says which epochs stopping saved
+    study = hs.load_study(f"digits-{scheduler}", storage=storage)
     trials = study.trials
     assert len(trials) == 8 and not study.get_trials(["FAILED"])
     assert study.best_trial.last_step == 6 and study.best_value > 0.5

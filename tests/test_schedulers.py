@@ -165,7 +165,10 @@ def test_make_scheduler_passes_none_and_objects_through() -> None:
 
 @pytest.mark.parametrize("name", scheduler_names())
 def test_config_round_trips(name: str) -> None:
-    default = make_scheduler(name)
+    # MultiFidelity needs max_resource (it derives the rest from it)
+    default = make_scheduler(
+        {"name": name, "max_resource": 27} if name == "multifidelity" else name
+    )
     assert default is not None
     again = make_scheduler(default.config())
     assert type(again) is type(default)

@@ -14,6 +14,7 @@ from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
 from hypersearch.schedulers.bohb import BOHB, DensityRatioSampler
 from hypersearch.schedulers.hyperband import ASHA, Hyperband, SuccessiveHalving
 from hypersearch.schedulers.median import MedianStopping
+from hypersearch.schedulers.multifidelity import MultiFidelity
 from hypersearch.schedulers.pbt import PBT, schedule_of
 from hypersearch.schedulers.rules import AnyOf, Divergence, Patience, Threshold, TimeCap
 
@@ -27,6 +28,7 @@ __all__ = [
     "Divergence",
     "Hyperband",
     "MedianStopping",
+    "MultiFidelity",
     "Patience",
     "Scheduler",
     "SuccessiveHalving",
@@ -51,6 +53,7 @@ _REGISTRY: dict[str, type[Scheduler]] = {
         ASHA,
         Hyperband,
         BOHB,
+        MultiFidelity,
         PBT,
     )
 }

@@ -224,8 +224,26 @@ class ASHA(Scheduler):
                 f"max_resource={max(short) + 1} (or 'auto').",
             )
 
+    def _check_unreported(self, trials: Sequence[TrialRecord]) -> None:
+        if "unreported" in self._warned:
+            return
+        silent = [
+            t.number
+            for t in trials
+            if t.state is TrialState.COMPLETE and not t.intermediate and t.source == "sampler"
+        ]
+        if silent:
+            self._warn_once(
+                "unreported",
+                f"{type(self).__name__}: trial {silent[0]} completed without calling "
+                "trial.report(value, step=...), so it could be neither stopped nor paused "
+                "and trained in full. Report the validation value after every epoch and "
+                "check trial.should_stop().",
+            )
+
     def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
         self._check_under(trials)
+        self._check_unreported(trials)
         return self._promotion(trials, study)
 
     # rung results ---------------------------------------------------------------------------
@@ -294,6 +312,14 @@ class ASHA(Scheduler):
         crossed = [r for r in self.rungs(max_resource, rate) if max(previous, done) < r <= step]
         if not crossed:
             return Decision.CONTINUE
+        if len(crossed) > 1:
+            self._warn_once(
+                "jump",
+                f"{type(self).__name__}: trial {trial.number} jumped from step {previous} to "
+                f"{step}, past rungs {crossed}; it is judged at rung {crossed[-1]} only. Report "
+                "after every epoch (trial.report(value, step=epoch)), or choose min_resource "
+                "and reduction_factor so that rungs fall on steps the objective reports.",
+            )
         minimize = study.direction == "minimize"
         rung = crossed[-1]
         mine = curve_value(mine_curve, rung, minimize)
@@ -312,7 +338,9 @@ class ASHA(Scheduler):
         if better < self._quota(n, rung == self.rungs(max_resource, rate)[-1]):
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
         study.set_attrs(trial.number, {"paused_at": rung})
-        return Decision.PAUSE
+        # without a checkpoint a promotion retrains from step 0: the trial ends as stopped
+        # (PAUSE promises a checkpoint to continue from)
+        return Decision.PAUSE if trial.attrs.get("checkpoint") else Decision.STOP
 
     # promotions (pause mode) ------------------------------------------------------------
     def _promotion(self, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
@@ -327,7 +355,7 @@ class ASHA(Scheduler):
         groups: dict[tuple[Any, int], list[TrialRecord]] = {}
         for t in candidates:
             groups.setdefault((self._bracket_of(t), int(t.attrs["paused_at"])), []).append(t)
-        best: tuple[Any, ...] | None = None
+        promotable: list[tuple[tuple[Any, ...], TrialRecord, int]] = []
         max_resource = self.resolved_max(trials)
         for (bracket, rung), waiting in groups.items():
             results = self._rung_results(trials, curves, bracket, rung, minimize)
@@ -338,12 +366,13 @@ class ASHA(Scheduler):
             top = {r.number: v for v, r in ranked[:k]}
             for t in waiting:
                 if t.number in top:
-                    key = (-rung, sign * top[t.number], t.number)
-                    if best is None or key < best[0]:
-                        best = (key, t, rung)
-        if best is None:
+                    promotable.append(((-rung, sign * top[t.number], t.number), t, rung))
+        if not promotable:
             return None
-        _, t, rung = best
+        promotable.sort(key=lambda p: p[0])
+        rung_of = {t.number: rung for _, t, rung in promotable}
+        t = self._promotion_order([t for _, t, _ in promotable], trials, study)[0]
+        rung = rung_of[t.number]
         ckpt = t.attrs.get("checkpoint")
         attrs: dict[str, Any] = {
             "promoted_from": t.number,
@@ -358,6 +387,13 @@ class ASHA(Scheduler):
         else:  # nothing to continue from: retrain from scratch
             attrs["start_step"] = 0
         return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
+
+    def _promotion_order(
+        self, candidates: Sequence[TrialRecord], trials: Sequence[TrialRecord], study: Study
+    ) -> list[TrialRecord]:
+        """Promotable paused trials in the order to promote them: as given (highest rung,
+        then best value at it)."""
+        return list(candidates)
 
     def _quota(self, n: int, last_rung: bool) -> int:
         """How many of the ``n`` trials at a rung may go on (pause mode): the top

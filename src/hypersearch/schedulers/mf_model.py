@@ -1,0 +1,161 @@
+"""A Gaussian process over (configuration, resource), fitted on every reported point.
+
+Each learning curve contributes its best value so far at a few resources (the rungs, full
+training and its last report), stopped and paused trials included, so a configuration that
+was dropped after two epochs still tells the model something (MOBSTER, Klein et al. 2020;
+Hyper-Tune, Li et al. 2022). The resource is one more input, ``log(1 + r) / log(1 + max)``
+in ``[0, 1]``, with its own length scale: the fitted model learns how far low-resource values
+predict full training. New configurations maximise expected improvement at full training.
+
+The model only sees what it is handed (points of the unit cube and their curves), never a
+study; the fitting cost is bounded by ``max_points`` and by refitting the kernel's
+hyperparameters only when the data grew by half since the last fit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from hypersearch.samplers.gp.acquisition import log_ei
+from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
+
+__all__ = ["Curve", "CurveModel"]
+
+#: Refit the kernel's hyperparameters once the data grew by this factor since the last fit.
+_REFIT_GROWTH = 1.5
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One configuration (a point of the unit cube) and its learning curve (resource ->
+    value, to be minimised)."""
+
+    x: np.ndarray
+    values: Mapping[int, float]
+
+
+def _best_up_to(values: Mapping[int, float], resource: int) -> float | None:
+    """Best (lowest) finite value up to the first step >= ``resource``; None if never reached."""
+    reached = [s for s in values if s >= resource]
+    if not reached:
+        return None
+    first = min(reached)
+    seen = [v for s, v in values.items() if s <= first and math.isfinite(v)]
+    return min(seen) if seen else None
+
+
+class CurveModel:
+    """GP surrogate of the (minimised) value at ``(x, resource)``.
+
+    ``levels``: the resources at which curves are summarised (rungs and ``max_resource``).
+    """
+
+    def __init__(
+        self,
+        max_resource: int,
+        levels: Sequence[int],
+        *,
+        max_points: int = 150,
+        maxiter: int = 30,
+    ) -> None:
+        self.max_resource = int(max_resource)
+        self.levels = sorted({int(r) for r in levels if 0 < r <= max_resource} | {max_resource})
+        self.max_points = int(max_points)
+        self.maxiter = int(maxiter)
+        self._theta: tuple[np.ndarray, float, float] | None = None
+        self._fitted_on = 0
+        self.gp: GaussianProcess | None = None
+        self._y_sorted: np.ndarray | None = None
+
+    # data -------------------------------------------------------------------------------
+    def _t(self, resource: float) -> float:
+        r = min(max(float(resource), 0.0), float(self.max_resource))
+        return math.log1p(r) / math.log1p(self.max_resource)
+
+    def points(self, curves: Sequence[Curve]) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs ``[x, t(resource)]`` and values: each curve's best value so far at each
+        level it reached and at its last report; the highest resources first when capped."""
+        rows: list[tuple[float, int, np.ndarray, float]] = []
+        for i, c in enumerate(curves):
+            finite = {s: v for s, v in c.values.items() if math.isfinite(v)}
+            if not finite:
+                continue
+            last = max(finite)
+            marks = [r for r in self.levels if r <= last]
+            if not marks or marks[-1] != min(last, self.max_resource):
+                marks.append(min(last, self.max_resource))
+            for r in marks:
+                v = _best_up_to(finite, r)
+                if v is not None:
+                    rows.append((self._t(r), i, c.x, v))
+        # cap: keep the most informative (highest-resource, then latest) points
+        rows.sort(key=lambda p: (-p[0], -p[1]))
+        rows = rows[: self.max_points]
+        if not rows:
+            return np.zeros((0, 0)), np.zeros(0)
+        x = np.array([np.append(x, t) for t, _, x, _ in rows], dtype=float)
+        y = np.array([v for *_, v in rows], dtype=float)
+        return x, y
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        """Ranks to standard-normal quantiles: robust to diverged curves and to scale."""
+        order = y.argsort(kind="stable").argsort(kind="stable")
+        return np.asarray(ndtri((order + 0.5) / len(y)), dtype=float)
+
+    # fitting ----------------------------------------------------------------------------
+    def fit(self, curves: Sequence[Curve], rng: np.random.Generator) -> bool:
+        """Fit on ``curves``; False when there are too few points (fewer than 3 curves)."""
+        useful = [c for c in curves if any(math.isfinite(v) for v in c.values.values())]
+        if len(useful) < 3:
+            self.gp = None
+            return False
+        x, y_raw = self.points(useful)
+        y = self._transform(y_raw)
+        empty = np.zeros((len(y), 0), dtype=int)
+        n_raw = sum(len(c.values) for c in useful)
+        if self._theta is None or n_raw >= _REFIT_GROWTH * self._fitted_on:
+            gp = fit_gp(x, empty, y, rng, restarts=0, maxiter=self.maxiter)
+            self._theta = (gp.lengthscales, gp.signal, gp.noise)
+            self._fitted_on = n_raw
+            self.gp = gp
+        else:
+            ls, signal, noise = self._theta
+            self.gp = GaussianProcess(x, empty, y, ls, signal, noise)
+        return True
+
+    def predict(self, x: np.ndarray, resource: float) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and variance (transformed scale) at configurations ``x`` (rows)."""
+        if self.gp is None:
+            raise RuntimeError("CurveModel.predict before a successful fit().")
+        xt = np.hstack([np.atleast_2d(x), np.full((len(np.atleast_2d(x)), 1), self._t(resource))])
+        return self.gp.predict(xt, np.zeros((len(xt), 0), dtype=int))
+
+    # proposals --------------------------------------------------------------------------
+    def propose(
+        self,
+        observed: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        n_random: int = 256,
+        n_local: int = 128,
+    ) -> np.ndarray:
+        """The candidate with the highest expected improvement at full training over the best
+        predicted full-training value of the ``observed`` configurations; candidates are
+        uniform draws and perturbations of the five configurations predicted best."""
+        d = observed.shape[1]
+        mean_obs, _ = self.predict(observed, self.max_resource)
+        best = float(mean_obs.min())
+        top = observed[np.argsort(mean_obs)[:5]]
+        local = top[rng.integers(0, len(top), n_local)] + rng.normal(0.0, 0.08, (n_local, d))
+        cand = np.clip(np.vstack([rng.random((n_random, d)), local]), 0.0, 1.0 - 1e-12)
+        mean, var = self.predict(cand, self.max_resource)
+        return np.asarray(cand[int(np.argmax(log_ei(mean, var, best)))])
+
+    def predicted_final(self, x: np.ndarray) -> np.ndarray:
+        """Posterior mean at full training (transformed scale; lower is better)."""
+        return self.predict(x, self.max_resource)[0]

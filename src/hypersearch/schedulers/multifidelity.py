@@ -1,0 +1,182 @@
+"""The recommended early-stopping scheduler: ASHA's rungs, with new configurations proposed by
+a model of every reported point (``CurveModel``: a GP over configuration and resource).
+
+Only ``max_resource`` is needed. ``reduction_factor`` defaults to 3 and ``min_resource`` to
+``max_resource / reduction_factor**3`` (at least 1): three rungs below full training, the
+first at about 4% of it, cheap enough to drop poor configurations early and late enough that
+the first rung ranks configurations better than the first epoch does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.samplers.base import trial_rng
+from hypersearch.schedulers.base import TrialPlan
+from hypersearch.schedulers.hyperband import ASHA, lineage_curves
+from hypersearch.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hypersearch.schedulers.mf_model import Curve
+    from hypersearch.study import Study
+
+__all__ = ["MultiFidelity", "derived_resources"]
+
+#: Rungs below full training when ``min_resource`` is not given.
+DEFAULT_RUNGS = 3
+DEFAULT_REDUCTION_FACTOR = 3
+
+
+def derived_resources(
+    max_resource: int, min_resource: int | None = None, reduction_factor: int | None = None
+) -> tuple[int, int]:
+    """``(min_resource, reduction_factor)``: the given ones, else 3 and
+    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``)."""
+    if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 2:
+        raise InvalidArgumentError(
+            f"MultiFidelity: max_resource must be an integer >= 2 (the step a full training "
+            f"reports last, e.g. the number of epochs), got {max_resource!r}."
+        )
+    eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
+    if min_resource is None:
+        scale = eta**DEFAULT_RUNGS if isinstance(eta, int) and eta >= 2 else 27
+        min_resource = min(max(1, round(max_resource / scale)), max_resource - 1)
+    return min_resource, eta
+
+
+class MultiFidelity(ASHA):
+    """ASHA whose new trials come from a model of all reported points.
+
+    Stops (no checkpoints) or pauses and promotes (with checkpoints) at rungs exactly as
+    ``ASHA``; each new configuration maximises expected improvement at ``max_resource`` under
+    a GP fitted on every curve so far, stopped and paused ones included. The first
+    ``n_initial`` configurations (default: parameters + 2) and ``random_fraction`` of the
+    rest are uniform random draws. When several paused trials may be promoted, the one the
+    model predicts to end best goes first.
+
+    >>> hs.create_study(..., scheduler=hs.schedulers.MultiFidelity(max_resource=52))
+    """
+
+    name = "multifidelity"
+
+    def __init__(
+        self,
+        *,
+        max_resource: int,
+        min_resource: int | None = None,
+        reduction_factor: int | None = None,
+        pause: bool | None = None,
+        random_fraction: float = 0.1,
+        n_initial: int | None = None,
+        max_points: int = 150,
+        seed: int = 0,
+    ) -> None:
+        lo, eta = derived_resources(max_resource, min_resource, reduction_factor)
+        super().__init__(
+            min_resource=lo, max_resource=max_resource, reduction_factor=eta, pause=pause
+        )
+        if not 0 <= random_fraction <= 1:
+            raise InvalidArgumentError(
+                f"MultiFidelity: random_fraction must be within [0, 1], got {random_fraction!r}."
+            )
+        if n_initial is not None and (isinstance(n_initial, bool) or n_initial < 1):
+            raise InvalidArgumentError(
+                f"MultiFidelity: n_initial must be an integer >= 1, got {n_initial!r}."
+            )
+        if max_points < 10:
+            raise InvalidArgumentError(
+                f"MultiFidelity: max_points must be >= 10, got {max_points!r}."
+            )
+        self.given_min_resource = min_resource
+        self.given_reduction_factor = reduction_factor
+        self.random_fraction = float(random_fraction)
+        self.n_initial = n_initial
+        self.max_points = int(max_points)
+        self.seed = int(seed)
+        from hypersearch.schedulers.mf_model import CurveModel  # SciPy: loaded on first use
+
+        self.model = CurveModel(max_resource, self.rungs(max_resource), max_points=max_points)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "max_resource": self.max_resource,
+            "min_resource": self.given_min_resource,
+            "reduction_factor": self.given_reduction_factor,
+            "pause": self.pause,
+            "random_fraction": self.random_fraction,
+            "n_initial": self.n_initial,
+            "max_points": self.max_points,
+            "seed": self.seed,
+        }
+
+    # history -> model inputs ----------------------------------------------------------------
+    def curves(self, trials: Sequence[TrialRecord], study: Study) -> list[tuple[int, Curve]]:
+        """(trial number, minimised curve) per configuration: a promotion and the paused trial
+        it continues are one curve; a completed trial that never reported counts at
+        ``max_resource``."""
+        from hypersearch.schedulers.mf_model import Curve
+
+        space = study.space
+        sign = 1.0 if study.direction == "minimize" else -1.0
+        merged = lineage_curves(trials)
+        parents = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+        out = []
+        for t in trials:
+            if t.number in parents or t.state is TrialState.WAITING:
+                continue
+            if not all(k in t.params for k in space):
+                continue
+            values = dict(merged.get(t.number, t.intermediate))
+            if not values and t.state is TrialState.COMPLETE and t.has_value:
+                values = {int(self.max_resource): float(t.value)}  # type: ignore[arg-type]
+            if not values:
+                continue
+            x = space.encode({k: t.params[k] for k in space})
+            out.append((t.number, Curve(x, {s: sign * v for s, v in values.items()})))
+        return out
+
+    # planning -------------------------------------------------------------------------------
+    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+        promotion = super().plan(number, trials, study)
+        if promotion is not None:
+            return promotion
+        space = study.space
+        if not len(space):
+            return None  # define-by-run objective: leave the parameters to the sampler
+        rng = trial_rng(self.seed, number, self.name)
+        new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
+        n_initial = self.n_initial or len(space) + 2
+        explore = new < n_initial or rng.random() < self.random_fraction
+        if not explore:
+            history = self.curves(trials, study)
+            if self.model.fit([c for _, c in history], rng):
+                observed = np.array([c.x for _, c in history])
+                x = self.model.propose(observed, rng)
+                return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model"})
+        return TrialPlan(
+            params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
+        )
+
+    def _promotion_order(
+        self, candidates: Sequence[TrialRecord], trials: Sequence[TrialRecord], study: Study
+    ) -> list[TrialRecord]:
+        """Promotable paused trials, the one predicted to end best first (by rung value when
+        the model cannot be fitted yet)."""
+        history = dict(self.curves(trials, study))
+        known = [t for t in candidates if t.number in history]
+        if len(known) < 2 or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
+            return list(candidates)
+        pred = self.model.predicted_final(np.array([history[t.number].x for t in known]))
+        ranked = [t for _, t in sorted(zip(pred.tolist(), known, strict=True), key=_first)]
+        return ranked + [t for t in candidates if t.number not in history]
+
+
+def _first(pair: tuple[float, TrialRecord]) -> tuple[float, int]:
+    value, t = pair
+    return (value if math.isfinite(value) else math.inf, t.number)

@@ -1,0 +1,238 @@
+"""MultiFidelity, the recommended scheduler: ASHA's rungs with new configurations proposed by a
+GP over (configuration, resource) fitted on every reported point, in stop and pause mode."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hypersearch as hs
+from hypersearch.execution.simulated import SimulatedExecutor
+from hypersearch.schedulers import MultiFidelity, make_scheduler
+from hypersearch.schedulers.mf_model import Curve, CurveModel
+
+EPOCHS = 27
+SPACE = {"q": hs.Float(0.0, 1.0), "z": hs.Float(0.0, 1.0)}
+
+
+def error(params: dict[str, Any], epoch: int) -> float:
+    """Falls towards 1 - q; z matters early on only, so low rungs misrank a little."""
+    return (1.0 - params["q"]) + (0.5 + 0.3 * params["z"]) / epoch
+
+
+def curve(params: dict[str, Any]) -> list[float]:
+    return [error(params, e) for e in range(1, EPOCHS + 1)]
+
+
+def simulate(checkpoints: bool, *, seed: int = 0, n: int = 60) -> tuple[hs.Study, Any]:
+    study = hs.create_study(space=SPACE, sampler="random", seed=seed,
+                            scheduler=MultiFidelity(max_resource=EPOCHS, seed=seed))  # fmt: skip
+    sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
+    return study, sim.run(study, n_trials=n)
+
+
+# defaults -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "max_resource, min_resource, rungs",
+    [(52, 2, [2, 6, 18]), (27, 1, [1, 3, 9]), (100, 4, [4, 12, 36]), (4, 1, [1, 3]), (2, 1, [1])],
+)
+def test_only_max_resource_is_needed(
+    max_resource: int, min_resource: int, rungs: list[int]
+) -> None:
+    """min_resource = max_resource / 3**3 (at least 1): three rungs below full training."""
+    s = MultiFidelity(max_resource=max_resource)
+    assert (s.min_resource, s.reduction_factor) == (min_resource, 3)
+    assert s.rungs(max_resource) == rungs
+
+
+def test_given_min_resource_and_reduction_factor_are_kept() -> None:
+    s = MultiFidelity(max_resource=81, min_resource=1, reduction_factor=2)
+    assert (s.min_resource, s.reduction_factor) == (1, 2)
+    again = make_scheduler(s.config())
+    assert isinstance(again, MultiFidelity) and again.config() == s.config()
+    derived = make_scheduler({"name": "multifidelity", "max_resource": 52})
+    assert isinstance(derived, MultiFidelity) and derived.min_resource == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"max_resource": 5, "min_resource": 10}, "max_resource must be 'auto' or an integer > "),
+        ({"max_resource": 1}, "max_resource must be an integer >= 2"),
+        ({"max_resource": "auto"}, "max_resource must be an integer >= 2"),
+        ({"max_resource": 27, "reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
+        ({"max_resource": 27, "random_fraction": 1.5}, "random_fraction must be within"),
+        ({"max_resource": 27, "n_initial": 0}, "n_initial must be an integer >= 1"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(hs.InvalidArgumentError, match=match):
+        MultiFidelity(**kwargs)
+
+
+def test_max_resource_is_required_by_name() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="max_resource"):
+        make_scheduler("multifidelity")
+
+
+# the model ----------------------------------------------------------------------------------
+def test_model_learns_from_stopped_curves() -> None:
+    """Curves that stopped at epoch 3 still inform the prediction at full training."""
+    rng = np.random.default_rng(0)
+    curves = []
+    for i in range(14):
+        x = rng.random(2)
+        p = {"q": x[0], "z": x[1]}
+        last = EPOCHS if i < 3 else 3  # most were stopped at the first rungs
+        curves.append(Curve(x, {e: error(p, e) for e in range(1, last + 1)}))
+    model = CurveModel(EPOCHS, [1, 3, 9])
+    assert model.fit(curves, rng)
+    good, bad = np.array([[0.95, 0.5]]), np.array([[0.05, 0.5]])
+    assert model.predicted_final(good)[0] < model.predicted_final(bad)[0]
+    proposal = model.propose(np.array([c.x for c in curves]), rng)
+    assert proposal[0] > 0.5  # expected improvement points to high q
+
+
+def test_model_needs_three_curves_and_bounds_its_points() -> None:
+    model = CurveModel(EPOCHS, [1, 3, 9], max_points=10)
+    rng = np.random.default_rng(0)
+    two = [Curve(np.array([0.1, 0.2]), {1: 0.5}), Curve(np.array([0.3, 0.2]), {1: 0.4})]
+    assert not model.fit(two, rng)
+    many = [Curve(rng.random(2), {e: 1.0 / e for e in range(1, 28)}) for _ in range(20)]
+    x, y = model.points(many)
+    assert len(y) == 10 and x.shape == (10, 3)
+    assert np.all(x[:, -1] == 1.0)  # the highest resources are kept first
+
+
+# stop and pause mode -------------------------------------------------------------------------
+def test_stop_mode_stops_at_rungs_and_proposes_from_the_model() -> None:
+    study, result = simulate(checkpoints=False)
+    trials = study.trials
+    stopped = [t for t in trials if t.state is hs.TrialState.STOPPED]
+    assert len(stopped) > len(trials) / 2
+    assert {t.last_step for t in stopped} <= {1, 3, 9}
+    assert not any("promoted_from" in t.attrs for t in trials)
+    by = Counter(t.attrs["proposed_by"] for t in trials)
+    assert by["random"] >= 4 and by["model"] > by["random"]  # 4 = parameters + 2 first
+    assert result.steps < 0.5 * len(trials) * EPOCHS
+    # model proposals concentrate where the final error is low (random: mean q = 0.5)
+    model_q = [t.params["q"] for t in trials if t.attrs["proposed_by"] == "model"]
+    assert np.mean(model_q) > 0.65
+    assert study.best_value < 0.1
+
+
+def test_pause_mode_promotes_from_checkpoints() -> None:
+    study, result = simulate(checkpoints=True, n=50)
+    trials = study.trials
+    promoted = [t for t in trials if t.attrs.get("promoted_from") is not None]
+    assert promoted
+    for t in promoted:
+        parent = study.get_trial(t.attrs["promoted_from"])
+        assert t.params == parent.params
+        assert min(t.intermediate) == parent.last_step + 1  # continued, not retrained
+    assert result.steps == sum(len(t.intermediate) for t in trials)
+    assert Counter(t.attrs["promoted_from"] for t in promoted).most_common(1)[0][1] == 1
+    assert study.best_value < 0.1
+
+
+@pytest.mark.parametrize("checkpoints", [False, True])
+def test_same_seed_same_trials(checkpoints: bool) -> None:
+    a, _ = simulate(checkpoints, seed=5, n=16)
+    b, _ = simulate(checkpoints, seed=5, n=16)
+    c, _ = simulate(checkpoints, seed=6, n=16)
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.params for t in a.trials] != [t.params for t in c.trials]
+
+
+class Objective:
+    """Trains epoch by epoch, saving a checkpoint after each, continuing the one given."""
+
+    def __init__(self, steps: list[int] | None = None, report: bool = True) -> None:
+        self.steps = steps or list(range(1, EPOCHS + 1))
+        self.report = report
+
+    def __call__(self, trial: hs.Trial) -> float:
+        state = trial.load_checkpoint()
+        done = 0 if state is None else state["epoch"]
+        value = float("nan")
+        for epoch in [s for s in self.steps if s > done]:
+            value = error(trial.params, epoch)
+            if not self.report:
+                continue
+            trial.report(value, step=epoch)
+            trial.save_checkpoint({"epoch": epoch})
+            if trial.should_stop():
+                break
+        return value
+
+
+def test_pause_mode_in_a_sqlite_study_through_optimize(tmp_path: Path) -> None:
+    study = hs.create_study("mf", space=SPACE, sampler="random", seed=2,
+                            storage=f"sqlite:///{tmp_path / 'mf.db'}",
+                            scheduler=MultiFidelity(max_resource=EPOCHS))  # fmt: skip
+    study.optimize(Objective(), n_trials=40)
+    trials = study.trials
+    assert all(t.state in (hs.TrialState.COMPLETE, hs.TrialState.STOPPED) for t in trials)
+    assert any("promoted_from" in t.attrs for t in trials)
+    assert any(t.attrs.get("proposed_by") == "model" for t in trials)
+    assert study.best_value < 0.2
+
+
+def test_parallel_workers_promote_each_paused_trial_once(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import parallel_objectives
+
+    study = hs.create_study("parallel-mf", space=SPACE, sampler="random", seed=1,
+                            storage=f"sqlite:///{tmp_path / 'mf.db'}",
+                            scheduler=MultiFidelity(max_resource=EPOCHS, pause=True))  # fmt: skip
+    study.optimize(parallel_objectives.checkpointed_curve, n_trials=60, n_workers=2)
+    trials = study.trials
+    assert not [t for t in trials if t.state is hs.TrialState.FAILED]
+    promoted = Counter(t.attrs["promoted_from"] for t in trials if "promoted_from" in t.attrs)
+    assert promoted and max(promoted.values()) == 1, promoted
+
+
+# bad input -------------------------------------------------------------------------------------
+def _consistent(study: hs.Study) -> None:
+    assert all(t.state.is_finished for t in study.trials)
+    assert study.best_trial is not None
+
+
+def test_reports_beyond_max_resource_warn(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="hypersearch")
+    study = hs.create_study(space=SPACE, sampler="random", seed=0,
+                            scheduler=MultiFidelity(max_resource=10))  # fmt: skip
+    study.optimize(Objective(), n_trials=12)  # reports epochs 1..27
+    assert "beyond max_resource=10" in caplog.text
+    _consistent(study)
+
+
+def test_a_resource_that_jumps_warns_and_is_judged_at_the_last_rung(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="hypersearch")
+    study = hs.create_study(space=SPACE, sampler="random", seed=0,
+                            scheduler=MultiFidelity(max_resource=52))  # fmt: skip
+    study.optimize(Objective(steps=[1, 2, 50, 52]), n_trials=15)
+    assert "jumped from step 2 to 50, past rungs [6, 18]" in caplog.text
+    stopped = [t for t in study.trials if t.state is hs.TrialState.STOPPED]
+    assert stopped and {t.last_step for t in stopped} <= {2, 50}
+    _consistent(study)
+
+
+def test_an_objective_that_never_reports_warns(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="hypersearch")
+    study = hs.create_study(space=SPACE, sampler="random", seed=0,
+                            scheduler=MultiFidelity(max_resource=EPOCHS))  # fmt: skip
+    study.optimize(Objective(report=False), n_trials=10)
+    assert "completed without calling trial.report(value, step=...)" in caplog.text
+    assert all(t.state is hs.TrialState.COMPLETE for t in study.trials)
+    # the model still learns from the final values (counted at max_resource)
+    assert any(t.attrs.get("proposed_by") == "model" for t in study.trials)
+    _consistent(study)
