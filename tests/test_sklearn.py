@@ -557,3 +557,8 @@ def test_a_model_based_sampler_never_fits_a_candidate_twice(sampler: str) -> Non
     repeats = [t for t in search.study_.trials if t.state is hs.TrialState.STOPPED]
     assert all(t.note.startswith("a repeat of trial") for t in repeats)
     assert len(search.study_.trials) == 5 + len(repeats)
+
+
+def test_hs_choice_of_objects_points_to_a_plain_list() -> None:
+    with pytest.raises(hs.InvalidSpaceError, match="plain list of any picklable values"):
+        hs.Choice([(50,), (100,)])

@@ -418,7 +418,8 @@ class Choice(Param):
                 raise InvalidSpaceError(
                     f"Choice: each value must be a str, number, bool or None (so it can be "
                     f"stored), got {v!r} of type {type(v).__name__}. Choose a name and map it "
-                    "to the object inside your objective."
+                    "to the object inside your objective (hypersearch.sklearn's searchers take "
+                    "a plain list of any picklable values instead of hs.Choice)."
                 )
             if isinstance(v, float) and not math.isfinite(v):
                 raise InvalidSpaceError(f"Choice: values must be finite, got {v!r}.")
