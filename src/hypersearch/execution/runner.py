@@ -94,10 +94,9 @@ def check_main_guard(where: str) -> None:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return
-    for node in ast.walk(tree):
-        guarded = isinstance(node, ast.If) and _is_main_test(node.test)
-        if guarded and node.lineno <= line <= (node.end_lineno or node.lineno):
-            return
+    guards = [n for n in ast.walk(tree) if isinstance(n, ast.If) and _is_main_test(n.test)]
+    if any(n.lineno <= line <= (n.end_lineno or n.lineno) for n in guards):
+        return
     raise InvalidArgumentError(
         f"{where} starts worker processes, and each one imports {path} again; its study run "
         f"(File \"{path}\", line {line}) is not under `if __name__ == '__main__':`, so "
