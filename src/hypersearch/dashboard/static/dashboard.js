@@ -570,9 +570,9 @@
       analysisPending = true;
       setTimeout(function () {
         analysisAt = Date.now();
-        Promise.all([api(base + "/analysis"), api(base + "/points")]).then(function (res) {
-          analysis = res[0]; loadPoints(res[1]); drawAnalysis();
-        }).catch(function () {}).then(function () { analysisPending = false; });
+        // new trials' parameters came with the changes: only the analysis is fetched again
+        api(base + "/analysis").then(function (res) { analysis = res; drawAnalysis(); })
+          .catch(function () {}).then(function () { analysisPending = false; });
       }, wait);
     }
     function applyChanges(ch) {
