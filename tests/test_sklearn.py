@@ -562,3 +562,26 @@ def test_a_model_based_sampler_never_fits_a_candidate_twice(sampler: str) -> Non
 def test_hs_choice_of_objects_points_to_a_plain_list() -> None:
     with pytest.raises(hs.InvalidSpaceError, match="plain list of any picklable values"):
         hs.Choice([(50,), (100,)])
+
+
+def test_a_model_based_sampler_searches_over_estimators() -> None:
+    from sklearn.preprocessing import MinMaxScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    models = [LogisticRegression(max_iter=300), DecisionTreeClassifier(random_state=0)]
+    scalers = [StandardScaler(), MinMaxScaler(), "passthrough"]
+    search = SearchCV(
+        Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]),
+        {"clf": models, "scale": scalers},  # 6 points, 4 trials: the sampler picks
+        n_trials=4,
+        cv=2,
+        sampler="tpe",
+        random_state=0,
+    ).fit(X, y)
+    for params in search.cv_results_["params"]:
+        assert any(params["clf"] is m for m in models)
+        assert any(params["scale"] is s for s in scalers)
+    stored = search.study_.trials[0].distributions["clf"]
+    assert stored == hs.Choice(
+        ["LogisticRegression(max_iter=300)", "DecisionTreeClassifier(random_state=0)"]
+    )
