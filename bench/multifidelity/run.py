@@ -200,7 +200,7 @@ def run_optuna(problem: Problem, method: str, seed: int, budget: int) -> list[tu
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     e = problem.epochs
-    if method == "optuna_tpe_hb":
+    if method.endswith("_hb"):  # optuna_tpe_hb, optuna_random_hb
         pruner: Any = optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=e, reduction_factor=3
         )
@@ -211,7 +211,11 @@ def run_optuna(problem: Problem, method: str, seed: int, budget: int) -> list[tu
     study = optuna.create_study(
         study_name=f"{method}-{seed}",
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=(
+            optuna.samplers.RandomSampler(seed=seed)
+            if "random" in method
+            else optuna.samplers.TPESampler(seed=seed)
+        ),
         pruner=pruner,
     )
     dists = {k: _optuna_dist(p) for k, p in problem.space.items()}
@@ -254,6 +258,8 @@ def _optuna_dist(p: Any) -> Any:
         if p.scale == "log1m":  # Optuna has no 1-x scale: sample 1-x log-uniformly ourselves
             return optuna.distributions.FloatDistribution(p.low, p.high)
         return optuna.distributions.FloatDistribution(p.low, p.high, log=p.scale == "log")
+    if isinstance(p, hs.Choice):
+        return optuna.distributions.CategoricalDistribution(list(p.values))
     raise TypeError(p)
 
 
