@@ -23,8 +23,22 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def test_the_experiment_example_validates() -> None:
+def test_the_experiment_examples_validate() -> None:
     assert cli_main(["run", str(EXAMPLES / "experiment" / "experiment.yaml"), "--check"]) == 0
+    assert cli_main(["run", str(EXAMPLES / "experiment" / "digits_main.yaml"), "--check"]) == 0
+
+
+@pytest.mark.slow  # eight trainings of up to 4 epochs in subprocesses (~1 min)
+def test_the_unmodified_script_example_in_full(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'main.db'}"
+    path = str(EXAMPLES / "experiment" / "digits_main.yaml")
+    assert cli_main(["run", path, "--storage", db]) == 0
+    import hypersearch as hs
+
+    study = hs.load_study("digits-main", storage=db)
+    assert study.best_value > 0.9
+    for t in study.trials:  # ASHA rungs at 1, 2 and 4 epochs completed
+        assert max(t.intermediate) in (1, 2, 4)
 
 
 @pytest.mark.slow  # two real training runs in subprocesses (~10 s, far more on a busy machine)

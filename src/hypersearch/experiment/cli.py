@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 
 from hypersearch.exceptions import HypersearchError
 
@@ -39,9 +42,13 @@ def main(args: argparse.Namespace) -> int:
                 f"parameter(s), {config.direction} {config.metric!r}"
             )
             return 0
-        with log_to_stderr():  # one line per trial, like the other commands' output
-            study = run_experiment(
-                args.experiment, storage=storage, n_trials=args.n_trials, timeout=args.timeout
+        with log_to_stderr(), _without_trial_summaries():
+            study = run_experiment(  # a progress line per trial also without a terminal
+                args.experiment,
+                storage=storage,
+                n_trials=args.n_trials,
+                timeout=args.timeout,
+                show_progress=True,
             )
         try:
             best = study.best_trial
@@ -57,6 +64,22 @@ def main(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _without_trial_summaries() -> Iterator[None]:
+    """The progress line of each finished trial (state, value, best, parameters) replaces
+    the study's shorter "Trial 3 complete: ..." log line; other log lines still show."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Trial %d %s:")
+
+    log = logging.getLogger("hypersearch")
+    log.addFilter(keep)
+    try:
+        yield
+    finally:
+        log.removeFilter(keep)
 
 
 def _safe_url(url: str) -> str:

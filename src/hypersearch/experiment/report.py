@@ -24,9 +24,9 @@ def report(
 ) -> None:
     """Print ``{"metric": value, ..., "step": step}`` as one JSON line and flush it.
 
-    ``step`` (epoch, batch...) orders the learning curve that schedulers judge; leave it out
-    and steps count 0, 1, 2, ... Values must be JSON-serialisable (numpy and torch scalars
-    are converted with ``float``).
+    ``step`` (epochs completed, batches...) orders the learning curve that schedulers judge;
+    leave it out and ``hypersearch run`` makes the n-th report step n (1, 2, 3, ...). Values
+    must be JSON-serialisable (numpy and torch scalars are converted with ``float``).
     """
     data: dict[str, Any] = {}
     for key, value in {**(dict(metrics) if metrics else {}), **more}.items():

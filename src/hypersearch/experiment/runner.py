@@ -1,11 +1,13 @@
 """Run an experiment file: each trial runs the configured command as a child process.
 
-Parameters reach the command as ``--name=value`` arguments (or ``{name}`` placeholders in the
-command; ``{python}`` is the Python running hypersearch), as ``HS_<NAME>`` environment
-variables, and always in a JSON file named by ``$HYPERSEARCH_PARAMS_FILE``. The command
-reports by printing JSON lines (``{"val_loss": 0.31, "step": 2}``, or
-``hypersearch.report(val_loss=0.31, step=2)``); each line with the study's metric is a point
-of the learning curve, the last one is the result.
+Parameters reach the command as ``--name=value`` arguments (names may hold dashes:
+``--batch-size=64``; or ``{name}`` placeholders in the command; ``{python}`` is the Python
+running hypersearch), as ``HS_<NAME>`` environment variables (dashes become ``_``), and always
+in a JSON file named by ``$HYPERSEARCH_PARAMS_FILE``. The command reports by printing JSON
+lines (``{"val_loss": 0.31, "step": 2}``, or ``hypersearch.report(val_loss=0.31, step=2)``),
+or the file's ``parse:`` regular expressions read its own output (``Accuracy: 348/360``);
+each line with the study's metric is a point of the learning curve (without a step, the n-th
+such line is step n, counted from 1), the last one is the result.
 
 A trial the scheduler stops gets SIGTERM (its whole process group), then SIGKILL after
 ``stop_grace`` seconds, and is STOPPED with its curve kept. A command that exits non-zero,
@@ -45,7 +47,7 @@ logger = logging.getLogger("hypersearch")
 
 #: Characters of a trial's last output kept in its attrs (the log file keeps more).
 TAIL_CHARS = 2000
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
 
 class TrialCommandError(HypersearchError, RuntimeError):
@@ -115,6 +117,11 @@ def _check_command(config: ExperimentConfig) -> None:
             f"command: program {program!r} not found (on PATH, or relative to {config.workdir})",
             source=config.source,
         )
+
+
+def _env_name(name: str) -> str:
+    """``HS_<NAME>``: upper case, a dash as ``_`` (``batch-size`` -> ``HS_BATCH_SIZE``)."""
+    return "HS_" + name.upper().replace("-", "_")
 
 
 def _format(value: Any) -> str:
@@ -220,7 +227,7 @@ class CommandObjective:
             }
         )
         if "env" in self.config.params_via:
-            env.update({f"HS_{k.upper()}": _format(v) for k, v in params.items()})
+            env.update({_env_name(k): _format(v) for k, v in params.items()})
         return env
 
     # running ----------------------------------------------------------------------------
@@ -238,6 +245,8 @@ class CommandObjective:
         output = _Output(run_dir / "output.log", config.max_output)
         last: dict[str, Any] = {}
         value: float | None = None
+        reports = 0  # lines that carried the study's metric: the default step counts them
+        matched = False  # a line matched the file's parse.regex
         stopping = timed_out = killed = False
         kill_at: float | None = None
         proc: subprocess.Popen[bytes] | None = None
@@ -287,11 +296,13 @@ class CommandObjective:
                 reported = self._parse(line)
                 if reported is None:
                     continue
-                metrics, step = reported
+                metrics, step, from_regex = reported
+                matched = matched or from_regex
                 last.update(metrics)
                 if config.metric in metrics and not stopping and not timed_out:
                     value = metrics[config.metric]
-                    trial.report(value, step=step)
+                    reports += 1
+                    trial.report(value, step=reports if step is None else step)
                     if trial.should_stop():
                         stopping = True
                         _signal_group(proc, signal.SIGTERM)
@@ -320,9 +331,21 @@ class CommandObjective:
                     "command": argv,
                 },
             )
-        return self._result(trial, value, last, returncode, stopping, timed_out, killed, output)
+        return self._result(
+            trial, value, last, returncode, stopping, timed_out, killed, output, matched
+        )
 
-    def _parse(self, line: bytes) -> tuple[dict[str, Any], int | None] | None:
+    def _parse(self, line: bytes) -> tuple[dict[str, Any], int | None, bool] | None:
+        """(metrics, step or None, read by parse.regex) from one line of output, or None."""
+        parsed = self._parse_json(line)
+        if parsed is not None:
+            return (*parsed, False)
+        if self.config.parse is None:
+            return None
+        found = self.config.parse.parse(line.decode("utf-8", "replace"))
+        return None if found is None else (*found, True)
+
+    def _parse_json(self, line: bytes) -> tuple[dict[str, Any], int | None] | None:
         text = line.strip()
         if not text.startswith(b"{"):
             return None
@@ -352,6 +375,7 @@ class CommandObjective:
         timed_out: bool,
         killed: bool,
         output: _Output,
+        matched: bool = False,
     ) -> dict[str, Any]:
         metric = self.config.metric
         tail = output.tail(600).rstrip()
@@ -376,6 +400,17 @@ class CommandObjective:
             else:
                 why = f"exited with code {returncode}"
             raise TrialCommandError(f"the command {why}{shown}")
+        parser = self.config.parse
+        if value is None and parser is not None:
+            if not matched:
+                raise TrialCommandError(
+                    f"no line of the output matched parse.regex {parser.describe()}, so no "
+                    f"{metric!r} was read: check the pattern against the script's output" + shown
+                )
+            raise TrialCommandError(
+                f"lines matched parse.regex {parser.describe()} but gave no {metric!r} "
+                f"(read: {', '.join(sorted(last)) or 'nothing numeric'})" + shown
+            )
         if value is None:
             raise TrialCommandError(
                 f"the command printed no {metric!r} metric: print one JSON line per report, "

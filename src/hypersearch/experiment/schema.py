@@ -9,6 +9,7 @@ schema is documented in docs/front-doors.md.
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersearch.exceptions import HypersearchError
+from hypersearch.experiment.parse import Expression, OutputParser
 from hypersearch.space import Bool, Choice, Float, Int, Param
 from hypersearch.yaml_loader import YAMLDocument, load_yaml, load_yaml_file
 
@@ -30,6 +32,7 @@ _TOP_KEYS = {
     "workdir": "folder the command runs in (default: the experiment file's folder)",
     "space": "parameters to tune (required)",
     "metric": "name of the reported metric to optimize (required)",
+    "parse": "read metrics from the command's own output: {regex: ..., metrics: {...}, step: ...}",
     "direction": "minimize or maximize (required)",
     "strategy": "sampler name, or {name: ..., options...} (default: auto)",
     "scheduler": "scheduler name, {name: ..., options...} or null (default: null)",
@@ -43,6 +46,13 @@ _TOP_KEYS = {
     "max_output": "bytes of each trial's output kept in its log file (default: 1000000)",
     "max_failures": "failed trials in a row that end the run (default: 10)",
 }
+_PARSE_KEYS = {
+    "regex": "a regular expression with named groups, or a list of them (required)",
+    "metrics": "name: expression over the named groups, e.g. accuracy: correct / total",
+    "step": "the named group that holds the step (default: count the lines, from 1)",
+}
+#: Parameter names: letters, digits, _ and - (``batch-size`` reaches a script as --batch-size).
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _PARAM_KEYS: dict[str, tuple[str, ...]] = {
     "float": ("type", "low", "high", "log", "step", "scale"),
     "int": ("type", "low", "high", "log", "step", "scale"),
@@ -73,6 +83,7 @@ class ExperimentConfig:
     stop_grace: float = 10.0
     max_output: int = 1_000_000
     max_failures: int = 10
+    parse: OutputParser | None = None
     source: str = "<string>"
 
 
@@ -120,6 +131,7 @@ def parse_experiment(doc: YAMLDocument | str, *, base: Path | None = None) -> Ex
     stop_grace = _number(doc, ("stop_grace",), data.get("stop_grace", 10.0), zero_ok=True)
     max_output = _positive_int(doc, ("max_output",), data.get("max_output", 1_000_000))
     max_failures = _positive_int(doc, ("max_failures",), data.get("max_failures", 10))
+    parser = _parse(doc, data["parse"], metric) if "parse" in data else None
     config = ExperimentConfig(
         name=name,
         command=command,
@@ -139,6 +151,7 @@ def parse_experiment(doc: YAMLDocument | str, *, base: Path | None = None) -> Ex
         stop_grace=float(stop_grace) if stop_grace is not None else 10.0,
         max_output=max_output,
         max_failures=max_failures,
+        parse=parser,
         source=doc.source,
     )
     _check_components(doc, config)
@@ -225,9 +238,11 @@ def _space(doc: YAMLDocument, value: Any) -> dict[str, Param]:
     space: dict[str, Param] = {}
     for name, spec in value.items():
         path = ("space", name)
-        if not isinstance(name, str) or not name.isidentifier():
+        if not isinstance(name, str) or not _PARAM_NAME.fullmatch(name):
             raise doc.error(
-                path, f"parameter names must be identifiers (letters, digits, _), got {name!r}"
+                path,
+                "parameter names are letters, digits, _ and - (not first), e.g. lr or "
+                f"batch-size, got {name!r}",
             )
         space[name] = _param(doc, path, spec)
     return space
@@ -321,6 +336,74 @@ def _budget(doc: YAMLDocument, value: Any) -> tuple[int | None, float | None]:
         trials = _positive_int(doc, ("budget", "trials"), trials)
     timeout = _number(doc, ("budget", "timeout"), value.get("timeout"), optional=True)
     return trials, timeout
+
+
+def _parse(doc: YAMLDocument, value: Any, metric: str) -> OutputParser:
+    if not isinstance(value, Mapping):
+        raise doc.error(
+            ("parse",),
+            "parse must be a mapping like {regex: 'Accuracy: (?P<acc>[0-9.]+)'}, got "
+            f"{_show(value)}",
+        )
+    _check_keys(doc, ("parse",), value, _PARSE_KEYS, "parse")
+    if "regex" not in value:
+        raise doc.error(("parse",), f"parse needs regex: {_PARSE_KEYS['regex']}")
+    raw = value["regex"]
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise doc.error(("parse", "regex"), f"parse.regex: {_PARSE_KEYS['regex']}")
+    patterns = []
+    for i, item in enumerate(items):
+        path = ("parse", "regex") if isinstance(raw, str) else ("parse", "regex", i)
+        if not isinstance(item, str) or not item:
+            raise doc.error(path, f"parse.regex must be a non-empty string, got {_show(item)}")
+        try:
+            pattern = re.compile(item)
+        except re.error as exc:
+            raise doc.error(
+                path, f"parse.regex {item!r} is not a regular expression: {exc}"
+            ) from None
+        if not pattern.groupindex:
+            raise doc.error(
+                path,
+                f"parse.regex {item!r} has no named group; name what to read, e.g. "
+                "'Accuracy: (?P<accuracy>[0-9.]+)'",
+            )
+        patterns.append(pattern)
+    groups = list(dict.fromkeys(g for p in patterns for g in p.groupindex))
+    expressions: dict[str, Expression] = {}
+    metrics = value.get("metrics", {})
+    if not isinstance(metrics, Mapping):
+        raise doc.error(
+            ("parse", "metrics"),
+            f"parse.metrics must map names to expressions, e.g. {{accuracy: correct / total}}, "
+            f"got {_show(metrics)}",
+        )
+    for name, text in metrics.items():
+        path = ("parse", "metrics", name)
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise doc.error(path, f"parse.metrics.{name} must be an expression, got {_show(text)}")
+        try:
+            expressions[str(name)] = Expression.compile(str(text), groups)
+        except ValueError as exc:
+            raise doc.error(path, f"parse.metrics.{name}: {exc}") from None
+    step = value.get("step")
+    if step is not None and step not in groups:
+        raise doc.error(
+            ("parse", "step"),
+            f"parse.step must be one of the named groups ({', '.join(groups)}), got {step!r}",
+        )
+    if step is None and "step" in groups:
+        step = "step"  # as in JSON lines: a group named step holds the step
+    parser = OutputParser(tuple(patterns), expressions, step)
+    if metric not in parser.names:
+        raise doc.error(
+            ("parse",),
+            f"metric {metric!r} is neither a named group of parse.regex "
+            f"({', '.join(sorted(set(groups) - {step}))}) nor in parse.metrics; name a group "
+            f"(?P<{metric}>...) or add metrics: {{{metric}: <expression>}}",
+        )
+    return parser
 
 
 def _params_via(doc: YAMLDocument, value: Any) -> tuple[str, ...]:
