@@ -12,7 +12,7 @@ from typing import Any
 
 from hypersearch.space import Space
 
-__all__ = ["NAMES", "Problem", "get"]
+__all__ = ["EXPENSIVE", "NAMES", "Problem", "get"]
 
 
 class Infeasible(RuntimeError):
@@ -29,9 +29,9 @@ class Problem:
 
 
 def get(name: str) -> Problem:
-    from bench.problems import real, synthetic, yahpo
+    from bench.problems import real, sklearn_grid, synthetic, yahpo
 
-    for module in (synthetic, real, yahpo):
+    for module in (synthetic, real, sklearn_grid, yahpo):
         if name in module.PROBLEMS:
             return module.PROBLEMS[name]()  # type: ignore[no-any-return]
     raise KeyError(f"Unknown problem {name!r}; choose from {NAMES}.")
@@ -47,4 +47,37 @@ NAMES = [
     "yahpo_xgboost",
     "yahpo_rpart",
     "torch_digits",
+    # the suite of issue 14 (bench/samplers/split.json holds its development/validation split)
+    "branin_irrelevant",
+    "hartmann6_rough",
+    "rosenbrock_steps",
+    "rosenbrock6",
+    "levy_int",
+    "branin_diverge",
+    "svm_digits",
+    "svm_wine",
+    "mlp_wine",
+    "mlp_cancer",
+    "rf_wine",
+    "rf_cancer",
+    "ada_wine",
+    "ada_cancer",
+    "knn_digits",
+    "knn_cancer",
+    "knn_wine",
+    "lasso_diabetes",
+    "enet_diabetes",
+    "dt_wine",
+    "dt_cancer",
+    "gb_cancer",
+    "xgboost_40981",
+    "rpart_1067",
+    "glmnet_1489",
+    "glmnet_40981",
+    "lcbench_189906",
+    "lcbench_167168",
+    "lcbench_3945",
+    "lcbench_126026",
 ]
+#: Problems left out of the default suite run: about a second a trial.
+EXPENSIVE = ["torch_digits"]

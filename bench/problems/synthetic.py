@@ -1,9 +1,12 @@
 """Synthetic functions with known optima: Branin (2-d), Hartmann-6, Levy-10, a mixed
-categorical/integer Hartmann, and Branin with an out-of-memory failure region."""
+categorical/integer Hartmann, Branin with an out-of-memory failure region, and the traits
+real objectives have: irrelevant dimensions, a rough (noisy) surface, plateaus, integer and
+log-integer parameters, heavy tails and diverged runs."""
 
 from __future__ import annotations
 
 import math
+import zlib
 from typing import Any
 
 import numpy as np
@@ -113,7 +116,104 @@ def mixed_hartmann() -> Problem:
     return Problem("mixed_hartmann", space, loss, None)
 
 
+def branin_irrelevant() -> Problem:
+    """Branin in 2 of 6 dimensions: 3 irrelevant floats (one log-scale) and an irrelevant
+    integer, as in a model whose ``tol`` or ``seed`` does not matter."""
+    space = Space(
+        {
+            "x1": Float(-5.0, 10.0),
+            "x2": Float(0.0, 15.0),
+            "u1": Float(0.0, 1.0),
+            "u2": Float(1e-6, 1e-1, log=True),
+            "u3": Float(-3.0, 3.0),
+            "u4": Int(1, 64, log=True),
+        }
+    )
+    return Problem("branin_irrelevant", space, lambda p: branin_value(p["x1"], p["x2"]), 0.397887)
+
+
+def _point_noise(p: dict[str, Any], scale: float) -> float:
+    """Deterministic noise per point (like a fixed cross-validation split): the same
+    parameters always give the same value, but neighbours differ."""
+    key = ",".join(f"{k}={p[k]!r}" for k in sorted(p))
+    return float(np.random.default_rng(zlib.crc32(key.encode())).normal(0.0, scale))
+
+
+def hartmann6_rough() -> Problem:
+    """Hartmann-6 plus point noise of s.d. 0.1 (3% of its range): cross-validation noise."""
+    space = Space({f"x{i}": Float(0.0, 1.0) for i in range(6)})
+
+    def loss(p: dict[str, Any]) -> float:
+        return hartmann6(np.array([p[f"x{i}"] for i in range(6)])) + _point_noise(p, 0.1)
+
+    return Problem("hartmann6_rough", space, loss, None)
+
+
+def _rosenbrock(x: np.ndarray) -> float:
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+def rosenbrock_steps() -> Problem:
+    """4-d Rosenbrock on [-2, 2] read on a 0.25 grid: flat plateaus everywhere, optimum 0."""
+    space = Space({f"x{i}": Float(-2.0, 2.0) for i in range(4)})
+
+    def loss(p: dict[str, Any]) -> float:
+        return _rosenbrock(np.round(np.array([p[f"x{i}"] for i in range(4)]) * 4.0) / 4.0)
+
+    return Problem("rosenbrock_steps", space, loss, 0.0)
+
+
+def rosenbrock6() -> Problem:
+    """6-d Rosenbrock on [-5, 10]: heavy-tailed values (up to ~1e7, optimum 0)."""
+    space = Space({f"x{i}": Float(-5.0, 10.0) for i in range(6)})
+    return Problem(
+        "rosenbrock6", space, lambda p: _rosenbrock(np.array([p[f"x{i}"] for i in range(6)])), 0.0
+    )
+
+
+def levy_int() -> Problem:
+    """Levy in 4-d with integer and log-integer inputs: two Int(-10, 10), one log-Int
+    1..1024 (its log2 is the coordinate) and one float."""
+
+    def loss(p: dict[str, Any]) -> float:
+        x = np.array([p["a"], p["b"], math.log2(p["width"]) - 4.0, p["c"]], dtype=float)
+        w = 1 + (x - 1) / 4
+        head = math.sin(math.pi * w[0]) ** 2
+        mid = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
+        tail = (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
+        return float(head + mid + tail)
+
+    space = Space(
+        {
+            "a": Int(-10, 10),
+            "b": Int(-10, 10),
+            "width": Int(1, 1024, log=True),
+            "c": Float(-10.0, 10.0),
+        }
+    )
+    return Problem("levy_int", space, loss, 0.0)  # a = b = 1, width = 32, c = 1
+
+
+def branin_diverge() -> Problem:
+    """Branin where a quarter of the space "diverges" to 1e12 (x1 < -1.25): one huge value
+    among ordinary ones must not flatten the model."""
+
+    def loss(p: dict[str, Any]) -> float:
+        if p["x1"] < -1.25:
+            return 1e12
+        return branin_value(p["x1"], p["x2"])
+
+    space = Space({"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)})
+    return Problem("branin_diverge", space, loss, 0.397887)
+
+
 PROBLEMS = {
+    "branin_irrelevant": branin_irrelevant,
+    "hartmann6_rough": hartmann6_rough,
+    "rosenbrock_steps": rosenbrock_steps,
+    "rosenbrock6": rosenbrock6,
+    "levy_int": levy_int,
+    "branin_diverge": branin_diverge,
     "branin": branin,
     "branin_oom": branin_oom,
     "hartmann6": hartmann,

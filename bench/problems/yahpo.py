@@ -1,10 +1,13 @@
-"""YAHPO Gym surrogates (rbv2_xgboost, rbv2_rpart, iaml_glmnet) run offline with onnxruntime.
+"""YAHPO Gym surrogates (rbv2_xgboost, rbv2_rpart, iaml_glmnet, LCBench) run offline with
+onnxruntime.
 
 The surrogate takes raw hyperparameter values in a fixed order (``_CONT`` below) as floats and
 the categorical ones as integer codes from the scenario's ``encoding.json``; inactive
 parameters (e.g. ``rate_drop`` when the booster is not ``dart``) are 0 and ``#na#``. The
-first output is accuracy. One dataset (``task_id``) per problem, at full fidelity
-(``trainsize=1``, ``repl=10``). Data: ``$YAHPO_DATA`` or ../shared/data/yahpo_data_v1.0.2.
+loss is 1 - accuracy (rbv2: first output), the misclassification rate (iaml: first output)
+or the validation error after the last epoch (LCBench, see ``lcbench.py``). One dataset
+(``task_id``) per problem, at full fidelity (``trainsize=1``, ``repl=10``). Data:
+``$YAHPO_DATA`` or ../shared/data/yahpo_data_v1.0.2.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ _CONT = {
         "trainsize", "repl",
     ],
     "rbv2_rpart": ["cp", "maxdepth", "minbucket", "minsplit", "trainsize", "repl"],
+    "iaml_glmnet": ["alpha", "s", "trainsize"],
 }  # fmt: skip
 _CAT = {
     "rbv2_xgboost": ["task_id", "booster", "num.impute.selected.cpo"],
     "rbv2_rpart": ["task_id", "num.impute.selected.cpo"],
+    "iaml_glmnet": ["task_id"],
 }
 _FIXED = {"trainsize": 1.0, "repl": 10}
 
@@ -86,7 +91,7 @@ def _active(name: str, params: dict[str, Any], conditions: list[dict[str, Any]])
     return True
 
 
-def surrogate(scenario: str, task: str, target: int = 0) -> Problem:
+def surrogate(scenario: str, task: str, target: int = 0, name: str | None = None) -> Problem:
     sess, config, encoding = _scenario(scenario)
     space, conditions = _space(config)
     cont, cat = _CONT[scenario], _CAT[scenario]
@@ -102,13 +107,35 @@ def surrogate(scenario: str, task: str, target: int = 0) -> Problem:
             dtype=np.int32,
         )
         out = sess.run(None, {"x_cat": xk, "x_cont": xc})[0]
-        acc = float(out[0, target])
-        return 1.0 - acc if math.isfinite(acc) else 1.0
+        value = float(out[0, target])
+        if scenario.startswith("iaml"):  # mmce, an error rate already
+            return min(max(value, 0.0), 1.0) if math.isfinite(value) else 1.0
+        return 1.0 - value if math.isfinite(value) else 1.0
 
-    return Problem(f"yahpo_{scenario.split('_')[1]}", space, loss, None, kind="yahpo")
+    return Problem(name or f"yahpo_{scenario.split('_')[1]}", space, loss, None, kind="yahpo")
+
+
+def lcbench_final(task: str) -> Problem:
+    """An LCBench task as a black box: validation error after the last of 52 epochs."""
+    from bench.problems.lcbench import LCBench
+
+    bench = LCBench(task)
+
+    def loss(p: dict[str, Any]) -> float:
+        return bench.curve(p)[-1]
+
+    return Problem(f"lcbench_{task}", bench.space, loss, None, kind="yahpo")
 
 
 PROBLEMS = {
     "yahpo_xgboost": lambda: surrogate("rbv2_xgboost", "1489"),
     "yahpo_rpart": lambda: surrogate("rbv2_rpart", "1489"),
+    "xgboost_40981": lambda: surrogate("rbv2_xgboost", "40981", name="xgboost_40981"),
+    "rpart_1067": lambda: surrogate("rbv2_rpart", "1067", name="rpart_1067"),
+    "glmnet_1489": lambda: surrogate("iaml_glmnet", "1489", name="glmnet_1489"),
+    "glmnet_40981": lambda: surrogate("iaml_glmnet", "40981", name="glmnet_40981"),
+    **{
+        f"lcbench_{t}": functools.partial(lcbench_final, t)
+        for t in ("189906", "167168", "3945", "126026")
+    },
 }
