@@ -21,6 +21,9 @@ The objective follows one pattern:
 ...         if trial.should_stop():
 ...             break
 ...     return acc
+
+Saving once, after the loop, works as well: a paused trial must have saved by the time it
+returns (else it fails with a ``CheckpointError`` saying so).
 """
 
 from __future__ import annotations

@@ -800,6 +800,8 @@ class SQLStorage(Storage):
             with suppress(Exception):
                 raw = self._engine.raw_connection()
                 try:
+                    # other processes' writes may hold it up: wait briefly, never stall exit
+                    raw.execute("PRAGMA busy_timeout=200")
                     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 finally:
                     raw.close()
