@@ -394,3 +394,40 @@ def test_trial_page_plots_a_stored_lr_finder(odd_db: tuple[Path, str], client: T
     html = client.get(f"/studies/{study_id(client)}/trials/6").text
     assert 'id="plot-lrfinder"' in html and '"suggestion":0.0001' in html
     assert "ckpt/&lt;6&gt;.pt" in html and "Checkpoints" in html
+
+
+def test_changes_pages_skip_other_studies_trials(tmp_path: Path) -> None:
+    """Pages of new trials walk ids in order; another study's trials in between are skipped,
+    and the trials still running carry their place in the cursor."""
+    path = tmp_path / "two.db"
+    url = build_bulk_study(path, n_trials=30, n_reports=3, name="a")
+    build_bulk_study(path, n_trials=30, n_reports=3, name="b")
+    study = hs.load_study("a", storage=url, sampler="random")
+    running = [study.ask() for _ in range(5)]  # ids after all of b's
+    running[0].report(0.25, step=0)
+    data = DashboardData.open(url)
+    try:
+        sid = next(s["id"] for s in data.list_studies() if s["name"] == "a")
+        cursor, numbers, pages = Cursor(0, {}), [], []
+        while True:
+            page = data.changes(sid, cursor, limit=10)
+            numbers += [t["number"] for t in page["trials"]]
+            pages.append(len(page["trials"]))
+            cursor = Cursor.decode(page["cursor"])
+            if not page["more"]:
+                break
+        assert numbers == list(range(35)) and pages == [10, 10, 10, 5]
+        assert len(cursor.live) == 5 and page["reports"][str(running[0].number)] == [[0, 0.25]]
+        quiet = data.changes(sid, cursor, limit=10)
+        assert quiet["trials"] == [] and not quiet["more"]
+    finally:
+        data.close()
+
+
+def test_changes_limit_and_cursor_numbers_are_checked(client: TestClient) -> None:
+    url = f"/api/studies/{study_id(client)}/changes"
+    one = client.get(url, params={"limit": 1}).json()
+    assert len(one["trials"]) == 1 and one["more"] is True
+    for query in ({"limit": "0"}, {"limit": "5001"}, {"cursor": "-1"}, {"cursor": "1.2:-2"}):
+        r = client.get(url, params=query)
+        assert r.status_code == 400 and r.json()["error"], query
