@@ -502,8 +502,10 @@ def cmd_report(args: argparse.Namespace, storage: SQLStorage) -> int:
 
 def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
     from hypersearch.execution.worker import run_worker
+    from hypersearch.integrations.trackers import tracker_from_spec
     from hypersearch.progress import log_to_stderr
 
+    trackers = [tracker_from_spec(spec) for spec in args.log_to]
     with log_to_stderr(logging.WARNING):  # lost connections, reaped trials, failures
         summary = run_worker(
             args.study,
@@ -512,6 +514,7 @@ def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
             n_trials=args.n_trials,
             timeout=args.timeout,
             max_retries=args.max_retries,
+            callbacks=trackers,
         )
     print(summary)
     return 0
@@ -712,6 +715,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument(
         "--max-retries", type=int, default=0, metavar="N", help="re-run lost trials N times"
+    )
+    p.add_argument(
+        "--log-to",
+        action="append",
+        default=[],
+        metavar="TRACKER",
+        help="also log each trial to tensorboard:DIR or mlflow[:URI] (repeatable)",
     )
 
     p = command("upgrade", cmd_upgrade, "upgrade the database schema to this version's")
