@@ -195,6 +195,12 @@ def test_bad_input_is_refused_clearly() -> None:
         SearchCV(LogisticRegression(), {"c": hs.Float(0.1, 1)}).fit(X, y)
     with pytest.raises(hs.InvalidArgumentError, match=r"hs\.Float"):
         SearchCV(LogisticRegression(), {"C": 0.5}).fit(X, y)
+    with pytest.raises(hs.InvalidArgumentError, match=r"space\['C'\] is an empty list"):
+        SearchCV(LogisticRegression(), {"C": []}).fit(X, y)
+    with pytest.raises(hs.InvalidArgumentError, match="2-d array"):
+        SearchCV(LogisticRegression(), {"C": np.ones((2, 2))}).fit(X, y)
+    with pytest.raises(TypeError, match="param_grid must be a dict"):
+        GridSearchCV(LogisticRegression(), "C").fit(X, y)
     with pytest.raises(hs.InvalidArgumentError, match="n_trials"):
         SearchCV(LogisticRegression(), {"C": hs.Float(0.1, 1)}, n_trials=0).fit(X, y)
     with pytest.raises(ValueError, match="refit must be set to a scorer key"):

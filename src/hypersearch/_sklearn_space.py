@@ -217,20 +217,20 @@ def _check_picklable(name: str, value: Any) -> None:
         ) from exc
 
 
-def check_grids(space: Any, owner: str) -> list[dict[str, Any]]:
+def check_grids(space: Any, owner: str, label: str = "space") -> list[dict[str, Any]]:
     """``space`` (one dict or a list of dicts) as a list of dicts, with a clear error otherwise."""
     grids = [space] if isinstance(space, Mapping) else space
     if not isinstance(grids, Sequence) or isinstance(grids, str | bytes):
         raise TypeError(
-            f"{owner}: the space must be a dict (or a list of dicts) of parameter name -> "
+            f"{owner}: {label} must be a dict (or a list of dicts) of parameter name -> "
             f"values, got: {space!r} of type {type(space).__name__}."
         )
     out = []
     for g in grids:
         if not isinstance(g, Mapping):
             raise TypeError(
-                f"{owner}: each grid in the list must be a dict of parameter name -> values; "
-                f"one is not a dict ({g!r})."
+                f"{owner}: each grid in the {label} list must be a dict of parameter name -> "
+                f"values; one is not a dict ({g!r})."
             )
         out.append(dict(g))
     return out

@@ -371,7 +371,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
 
     # planning the candidates ----------------------------------------------------------------
     def _plan(self) -> _Plan:
-        grids = check_grids(self._search_space(), self._owner())
+        grids = check_grids(self._search_space(), self._owner(), self._space_label())
         sampler = self._sampler_spec()
         budget = self._trial_budget()
         listed = isinstance(sampler, str) and sampler in _LISTED_SAMPLERS
@@ -418,7 +418,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     "hs.Float(low, high, log=...) or hs.Int(low, high)."
                 )
             if not isinstance(entry, Param):
-                _check_grid_entry(owner, name, entry)
+                _check_grid_entry(owner, f"{self._space_label()}[{name!r}]", entry)
         self._check_names(grids)
         size = _space_size(grids[0])
         if size is not None and budget is not None and size <= budget:
@@ -1335,19 +1335,19 @@ def _param_columns(candidates: Sequence[Mapping[str, Any]]) -> list[tuple[str, n
     return columns
 
 
-def _check_grid_entry(owner: str, name: str, entry: Any) -> None:
+def _check_grid_entry(owner: str, where: str, entry: Any) -> None:
     if isinstance(entry, str | bytes) or not hasattr(entry, "__iter__"):
         raise InvalidArgumentError(
-            f"{owner}: space[{name!r}] must be hs.Float, hs.Int, hs.Choice, hs.Bool or a list "
-            f"of values, got {entry!r}; wrap a single value in a list: [{entry!r}]."
+            f"{owner}: {where} must be hs.Float, hs.Int, hs.Choice, hs.Bool or a list of "
+            f"values, got {entry!r}; wrap a single value in a list: [{entry!r}]."
         )
     if isinstance(entry, np.ndarray) and entry.ndim != 1:
         raise InvalidArgumentError(
-            f"{owner}: space[{name!r}] is a {entry.ndim}-d array; a list of values must be "
+            f"{owner}: {where} is a {entry.ndim}-d array; a list of values must be "
             "one-dimensional (use a list of arrays for array-valued parameters)."
         )
     if len(list(entry)) == 0:
-        raise InvalidArgumentError(f"{owner}: space[{name!r}] is an empty list; give values.")
+        raise InvalidArgumentError(f"{owner}: {where} is an empty list; give values.")
 
 
 def _space_size(grid: Mapping[str, Any]) -> int | None:
