@@ -591,3 +591,20 @@ def test_a_model_based_sampler_searches_over_estimators() -> None:
     assert stored == hs.Choice(
         ["LogisticRegression(max_iter=300)", "DecisionTreeClassifier(random_state=0)"]
     )
+
+
+def test_resuming_a_list_of_grids_with_other_values_is_refused_before_anything_runs(
+    tmp_path: Any,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'grids.db'}"
+    grids = [{"C": [0.1, 1.0]}, {"class_weight": [{0: 1, 1: 2, 2: 1}]}]
+    GridSearchCV(LogisticRegression(max_iter=300), grids, cv=2, storage=url, study_name="g").fit(
+        X, y
+    )
+    changed = [{"C": [0.1, 1.0]}, {"class_weight": [{0: 5, 1: 1, 2: 1}]}]
+    with pytest.raises(hs.InvalidArgumentError, match="stored 'class_weight' as"):
+        GridSearchCV(
+            LogisticRegression(max_iter=300), changed, cv=2, storage=url, study_name="g"
+        ).fit(X, y)
+    trials = hs.load_study("g", storage=url).trials
+    assert len(trials) == 3 and all(t.state is hs.TrialState.COMPLETE for t in trials)

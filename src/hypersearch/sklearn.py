@@ -624,7 +624,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             name = f"searchcv-{type(self.estimator).__name__}-{uuid.uuid4().hex[:8]}"
         metric = self._study_metric(scoring)
         sampler = "random" if plan.candidates is not None else self._sampler_spec()
-        return hs.create_study(
+        study = hs.create_study(
             name,
             space=plan.declared,
             direction="maximize",
@@ -635,6 +635,18 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             seed=self._int_seed(),
             load_if_exists=self.study_name is not None,
         )
+        if self.study_name is not None:  # resuming: same meaning for every stored name
+            for trial in study.trials:
+                for key, known in trial.distributions.items():
+                    ax = plan.axes.get(key)
+                    if ax is not None and ax.definition != known:
+                        raise InvalidArgumentError(
+                            f"{self._owner()}: study {study.name!r} stored {key!r} as "
+                            f"{known!r}, and this search defines it as {ax.definition!r}; "
+                            "resuming would mix meanings. Use the same values, or a new "
+                            "study_name."
+                        )
+        return study
 
     def _study_metric(self, scoring: _Scoring) -> str:
         """The study's metric: the refit metric's mean test score."""
