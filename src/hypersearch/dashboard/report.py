@@ -24,6 +24,20 @@ __all__ = ["ReportError", "build_report", "write_report"]
 REPORT_CURVES = 200
 #: Trials whose rows a report embeds (best first); a larger study's report says so.
 REPORT_ROWS = 5_000
+#: The fields of a table row the report's page uses (host, GPU and times of creation stay out).
+ROW_KEYS = (
+    "number",
+    "state",
+    "value",
+    "params",
+    "note",
+    "tags",
+    "fail_reason",
+    "started_at",
+    "finished_at",
+    "duration",
+    "last_step",
+)
 
 
 class ReportError(HypersearchError, OSError):
@@ -49,17 +63,24 @@ def build_report(data: DashboardData, study_name: str) -> str:
     descending = study["direction"] == "maximize"
     while len(rows) < REPORT_ROWS:
         page = data.trials_page(
-            sid, offset=len(rows), limit=MAX_PAGE, sort="value", descending=descending
+            sid,
+            offset=len(rows),
+            limit=min(MAX_PAGE, REPORT_ROWS - len(rows)),
+            sort="value",
+            descending=descending,
         )
         rows.extend(page["trials"])
         if len(rows) >= page["total"] or not page["trials"]:
             break
+    points = data.points(sid)
+    if len(rows) == len(points["numbers"]):
+        del points["params"]  # every row is embedded and carries its parameters
     payload = {
-        "points": data.points(sid),
+        "points": points,
         "curves": data.curves(sid, numbers),
         "analysis": analysis(data, sid, sample=IMPORTANCE_SAMPLE),
         "params": data.param_definitions(sid, study["space"]),
-        "trials": rows,
+        "trials": [{k: r[k] for k in ROW_KEYS} for r in rows],
     }
     inline = {
         "css": assets.read_static("dashboard.css"),

@@ -612,7 +612,16 @@
     // start --------------------------------------------------------------------------------
     controls();
     if (!remote) {
+      if (!INLINE.points.params) {  // the report leaves them to the rows when it embeds every row
+        const byNumber = new Map(INLINE.trials.map(function (r) { return [r.number, r.params]; }));
+        INLINE.points.params = INLINE.points.numbers.map(function (n) { return byNumber.get(n) || {}; });
+      }
       loadPoints(INLINE.points);
+      if (INLINE.trials.length < INLINE.points.numbers.length) {
+        const note = document.getElementById("rows-note");
+        note.hidden = false;
+        note.textContent = "This report holds the rows of the best " + INLINE.trials.length + " of " + INLINE.points.numbers.length + " trials; the charts use every trial.";
+      }
       Object.keys(INLINE.curves).forEach(function (k) { curves.set(Number(k), INLINE.curves[k]); });
       analysis = INLINE.analysis;
       loadTable(); drawSummary(); drawHistory(); drawCurves(); drawAnalysis();
