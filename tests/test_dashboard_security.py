@@ -119,6 +119,11 @@ def test_start_beyond_loopback_warns_and_prints_a_token(shared: Dashboard) -> No
     assert "warning:" in banner and "0.0.0.0" in banner
     assert "token" in banner.lower()
     assert len(shared.token()) >= 32  # secrets.token_urlsafe(32): 43 characters
+    # the address printed for other machines answers (this machine's name is allowed)
+    other = re.search(r"from other machines: http://([^/]+)/", banner)
+    assert other and other.group(1) == f"{socket.gethostname()}:{shared.port}"
+    auth = {"authorization": f"Bearer {shared.token()}", "host": other.group(1)}
+    assert httpx.get(shared.local + "/api/studies", headers=auth).status_code == 200
 
 
 def test_token_is_required_on_every_request(shared: Dashboard) -> None:

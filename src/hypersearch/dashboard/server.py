@@ -83,7 +83,7 @@ def serve(
         bind_host=host,
         poll_seconds=poll_seconds,
         token=token,
-        extra_hosts=allowed_hosts,
+        extra_hosts=_host_names(host, allowed_hosts),
     )
     _print_banner(out, host, port, token, token_source, allow_edit, editor.url)
     config = uvicorn.Config(
@@ -115,6 +115,15 @@ def _access_token(host: str, given: str | None) -> tuple[str | None, str]:
     if is_loopback(host):
         return None, ""
     return new_token(), "generated"
+
+
+def _host_names(host: str, allowed: Sequence[str]) -> list[str]:
+    """The Host names to answer besides IP addresses and localhost: the ones allowed and, when
+    listening on every interface, this machine's name (the address printed for other machines)."""
+    names = list(allowed)
+    if is_wildcard(host):
+        names.append(socket.gethostname())
+    return names
 
 
 def _print_banner(
@@ -150,9 +159,8 @@ def _print_banner(
         print(f"every request must show the access token (from {token_source})", file=out)
     mode = "notes and tags editable" if allow_edit else "read-only"
     print(f"hypersearch dashboard ({mode}) for {storage_url}", file=out)
-    print(f"open http://{shown}:{port}/{query}  (Ctrl-C to stop)", file=out)
+    if token is not None:
+        print("API clients: send the header 'Authorization: Bearer TOKEN'", file=out)
     if is_wildcard(host):
         print(f"from other machines: http://{socket.gethostname()}:{port}/{query}", file=out)
-    if token is not None:
-        print("API clients: send the header 'Authorization: Bearer TOKEN'", file=out, flush=True)
-    out.flush()
+    print(f"open http://{shown}:{port}/{query}  (Ctrl-C to stop)", file=out, flush=True)
