@@ -227,10 +227,18 @@ MAX_EPOCHS = 4
 RUNGS = {1, 2, 4}  # Hyperband(min_resource=1, max_resource=4, reduction_factor=2)
 
 
-def hyperband_study() -> hs.Study:
-    scheduler = hs.schedulers.Hyperband(
-        min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=2
-    )
+def hyperband_study(kind: str = "hyperband") -> hs.Study:
+    """Hyperband (stopping at rungs), or ASHA that pauses trials at rungs and promotes them
+    from their checkpoints (so resuming is checked too)."""
+    scheduler: hs.schedulers.Scheduler
+    if kind == "hyperband":
+        scheduler = hs.schedulers.Hyperband(
+            min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=2
+        )
+    else:
+        scheduler = hs.schedulers.ASHA(
+            min_resource=1, max_resource=MAX_EPOCHS, reduction_factor=2, pause=True
+        )
     return hs.create_study(direction="maximize", scheduler=scheduler, seed=0)
 
 
@@ -244,13 +252,16 @@ def assert_rungs_cost_their_epochs(study: hs.Study, trained: dict[int, list[int]
         epochs = trained[t.number]  # 0-based epoch indices this trial actually trained
         assert steps == [e + 1 for e in epochs], (t.number, steps, epochs)
         assert steps[-1] in RUNGS, (t.number, steps)
+        if t.attrs.get("resume_from") is not None:  # promoted: goes on where its parent paused
+            assert steps[0] == t.attrs["start_step"] > 1, (t.number, steps)
         if t.state is hs.TrialState.COMPLETE:
             assert steps[-1] == MAX_EPOCHS
     assert any(t.state is hs.TrialState.STOPPED and max(t.intermediate) == 1 for t in finished)
     assert any(max(t.intermediate) == MAX_EPOCHS for t in finished)  # the top rung is reached
 
 
-def test_torch_loop_under_hyperband_rungs_cost_exactly_their_epochs():
+@pytest.mark.parametrize("kind", ["hyperband", "asha-promotions"])
+def test_torch_loop_under_hyperband_rungs_cost_exactly_their_epochs(kind):
     from hypersearch.integrations.torch import TorchTrialLoop
 
     x, y = blobs()
@@ -270,14 +281,17 @@ def test_torch_loop_under_hyperband_rungs_cost_exactly_their_epochs():
             loop.report(float((model(x).argmax(1) == y).float().mean()))
         return loop.last_value  # type: ignore[return-value]
 
-    study = hyperband_study()
+    study = hyperband_study(kind)
     study.optimize(objective, n_trials=8)
     assert_rungs_cost_their_epochs(study, trained)
+    if kind != "hyperband":
+        assert any(t.attrs.get("resume_from") is not None for t in study.trials)
 
 
-def test_keras_model_under_hyperband_rungs_cost_exactly_their_epochs():
-    keras = pytest.importorskip("keras")
-    from hypersearch.integrations.keras import HypersearchKerasCallback
+@pytest.mark.parametrize("kind", ["hyperband", "asha-promotions"])
+def test_keras_model_under_hyperband_rungs_cost_exactly_their_epochs(kind):
+    integration = pytest.importorskip("hypersearch.integrations.keras")  # before keras
+    keras, HypersearchKerasCallback = integration.keras, integration.HypersearchKerasCallback
 
     x, y = (t.numpy() for t in blobs())
     trained: dict[int, list[int]] = {}
@@ -311,9 +325,11 @@ def test_keras_model_under_hyperband_rungs_cost_exactly_their_epochs():
         )
         return cb.best_value  # type: ignore[return-value]
 
-    study = hyperband_study()
+    study = hyperband_study(kind)
     study.optimize(objective, n_trials=8)
     assert_rungs_cost_their_epochs(study, trained)
+    if kind != "hyperband":
+        assert any(t.attrs.get("resume_from") is not None for t in study.trials)
 
 
 def lightning_net(pl):  # type: ignore[no-untyped-def]
@@ -336,7 +352,8 @@ def lightning_net(pl):  # type: ignore[no-untyped-def]
     return Net
 
 
-def test_lightning_under_hyperband_rungs_cost_exactly_their_epochs(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["hyperband", "asha-promotions"])
+def test_lightning_under_hyperband_rungs_cost_exactly_their_epochs(tmp_path, monkeypatch, kind):
     pl = pytest.importorskip("lightning.pytorch")
     from hypersearch import checkpoints
     from hypersearch.integrations.lightning import HypersearchCallback
@@ -383,9 +400,11 @@ def test_lightning_under_hyperband_rungs_cost_exactly_their_epochs(tmp_path, mon
         )
         return cb.last_value  # type: ignore[return-value]
 
-    study = hyperband_study()
+    study = hyperband_study(kind)
     study.optimize(objective, n_trials=6)
     assert_rungs_cost_their_epochs(study, trained)
+    if kind != "hyperband":
+        assert any(t.attrs.get("resume_from") is not None for t in study.trials)
     epochs = sum(len(v) for v in trained.values())
     assert saves["study"] == epochs  # one checkpoint per epoch, serialised by the study only
     assert saves["lightning"] == 0  # no file written by Lightning first, nor by ModelCheckpoint
