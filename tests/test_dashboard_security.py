@@ -152,6 +152,13 @@ def test_token_works_as_bearer_header_query_and_cookie(shared: Dashboard) -> Non
         cookie = first.headers["set-cookie"]
         assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
         assert 'http-equiv="refresh"' in first.text and "token=" not in first.text
+        # the page it reloads stays on this server (never "//host") and keeps the rest of the
+        # address; the request itself goes to 127.0.0.1 (the raw path only looks like a host)
+        odd = httpx.URL(shared.local).copy_with(
+            raw_path=f"//x.example/a%3Fb?a=1&token={token}".encode()
+        )
+        welcome = httpx.get(odd, headers={"host": LAN_HOST})
+        assert welcome.status_code == 200 and 'url=/x.example/a%3Fb?a=1"' in welcome.text
         page = c.get("/")  # the cookie alone now
         assert page.status_code == 200 and "hypersearch" in page.text
         assert c.get("/api/studies").status_code == 200

@@ -252,7 +252,9 @@ class Guard:
             # a browser opening the printed address: keep the token in a cookie and load the
             # page again without it, so it leaves the address bar and the history
             rest = urlencode([(k, v) for k, v in query if k != "token"])
-            url = path + ("?" + rest if rest else "")
+            raw = scope.get("raw_path") or path.encode()
+            # the path as sent (still %-encoded), and never "//host": always this server
+            url = "/" + raw.decode("latin-1").lstrip("/") + ("?" + rest if rest else "")
             secure = "; Secure" if scope.get("scheme") == "https" else ""
             cookie = (
                 f"{cookie_name}={self.token}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; "
