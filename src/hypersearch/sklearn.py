@@ -284,7 +284,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{owner}: refit must be True, False, a metric name or a callable taking "
                 f"cv_results_ and returning the best index, got {self.refit!r}."
             )
-        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral):
+        if not isinstance(self.verbose, numbers.Integral):  # True counts as 1
             raise InvalidArgumentError(
                 f"{owner}: verbose must be an integer (0 silent, 1 progress, 2+ one line per "
                 f"fold), got {self.verbose!r}."
