@@ -124,8 +124,12 @@ def test_mlflow_parent_run_per_study_and_nested_run_per_trial(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     study = _study(tmp_path)
-    study.optimize(curve, n_trials=5, callbacks=[MLflowCallback(uri)])
-    study.optimize(curve, n_trials=3, callbacks=[tracker_from_spec(f"mlflow:{uri}")])  # resumed
+    first = MLflowCallback(uri)
+    study.optimize(curve, n_trials=5, callbacks=[first])
+    assert first.flush(timeout=120)  # written by a background thread
+    again = tracker_from_spec(f"mlflow:{uri}")  # a resumed study, a new callback
+    study.optimize(curve, n_trials=3, callbacks=[again])
+    assert again.flush(timeout=120)  # type: ignore[attr-defined]
 
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("tracked")
@@ -171,6 +175,23 @@ def test_bad_tracker_specs_and_folders_are_clear_errors(tmp_path):
     pytest.importorskip("mlflow")
     with pytest.raises(hs.InvalidArgumentError, match="MLflow could not open the tracking URI"):
         tracker_from_spec("mlflow:bogus://nowhere")
+    with pytest.raises(hs.InvalidArgumentError, match="cannot create the folder"):
+        tracker_from_spec(f"mlflow:sqlite:///{blocker / 'mlflow.db'}")
+
+
+def test_a_failing_tracker_warns_and_the_study_goes_on(tmp_path, caplog, monkeypatch):
+    pytest.importorskip("mlflow")
+    from hypersearch.integrations.mlflow import MLflowCallback
+
+    # a tracking server that is not there (loopback, the discard port): every write fails
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    tracker = MLflowCallback("http://127.0.0.1:9", background=False)
+    study = _study(tmp_path)
+    with caplog.at_level("WARNING", logger="hypersearch"):
+        study.optimize(curve, n_trials=3, callbacks=[tracker])
+    assert len(study.trials) == 3
+    assert caplog.text.count("MLflow: could not log trial") == 3
 
 
 @pytest.mark.parametrize(

@@ -8,23 +8,39 @@ per-step metrics (the learning curve), final metrics, and its state and note as 
 experiment is named after the study unless ``experiment`` is given; the parent run is found
 again by its ``hypersearch.study`` tag, so a resumed study (or a second worker) logs under the
 same parent, whose ``best/<metric>`` metric follows the best value trial by trial.
+
+Runs are written by a background thread (MLflow's database writes wait on the disk; the next
+trial trains meanwhile), drained at exit or by ``flush()``. A write that fails is a warning in
+the ``hypersearch`` log, never the end of the study.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import math
+import queue
+import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.integrations.trackers import final_metrics, loggable_params, require
+from hypersearch.integrations.trackers import (
+    final_metrics,
+    loggable_params,
+    require,
+    writable_folder,
+)
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
 __all__ = ["MLflowCallback"]
+
+logger = logging.getLogger("hypersearch")
 
 _STATUS = {
     TrialState.COMPLETE: "FINISHED",
@@ -35,25 +51,50 @@ _BATCH = 1000  # MLflow's limit of metrics per log_batch call
 _PARAM_CHARS = 6000  # MLflow's limit on a parameter value's length
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One finished trial to log, with what the writer needs of its study (no study object
+    crosses to the writer thread)."""
+
+    study: str
+    metric: str
+    direction: str
+    record: TrialRecord
+    best_before: float | None
+
+
 class MLflowCallback:
     """A callback of ``optimize`` that writes each finished trial as a nested MLflow run."""
 
-    def __init__(self, tracking_uri: str | None = None, *, experiment: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        experiment: str | None = None,
+        background: bool = True,
+    ) -> None:
         require("mlflow", "mlflow")
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
         self.experiment = experiment
-        try:  # open the store now (MLflow creates a new database's tables), so a bad URI
-            self._client = MlflowClient(tracking_uri=tracking_uri)  # fails before any trial
-            self._client.search_experiments(max_results=1)
+        if tracking_uri and tracking_uri.startswith("sqlite:///"):
+            folder = Path(tracking_uri[len("sqlite:///") :]).parent
+            writable_folder(folder, "MLflow logging")
+        try:  # an unknown scheme fails here, before any trial runs
+            self._client = MlflowClient(tracking_uri=tracking_uri)
         except Exception as exc:
             raise InvalidArgumentError(
                 f"MLflow could not open the tracking URI {tracking_uri!r}: {exc}. Give a URI "
                 "such as sqlite:///mlflow.db or http://host:5000."
             ) from exc
         self._parents: dict[str, tuple[str, str]] = {}  # study name -> (experiment id, run id)
-        self._best: dict[str, float] = {}
+        self._best: dict[str, float | None] = {}
+        self._background = background
+        self._jobs: queue.Queue[_Job | threading.Event] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        atexit.register(self.flush)
 
     def __repr__(self) -> str:
         return f"MLflowCallback({self.tracking_uri!r})"
@@ -61,15 +102,63 @@ class MLflowCallback:
     def __call__(self, study: Study, record: TrialRecord) -> None:
         if not record.state.is_finished:
             return
-        from mlflow.entities import Metric, Param
+        if study.name not in self._best:  # resumed: start from the best trial before this one
+            earlier = [t for t in study.top(2) if t.number != record.number and t.has_value]
+            self._best[study.name] = float(earlier[0].value) if earlier else None  # type: ignore[arg-type]
+        job = _Job(study.name, study.metric, study.direction, record, self._best[study.name])
+        if record.state is TrialState.COMPLETE and record.has_value:
+            self._best[study.name] = _better(job.best_before, float(record.value), study.direction)  # type: ignore[arg-type]
+        if not self._background:
+            self._write(job)
+            return
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._drain, name="hypersearch-mlflow", daemon=True
+                )
+                self._writer.start()
+        self._jobs.put(job)
 
-        experiment_id, parent = self._parent(study)
+    def flush(self, timeout: float = 120.0) -> bool:
+        """Wait until every trial handed over so far is written; False on timeout."""
+        writer = self._writer
+        if writer is None or not writer.is_alive():
+            return True
+        done = threading.Event()
+        self._jobs.put(done)
+        return done.wait(timeout)
+
+    def _drain(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if isinstance(item, threading.Event):
+                item.set()
+            else:
+                self._write(item)
+
+    def _write(self, job: _Job) -> None:
+        try:
+            self._log_trial(job)
+        except Exception as exc:  # a tracker never ends the study
+            logger.warning(
+                "MLflow: could not log trial %d of %r to %s: %s",
+                job.record.number,
+                job.study,
+                self.tracking_uri or "the default tracking URI",
+                exc,
+            )
+
+    def _log_trial(self, job: _Job) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        record = job.record
+        experiment_id, parent = self._parent(job)
         start = record.started_at or time.time()
         end = record.finished_at or start
         tags = {
             "mlflow.parentRunId": parent,
             "mlflow.runName": f"trial-{record.number}",
-            "hypersearch.study": study.name,
+            "hypersearch.study": job.study,
             "hypersearch.trial": str(record.number),
             "hypersearch.state": record.state.value,
             "hypersearch.source": record.source,
@@ -81,55 +170,41 @@ class MLflowCallback:
             tags["hypersearch.fail_reason"] = record.fail_reason[:5000]
         if record.tags:
             tags["hypersearch.tags"] = ",".join(record.tags)
-        run = self._client.create_run(experiment_id, start_time=int(start * 1000), tags=tags)
-        run_id = run.info.run_id
+        run_id = self._client.create_run(experiment_id, start_time=int(start * 1000)).info.run_id
         params = [
             Param(k, str(v)[:_PARAM_CHARS]) for k, v in loggable_params(record.params).items()
         ]
         end_ms = int(end * 1000)
         metrics = [
-            Metric(study.metric, float(v), end_ms, int(s))
+            Metric(job.metric, float(v), end_ms, int(s))
             for s, v in sorted(record.intermediate.items())
             if math.isfinite(v)
         ]
         last = max(record.intermediate, default=0)
         metrics += [
             Metric(f"final/{k}", v, end_ms, last)
-            for k, v in final_metrics(study.metric, record).items()
+            for k, v in final_metrics(job.metric, record).items()
         ]
-        self._log(run_id, metrics, params)
-        self._client.set_terminated(run_id, status=_STATUS[record.state], end_time=end_ms)
-        self._track_best(study, record, parent, end_ms)
-
-    def _log(self, run_id: str, metrics: Sequence[Any], params: Sequence[Any]) -> None:
-        self._client.log_batch(run_id, metrics=list(metrics[:_BATCH]), params=list(params))
+        run_tags = [RunTag(k, v) for k, v in tags.items()]
+        self._client.log_batch(run_id, metrics=metrics[:_BATCH], params=params, tags=run_tags)
         for i in range(_BATCH, len(metrics), _BATCH):
-            self._client.log_batch(run_id, metrics=list(metrics[i : i + _BATCH]))
+            self._client.log_batch(run_id, metrics=metrics[i : i + _BATCH])
+        self._client.set_terminated(run_id, status=_STATUS[record.state], end_time=end_ms)
+        if record.state is TrialState.COMPLETE and record.has_value:
+            value = float(record.value)  # type: ignore[arg-type]
+            if _better(job.best_before, value, job.direction) == value:
+                self._client.log_metric(
+                    parent, f"best/{job.metric}", value, timestamp=end_ms, step=record.number
+                )
 
-    def _track_best(self, study: Study, record: TrialRecord, parent: str, end_ms: int) -> None:
-        if record.state is not TrialState.COMPLETE or not record.has_value:
-            return
-        value = float(record.value)  # type: ignore[arg-type]
-        if study.name not in self._best:  # resumed: start from the best before this one
-            earlier = [t for t in study.top(2) if t.number != record.number and t.has_value]
-            if earlier:
-                self._best[study.name] = float(earlier[0].value)  # type: ignore[arg-type]
-        best = self._best.get(study.name)
-        better = best is None or (value < best if study.direction == "minimize" else value > best)
-        if better:
-            self._best[study.name] = value
-            self._client.log_metric(
-                parent, f"best/{study.metric}", value, timestamp=end_ms, step=record.number
-            )
-
-    def _parent(self, study: Study) -> tuple[str, str]:
+    def _parent(self, job: _Job) -> tuple[str, str]:
         """The study's experiment and parent run, found by tag or created."""
-        if study.name in self._parents:
-            return self._parents[study.name]
-        name = self.experiment or study.name
+        if job.study in self._parents:
+            return self._parents[job.study]
+        name = self.experiment or job.study
         found = self._client.get_experiment_by_name(name)
         experiment_id = found.experiment_id if found else self._client.create_experiment(name)
-        quoted = study.name.replace("'", "\\'")
+        quoted = job.study.replace("'", "\\'")
         runs = self._client.search_runs(
             [experiment_id],
             filter_string=f"tags.`hypersearch.study` = '{quoted}' "
@@ -142,12 +217,19 @@ class MLflowCallback:
             run_id = self._client.create_run(
                 experiment_id,
                 tags={
-                    "mlflow.runName": study.name,
-                    "hypersearch.study": study.name,
+                    "mlflow.runName": job.study,
+                    "hypersearch.study": job.study,
                     "hypersearch.role": "study",
-                    "hypersearch.direction": study.direction,
-                    "hypersearch.metric": study.metric,
+                    "hypersearch.direction": job.direction,
+                    "hypersearch.metric": job.metric,
                 },
             ).info.run_id
-        self._parents[study.name] = (experiment_id, run_id)
+        self._parents[job.study] = (experiment_id, run_id)
         return experiment_id, run_id
+
+
+def _better(best: float | None, value: float, direction: str) -> float:
+    """The better of the best so far and ``value`` under ``direction``."""
+    if best is None:
+        return value
+    return min(best, value) if direction == "minimize" else max(best, value)

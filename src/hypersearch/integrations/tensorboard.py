@@ -12,6 +12,7 @@ uses the study's metric name as its tag, and the final values are under ``final/
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from hypersearch.study import Study
 
 __all__ = ["TensorBoardCallback"]
+
+logger = logging.getLogger("hypersearch")
 
 _STATUS = {
     TrialState.COMPLETE: "STATUS_SUCCESS",
@@ -55,6 +58,18 @@ class TensorBoardCallback:
     def __call__(self, study: Study, record: TrialRecord) -> None:
         if not record.state.is_finished:
             return
+        try:
+            self._write(study, record)
+        except Exception as exc:  # a full disk, a deleted folder: a tracker never ends a study
+            logger.warning(
+                "TensorBoard: could not log trial %d of %r to %s: %s",
+                record.number,
+                study.name,
+                self.log_dir,
+                exc,
+            )
+
+    def _write(self, study: Study, record: TrialRecord) -> None:
         p = self._protos
         writer = p.EventFileWriter(str(self.run_dir(study.name, record.number)))
         try:
