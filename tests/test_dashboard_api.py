@@ -331,12 +331,14 @@ def test_report_is_self_contained_and_escaped(odd_db: tuple[Path, str], tmp_path
     assert any(t["note"] == XSS_NOTE for t in payload["trials"])
 
 
-def test_report_of_unknown_study_names_the_ones_there(odd_db: tuple[Path, str]) -> None:
+def test_report_of_unknown_study_names_the_ones_there(
+    odd_db: tuple[Path, str], tmp_path: Path
+) -> None:
     data = DashboardData.open(odd_db[1])
     with pytest.raises(hs.StudyNotFoundError, match="empty study"):
         build_report(data, "nope")
-    with pytest.raises(OSError, match="cannot write"):
-        write_report(data, ODD_NAME, "/nonexistent-dir/r.html")
+    with pytest.raises(OSError, match="cannot write"):  # a folder that surely does not exist
+        write_report(data, ODD_NAME, tmp_path / "no-such-folder" / "r.html")
     data.close()
 
 

@@ -69,7 +69,9 @@ def choose_basis(n_complete: int, max_steps: Sequence[int]) -> Basis:
 
 
 def analysis(data: DashboardData, study_id: int, *, sample: int) -> dict[str, Any]:
-    """The basis, the compared value of each trial on it, and importance computed from them.
+    """The basis, the compared value and the parameters of each trial on it, and importance
+    computed from them (the charts need nothing else, so a big study's page never loads every
+    trial's parameters).
 
     ``sample`` caps the trials used (evenly spaced) so a huge study stays fast.
     """
@@ -92,6 +94,7 @@ def analysis(data: DashboardData, study_id: int, *, sample: int) -> dict[str, An
         "basis": basis.to_dict(),
         "numbers": numbers,
         "values": values,
+        "params": params,
         "importance": main_effects(params, values),
         "n_trials": basis.n_trials,
         "sample": len(values),

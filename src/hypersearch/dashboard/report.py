@@ -73,12 +73,14 @@ def build_report(data: DashboardData, study_name: str) -> str:
         if len(rows) >= page["total"] or not page["trials"]:
             break
     points = data.points(sid)
-    if len(rows) == len(points["numbers"]):
-        del points["params"]  # every row is embedded and carries its parameters
+    del points["params"]  # the rows and the analysis carry the parameters the page uses
+    compared = analysis(data, sid, sample=IMPORTANCE_SAMPLE)
+    if {r["number"] for r in rows} >= set(compared["numbers"]):
+        compared["params"] = None  # the page takes them from the rows: no second copy
     payload = {
         "points": points,
         "curves": data.curves(sid, numbers),
-        "analysis": analysis(data, sid, sample=IMPORTANCE_SAMPLE),
+        "analysis": compared,
         "params": data.param_definitions(sid, study["space"]),
         "trials": [{k: r[k] for k in ROW_KEYS} for r in rows],
     }

@@ -259,11 +259,18 @@
       if (!analysis) return [];
       const rows = [];
       analysis.numbers.forEach(function (n, i) {
-        const t = trials.get(n);
-        if (t && finite(analysis.values[i]) !== null) rows.push([n, analysis.values[i], t.params]);
+        if (finite(analysis.values[i]) !== null) rows.push([n, analysis.values[i], analysis.params[i] || {}]);
       });
       rows.sort(function (a, b) { return study.direction === "minimize" ? a[1] - b[1] : b[1] - a[1]; });
       return rows;
+    }
+    function setAnalysis(a) {
+      if (!a.params) {  // a report leaves them to its rows when it holds every compared trial
+        const byNumber = new Map(INLINE.trials.map(function (r) { return [r.number, r.params]; }));
+        a.params = a.numbers.map(function (n) { return byNumber.get(n) || {}; });
+      }
+      analysis = a;
+      a.params.forEach(addParamNames);
     }
     function basisText() { return analysis ? analysis.basis.label : ""; }
     function valueLabel() {
@@ -571,7 +578,7 @@
       setTimeout(function () {
         analysisAt = Date.now();
         // new trials' parameters came with the changes: only the analysis is fetched again
-        api(base + "/analysis").then(function (res) { analysis = res; drawAnalysis(); })
+        api(base + "/analysis").then(function (res) { setAnalysis(res); drawAnalysis(); })
           .catch(function () {}).then(function () { analysisPending = false; });
       }, wait);
     }
@@ -612,10 +619,6 @@
     // start --------------------------------------------------------------------------------
     controls();
     if (!remote) {
-      if (!INLINE.points.params) {  // the report leaves them to the rows when it embeds every row
-        const byNumber = new Map(INLINE.trials.map(function (r) { return [r.number, r.params]; }));
-        INLINE.points.params = INLINE.points.numbers.map(function (n) { return byNumber.get(n) || {}; });
-      }
       loadPoints(INLINE.points);
       if (INLINE.trials.length < INLINE.points.numbers.length) {
         const note = document.getElementById("rows-note");
@@ -623,7 +626,7 @@
         note.textContent = "This report holds the rows of the best " + INLINE.trials.length + " of " + INLINE.points.numbers.length + " trials; the charts use every trial.";
       }
       Object.keys(INLINE.curves).forEach(function (k) { curves.set(Number(k), INLINE.curves[k]); });
-      analysis = INLINE.analysis;
+      setAnalysis(INLINE.analysis);
       loadTable(); drawSummary(); drawHistory(); drawCurves(); drawAnalysis();
       return;
     }
@@ -631,9 +634,10 @@
     if (cfg.first_page) { table.total = cfg.first_page.total; table.rows = cfg.first_page.trials; renderRows(); }
     document.getElementById("csv").href = base + "/trials.csv?" + query();
     const first = api(base).then(function (s) { cursor = s.cursor; });
+    // the history needs no parameters; the analysis charts get theirs with the analysis
     api(base + "/points?params=0").then(function (p) { loadPoints(p); drawSummary(); drawHistory(); })
-      .then(function () { return Promise.all([api(base + "/points"), api(base + "/analysis")]); })
-      .then(function (res) { loadPoints(res[0]); analysis = res[1]; analysisAt = Date.now(); drawAnalysis(); })
+      .then(function () { return api(base + "/analysis"); })
+      .then(function (a) { setAnalysis(a); analysisAt = Date.now(); drawAnalysis(); })
       .catch(function (e) { fail("plot-parcoords", e.message); });
     api(base + "/curves").then(function (c) {
       Object.keys(c.curves).forEach(function (k) { curves.set(Number(k), c.curves[k]); });
