@@ -561,7 +561,7 @@ OUTAGE_RUNNER = textwrap.dedent(
 def test_a_postgres_outage_longer_than_the_retry_window_spares_live_workers(
     postgres_server: Any, postgres_url: str, tmp_path: Path
 ) -> None:
-    """The server is down for longer than the connection retry (5 s here, 2 min by default)
+    """The server is down for longer than the connection retry (8 s here, 2 min by default)
     and than the lease grace (2 s). The report in flight gives up (that trial fails with the
     storage error), the finish is retried until the server is back. Then one worker reaped
     the others' trials by heartbeat age although their processes were alive on this host,
@@ -569,7 +569,7 @@ def test_a_postgres_outage_longer_than_the_retry_window_spares_live_workers(
     worker carries on to the end."""
     script = tmp_path / "outage_runner.py"
     script.write_text(OUTAGE_RUNNER)
-    env = {**os.environ, "HYPERSEARCH_CONNECTION_RETRY_S": "5"}
+    env = {**os.environ, "HYPERSEARCH_CONNECTION_RETRY_S": "8"}
     proc = subprocess.Popen(
         [sys.executable, str(script), postgres_url, "18"],
         stdout=subprocess.PIPE,
@@ -593,7 +593,9 @@ def test_a_postgres_outage_longer_than_the_retry_window_spares_live_workers(
             pytest.fail("the workers did not get going")
         storage.close()
         postgres_server.stop("fast")
-        time.sleep(5.5)  # > the 5 s retry window and > the 2 s grace period
+        # > the 8 s retry window (a report gives up) and the 2 s grace period, yet short
+        # enough that the finish after it, retried for another 8 s, sees the server back
+        time.sleep(9.0)
         postgres_server.start()
         out, err = proc.communicate(timeout=180)
     finally:

@@ -826,10 +826,12 @@ class Study:
             for _, host, pid in self._storage.running_trials(self._id)
             if host == _HOST and pid is not None
         }
-        dead = [pid for pid in here if pid != os.getpid() and not _pid_alive(pid)]
-        # A live, running process on this host is not reaped by lease age: its heartbeats
-        # may be old only because the database was unreachable (a frozen one still is).
-        alive = [pid for pid in here if pid == os.getpid() or _pid_running(pid)]
+        others = here - {os.getpid()}
+        dead = [pid for pid in others if not _pid_alive(pid)]
+        # Another live, running process on this host is not reaped by lease age: its
+        # heartbeats may be old only because the database was unreachable (a frozen one
+        # still is). This process's own trials are: one it gave up on has no heartbeat.
+        alive = [pid for pid in others if _pid_running(pid)]
         grace = self.grace_period
         since = time.monotonic() - getattr(self._storage, "reconnected_at", -math.inf)
         if since < grace:
