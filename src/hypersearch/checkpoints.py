@@ -114,12 +114,12 @@ def save(study: Study, number: int, obj: Any, step: int | None) -> dict[str, Any
     A folder deleted meanwhile (someone cleaned the artifacts) is made again; a full disk
     is a ``CheckpointError`` that says what to do, and the previous checkpoint is kept."""
     folder = artifact_root(study) / str(number)
-    for attempt in range(3):
+    for attempt in range(5):
         try:
             size = _write(folder, obj)
             break
-        except FileNotFoundError:  # the folder vanished between mkdir and the write
-            if attempt == 2:
+        except (FileNotFoundError, FileExistsError):  # the folder vanished mid-way (mkdir
+            if attempt == 4:  # saw it, then it was gone; or gone before the write)
                 raise
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
