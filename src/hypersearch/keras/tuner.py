@@ -1,64 +1,28 @@
-"""KerasTuner's API on hypersearch studies: code written for KerasTuner runs with one import.
-
->>> import hypersearch.keras as keras_tuner          # instead of `import keras_tuner`
->>> def build_model(hp):
-...     model = keras.Sequential()
-...     model.add(keras.layers.Dense(hp.Int("units", 32, 512, step=32), activation="relu"))
-...     model.add(keras.layers.Dense(10, activation="softmax"))
-...     model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
-...     return model
->>> build_model(keras_tuner.HyperParameters())       # smoke test: defaults, no search
->>> tuner = keras_tuner.RandomSearch(build_model, objective="val_accuracy", max_trials=3,
-...     executions_per_trial=2, overwrite=True, directory="my_dir", project_name="hello")
->>> tuner.search(x, y, epochs=2, validation_data=(x_val, y_val))   # doctest: +SKIP
->>> tuner.get_best_models(2)[0]; tuner.results_summary()            # doctest: +SKIP
-
-``RandomSearch``, ``BayesianOptimization`` (the GP sampler), ``Hyperband`` (the Hyperband
-scheduler on epochs) and ``GridSearch`` are ``Tuner`` with a strategy; ``Tuner(...,
-strategy=...)`` takes any sampler name. Every epoch is reported as step ``epoch + 1`` (epochs
-completed) by ``hypersearch.integrations.keras.HypersearchKerasCallback``, so a scheduler stops
-poor candidates early and Hyperband's rungs cost exactly their epochs. A trial's score is its
-best epoch (the mean over ``executions_per_trial``), and ``get_best_models`` returns the
-weights of that epoch. See docs/front-doors.md for what differs from KerasTuner.
-
-Keras picks its backend on first import: importing this module makes it PyTorch when
-``KERAS_BACKEND`` is unset; a backend you chose is kept.
-"""
+"""The KerasTuner-style ``Tuner`` on a hypersearch study, and its ``oracle``."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
+from hypersearch.keras.backend import import_keras
+from hypersearch.keras.hyperparameters import (
+    DEFAULT_OBJECTIVE,
+    Definition,
+    HyperParameters,
+    Objective,
+    parse_objective,
+)
+from hypersearch.keras.trials import FunctionHyperModel, HyperModel, TunerTrial, trial_view
 
-__all__ = [
-    "STRATEGIES",
-    "BayesianOptimization",
-    "GridSearch",
-    "HyperModel",
-    "HyperParameters",
-    "Hyperband",
-    "Objective",
-    "Oracle",
-    "RandomSearch",
-    "Tuner",
-    "TunerTrial",
-    "import_keras",
-]
-
-# A default only: Keras reads KERAS_BACKEND on its first import, and a value the user set wins.
-if "keras" not in sys.modules:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
+__all__ = ["STRATEGIES", "Oracle", "Tuner", "resolve_strategy"]
 
 #: Strategy names beyond the sampler names: (candidate samplers, first available wins;
 #: scheduler or None).
@@ -69,373 +33,6 @@ STRATEGIES: dict[str, tuple[Sequence[str], str | None]] = {
     "asha": (("random",), "asha"),
     "bohb": (("tpe", "random"), "hyperband"),
 }
-
-#: The metric name of an objective that ``HyperModel.fit`` or ``run_trial`` returns itself.
-DEFAULT_OBJECTIVE = "default_objective"
-
-
-def import_keras() -> Any:
-    """Import Keras 3 (on ``KERAS_BACKEND``, PyTorch when unset), or say why it fails."""
-    keras: Any = sys.modules.get("keras")
-    if keras is None:
-        os.environ.setdefault("KERAS_BACKEND", "torch")
-        backend = os.environ["KERAS_BACKEND"]
-        try:
-            keras = importlib.import_module("keras")
-        except ImportError as exc:
-            raise ImportError(
-                f"hypersearch.keras needs Keras 3 and its backend {backend!r} "
-                f"(KERAS_BACKEND): {exc}. Install them with pip install "
-                '"hypersearch[keras]" (Keras on PyTorch), or set KERAS_BACKEND to an '
-                "installed backend before anything imports keras."
-            ) from None
-    version = str(getattr(keras, "__version__", "0"))
-    if int(version.split(".")[0]) < 3:
-        raise HypersearchError(f"hypersearch.keras needs Keras 3, found Keras {version}.")
-    return keras
-
-
-@dataclass(frozen=True)
-class Objective:
-    """The metric to optimize, as in KerasTuner: ``Objective("val_loss", "min")``."""
-
-    name: str
-    direction: str = "max"
-
-
-def _objective(objective: str | Objective | tuple[str, str] | None) -> tuple[str, str]:
-    """(metric name, "minimize" | "maximize") of a KerasTuner objective."""
-    if objective is None:  # the value HyperModel.fit / run_trial returns, minimized
-        return DEFAULT_OBJECTIVE, "minimize"
-    if isinstance(objective, tuple):
-        objective = Objective(*objective)
-    if isinstance(objective, str):
-        # KerasTuner's rule for names: a loss or an error is minimized, anything else maximized.
-        minimize = any(w in objective for w in ("loss", "error", "mae", "mse"))
-        return objective, "minimize" if minimize else "maximize"
-    if isinstance(objective, Objective):
-        direction = {"min": "minimize", "max": "maximize"}.get(
-            objective.direction, objective.direction
-        )
-        if direction not in ("minimize", "maximize"):
-            raise InvalidArgumentError(
-                f"Objective direction must be 'min' or 'max', got {objective.direction!r}."
-            )
-        return objective.name, direction
-    raise InvalidArgumentError(
-        f"objective must be a metric name such as 'val_accuracy' or Objective(name, 'min'|'max'),"
-        f" got {objective!r}."
-    )
-
-
-# hyperparameters ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Definition:
-    """One hyperparameter as ``build_model`` defined it (for summaries and grids)."""
-
-    name: str
-    kind: str  # Int, Float, Choice, Boolean, Fixed
-    options: dict[str, Any]
-    default: Any
-    conditions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-
-    def describe(self) -> str:
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
-        when = "".join(f"; only when {p} in {list(v)}" for p, v in self.conditions)
-        sep = ", " if opts else ""
-        return f"{self.name} ({self.kind}): {opts}{sep}default={self.default!r}{when}"
-
-    def param(self) -> Any:
-        """The hypersearch parameter a trial samples for this definition."""
-        from hypersearch.space import Bool, Choice, Float, Int
-
-        o = self.options
-        if self.kind == "Int":
-            log = o["sampling"] == "log"
-            return Int(o["min_value"], o["max_value"], step=o["step"] or 1, log=log)
-        if self.kind == "Float":
-            scale = {"linear": None, "log": "log", "reverse_log": "log1m"}[o["sampling"]]
-            return Float(o["min_value"], o["max_value"], step=o["step"], scale=scale)
-        if self.kind == "Choice":
-            return Choice(tuple(o["values"]))
-        return Bool()
-
-
-class HyperParameters:
-    """What ``build_model(hp)`` receives: KerasTuner's ``hp.Int`` / ``Float`` / ``Choice`` /
-    ``Boolean`` / ``Fixed`` and ``conditional_scope``.
-
-    In a search each value comes from the trial's sampler. Made by hand,
-    ``HyperParameters()`` gives each hyperparameter its ``default`` (else the minimum, the
-    first choice, or False), so ``build_model(HyperParameters())`` checks that the model
-    builds; ``HyperParameters(values={...})`` rebuilds a model with given values.
-    """
-
-    def __init__(self, trial: Any = None, values: Mapping[str, Any] | None = None) -> None:
-        self._trial = trial
-        self._preset: dict[str, Any] = dict(values or {})  # given values win over sampling
-        self._values: dict[str, Any] = dict(self._preset)
-        self._definitions: dict[str, _Definition] = {}
-        self._conditions: list[tuple[str, tuple[Any, ...]]] = []
-
-    @property
-    def values(self) -> dict[str, Any]:
-        """The values chosen so far, by name (a copy)."""
-        return dict(self._values)
-
-    @property
-    def space(self) -> list[_Definition]:
-        """The hyperparameters defined so far, in order."""
-        return list(self._definitions.values())
-
-    def get(self, name: str) -> Any:
-        if name not in self._values:
-            raise KeyError(
-                f"Hyperparameter {name!r} is not defined (yet): define it with hp.Int / "
-                f"hp.Float / hp.Choice / hp.Boolean before hp.get({name!r}). Defined: "
-                f"{sorted(self._values)}."
-            )
-        return self._values[name]
-
-    def __getitem__(self, name: str) -> Any:
-        return self.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._values
-
-    def __repr__(self) -> str:
-        return f"HyperParameters({self._values!r})"
-
-    @contextlib.contextmanager
-    def conditional_scope(self, parent_name: str, parent_values: Any) -> Iterator[None]:
-        """Hyperparameters defined inside are active only while ``parent_name`` takes one of
-        ``parent_values``; an inactive one is not sampled and returns None."""
-        if parent_name not in self._values:
-            raise InvalidArgumentError(
-                f"conditional_scope({parent_name!r}, ...): define {parent_name!r} first "
-                "(e.g. hp.Choice) so its value decides what the scope holds."
-            )
-        wanted = (
-            tuple(parent_values) if isinstance(parent_values, list | tuple) else (parent_values,)
-        )
-        self._conditions.append((parent_name, wanted))
-        try:
-            yield
-        finally:
-            self._conditions.pop()
-
-    def is_active(self) -> bool:
-        """True when every enclosing ``conditional_scope`` holds."""
-        return all(self._values.get(p) in wanted for p, wanted in self._conditions)
-
-    def _take(self, definition: _Definition) -> Any:
-        self._definitions.setdefault(definition.name, definition)
-        if not self.is_active():
-            return None
-        name = definition.name
-        if definition.kind == "Fixed":
-            value = definition.default
-        elif name in self._preset:
-            value = self._preset[name]
-        elif self._trial is not None:
-            value = self._trial.suggest(name, definition.param())
-        else:
-            value = definition.default
-        self._values[name] = value
-        return value
-
-    def _define(self, name: str, kind: str, default: Any, **options: Any) -> _Definition:
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError(f"A hyperparameter name must be a string, got {name!r}.")
-        return _Definition(name, kind, options, default, tuple(self._conditions))
-
-    def Int(  # KerasTuner's names
-        self,
-        name: str,
-        min_value: int,
-        max_value: int,
-        step: int | None = None,
-        sampling: str = "linear",
-        default: int | None = None,
-        parent_name: str | None = None,
-        parent_values: Any = None,
-    ) -> int | None:
-        sampling = _sampling(name, sampling, allow_reverse=False)
-        if sampling == "log" and step not in (None, 1):
-            raise InvalidArgumentError(
-                f"hp.Int({name!r}): sampling='log' with step={step} is not supported; use "
-                "step=1 with log, or a linear step."
-            )
-        definition = self._define(
-            name,
-            "Int",
-            min_value if default is None else default,
-            min_value=min_value,
-            max_value=max_value,
-            step=step,
-            sampling=sampling,
-        )
-        with self._parent(parent_name, parent_values):
-            value = self._take(definition)
-        return value if value is None else int(value)
-
-    def Float(
-        self,
-        name: str,
-        min_value: float,
-        max_value: float,
-        step: float | None = None,
-        sampling: str = "linear",
-        default: float | None = None,
-        parent_name: str | None = None,
-        parent_values: Any = None,
-    ) -> float | None:
-        sampling = _sampling(name, sampling, allow_reverse=True)
-        definition = self._define(
-            name,
-            "Float",
-            min_value if default is None else default,
-            min_value=min_value,
-            max_value=max_value,
-            step=step,
-            sampling=sampling,
-        )
-        with self._parent(parent_name, parent_values):
-            value = self._take(definition)
-        return value if value is None else float(value)
-
-    def Choice(
-        self,
-        name: str,
-        values: Sequence[Any],
-        ordered: bool | None = None,
-        default: Any = None,
-        parent_name: str | None = None,
-        parent_values: Any = None,
-    ) -> Any:
-        values = list(values)
-        if not values:
-            raise InvalidArgumentError(f"hp.Choice({name!r}): values must not be empty.")
-        if default is not None and default not in values:
-            raise InvalidArgumentError(
-                f"hp.Choice({name!r}): default {default!r} is not one of {values}."
-            )
-        definition = self._define(
-            name, "Choice", values[0] if default is None else default, values=values
-        )
-        with self._parent(parent_name, parent_values):
-            return self._take(definition)
-
-    def Boolean(
-        self,
-        name: str,
-        default: bool = False,
-        parent_name: str | None = None,
-        parent_values: Any = None,
-    ) -> bool | None:
-        definition = self._define(name, "Boolean", bool(default))
-        with self._parent(parent_name, parent_values):
-            value = self._take(definition)
-        return value if value is None else bool(value)
-
-    def Fixed(
-        self, name: str, value: Any, parent_name: str | None = None, parent_values: Any = None
-    ) -> Any:
-        with self._parent(parent_name, parent_values):
-            return self._take(self._define(name, "Fixed", value))
-
-    @contextlib.contextmanager
-    def _parent(self, parent_name: str | None, parent_values: Any) -> Iterator[None]:
-        if parent_name is None:
-            yield
-            return
-        with self.conditional_scope(parent_name, parent_values):
-            yield
-
-
-def _sampling(name: str, sampling: str | None, *, allow_reverse: bool) -> str:
-    s = (sampling or "linear").lower()
-    allowed = ["linear", "log", *(["reverse_log"] if allow_reverse else [])]
-    if s not in allowed:
-        raise InvalidArgumentError(
-            f"hp {name!r}: sampling must be one of {', '.join(map(repr, allowed))}, got "
-            f"{sampling!r}."
-        )
-    return s
-
-
-# hypermodels, trials, oracle ------------------------------------------------------------------
-class HyperModel:
-    """KerasTuner's ``HyperModel``: override ``build(hp)``, and ``fit(hp, model, *args,
-    **kwargs)`` to tune training too (pass ``**kwargs`` on to ``model.fit``: they hold the
-    tuner's callback). ``fit`` may return the ``History``, a number (the objective) or a dict
-    of metrics."""
-
-    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
-        self.name = name
-        self.tunable = tunable
-
-    def build(self, hp: HyperParameters) -> Any:
-        raise NotImplementedError(
-            f"{type(self).__name__}.build(hp) must return a compiled keras.Model."
-        )
-
-    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
-        return model.fit(*args, **kwargs)
-
-
-class _FunctionHyperModel(HyperModel):
-    def __init__(self, build_model: Callable[[HyperParameters], Any]) -> None:
-        super().__init__(name=getattr(build_model, "__name__", None))
-        self._build_model = build_model
-
-    def build(self, hp: HyperParameters) -> Any:
-        return self._build_model(hp)
-
-
-@dataclass
-class TunerTrial:
-    """A trial as KerasTuner shows it: ``trial_id``, ``hyperparameters``, ``score``,
-    ``status`` (RUNNING, COMPLETED, STOPPED, FAILED...), ``best_step`` and ``metrics``."""
-
-    trial_id: str
-    hyperparameters: HyperParameters
-    status: str = "RUNNING"
-    score: float | None = None
-    best_step: int | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    _callbacks: list[Any] = field(default_factory=list, repr=False)
-
-    @property
-    def number(self) -> int:
-        return int(self.trial_id)
-
-    def summary(self) -> None:
-        """Print the trial's id, score and hyperparameters."""
-        print(f"Trial {self.trial_id} summary ({self.status})")
-        print("Hyperparameters:")
-        for k, v in self.hyperparameters.values.items():
-            print(f"{k}: {v}")
-        print(f"Score: {self.score}")
-
-
-_STATUS = {"COMPLETE": "COMPLETED", "FAIL": "FAILED"}
-
-
-def _view(record: Any) -> TunerTrial:
-    state = getattr(record.state, "name", str(record.state))
-    curve = dict(record.intermediate or {})
-    best_step = None
-    if curve and record.value is not None:
-        best_step = min(curve, key=lambda s: (abs(curve[s] - record.value), s))
-    return TunerTrial(
-        trial_id=str(record.number),
-        hyperparameters=HyperParameters(values=record.params),
-        status=_STATUS.get(state, state),
-        score=record.value,
-        best_step=best_step,
-        metrics=dict(getattr(record, "metrics", {}) or {}),
-    )
 
 
 class Oracle:
@@ -452,13 +49,13 @@ class Oracle:
     @property
     def trials(self) -> dict[str, TunerTrial]:
         study = self._tuner.study
-        return {} if study is None else {str(t.number): _view(t) for t in study.trials}
+        return {} if study is None else {str(t.number): trial_view(t) for t in study.trials}
 
     def get_trial(self, trial_id: str) -> TunerTrial:
         return self.trials[str(trial_id)]
 
     def get_best_trials(self, num_trials: int = 1) -> list[TunerTrial]:
-        return [_view(t) for t in self._tuner._best_records(num_trials)]
+        return [trial_view(t) for t in self._tuner._best_records(num_trials)]
 
 
 # the tuner ------------------------------------------------------------------------------------
@@ -566,7 +163,7 @@ class Tuner:
         elif isinstance(hypermodel, HyperModel):
             self.hypermodel = hypermodel
         elif callable(hypermodel):
-            self.hypermodel = _FunctionHyperModel(hypermodel)
+            self.hypermodel = FunctionHyperModel(hypermodel)
         else:
             raise InvalidArgumentError(
                 "hypermodel must be a function hp -> compiled keras.Model or a HyperModel, "
@@ -586,7 +183,7 @@ class Tuner:
             raise InvalidArgumentError(
                 f"executions_per_trial must be a positive integer, got {executions_per_trial!r}."
             )
-        self.objective_name, self.direction = _objective(objective)
+        self.objective_name, self.direction = parse_objective(objective)
         self.max_trials = max_trials
         self.executions_per_trial = executions_per_trial
         self.strategy = strategy
@@ -612,7 +209,7 @@ class Tuner:
         self.study: Any = None
         self.oracle = Oracle(self)
         self._weights: dict[int, Any] = {}
-        self._space: dict[str, _Definition] = {}
+        self._space: dict[str, Definition] = {}
         self._sample: Any = None  # a batch of inputs, to build lazily-built models
         self._live: Any = None  # the hypersearch trial run_trial is training
         self.keras = import_keras()
@@ -897,7 +494,7 @@ class Tuner:
         print(f"Showing {len(records)} best trials")
         print(f"Objective: {self.objective_name} ({self.direction})")
         for t in records:
-            view = _view(t)
+            view = trial_view(t)
             print(f"\nTrial {t.number} summary ({view.status})")
             print("Hyperparameters:")
             for k, v in t.params.items():
@@ -916,145 +513,13 @@ class Tuner:
         for d in space.values():
             print(d.describe())
 
-    def _discover_space(self) -> list[_Definition]:
+    def _discover_space(self) -> list[Definition]:
         if self.hypermodel is None:
             return []
         hp = HyperParameters(values=self.fixed_values)
         self.keras.backend.clear_session()
         self.hypermodel.build(hp)
         return hp.space
-
-
-class RandomSearch(Tuner):
-    """KerasTuner's ``RandomSearch``: uniform random sampling."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_trials: int = 10,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("strategy", "random")
-        super().__init__(
-            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
-        )
-
-
-class BayesianOptimization(Tuner):
-    """KerasTuner's ``BayesianOptimization``: the Gaussian-process sampler (TPE when the GP
-    is not available). ``num_initial_points`` random trials come first; ``alpha`` and
-    ``beta`` (KerasTuner's GP noise and UCB weight) are accepted but not used: the GP
-    sampler fits its own noise and uses expected improvement."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_trials: int = 10,
-        num_initial_points: int | None = None,
-        alpha: float = 1e-4,
-        beta: float = 2.6,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("strategy", "bayes")
-        super().__init__(
-            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
-        )
-        if num_initial_points is not None and self.sampler_name == "gp":
-            self.sampler_options["n_startup"] = int(num_initial_points)
-
-
-class GridSearch(Tuner):
-    """KerasTuner's ``GridSearch``: every combination of the space once (found by building
-    the model once with defaults). A ``Float`` without ``step`` gets ``n_points`` values
-    (default 5) on its own scale; ``max_trials=None`` runs the whole grid."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_trials: int | None = None,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        n_points: int = 5,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("strategy", "grid")
-        super().__init__(
-            hypermodel, objective, max_trials, seed=seed, hyperparameters=hyperparameters, **kwargs
-        )
-        self.sampler_options.setdefault("n_points", n_points)
-        self._grid: dict[str, Any] | None = None
-
-    def _study_space(self) -> dict[str, Any] | None:
-        if self._grid is None:
-            self._grid = {d.name: d.param() for d in self._discover_space() if d.kind != "Fixed"}
-        return self._grid or None
-
-    def _trial_budget(self) -> int | None:
-        from hypersearch.samplers.grid import GridSampler
-        from hypersearch.space import Space
-
-        space = self._study_space()
-        size = GridSampler(n_points=self.sampler_options["n_points"]).size(Space(space or {}))
-        return size if self.max_trials is None else min(self.max_trials, size)
-
-
-class Hyperband(Tuner):
-    """KerasTuner's ``Hyperband``: random candidates, the Hyperband scheduler on epochs with
-    rungs at ``max_epochs / factor**k`` epochs (``search``'s ``epochs`` is set to
-    ``max_epochs``, as in KerasTuner). It runs ``hyperband_iterations`` times the trials of one
-    Hyperband iteration."""
-
-    def __init__(
-        self,
-        hypermodel: Any = None,
-        objective: Any = None,
-        max_epochs: int = 100,
-        factor: int = 3,
-        hyperband_iterations: int = 1,
-        seed: int | None = None,
-        hyperparameters: HyperParameters | None = None,
-        **kwargs: Any,
-    ) -> None:
-        from hypersearch import schedulers
-
-        if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 2:
-            raise InvalidArgumentError(f"max_epochs must be an integer >= 2, got {max_epochs!r}.")
-        kwargs.setdefault("strategy", "random")
-        kwargs.setdefault(
-            "scheduler",
-            schedulers.Hyperband(min_resource=1, max_resource=max_epochs, reduction_factor=factor),
-        )
-        budget = hyperband_iterations * _hyperband_trials(max_epochs, factor)
-        super().__init__(
-            hypermodel,
-            objective,
-            kwargs.pop("max_trials", budget),
-            seed=seed,
-            hyperparameters=hyperparameters,
-            **kwargs,
-        )
-        self.max_epochs = max_epochs
-        self.factor = factor
-        self.hyperband_iterations = hyperband_iterations
-
-    def _epochs(self, fit_kwargs: dict[str, Any]) -> int:
-        fit_kwargs["epochs"] = self.max_epochs
-        return self.max_epochs
-
-
-def _hyperband_trials(max_epochs: int, factor: int) -> int:
-    """Candidates one Hyperband iteration starts (all brackets), as in Li et al. (2018)."""
-    s_max = 0
-    while factor ** (s_max + 1) <= max_epochs:
-        s_max += 1
-    return sum(math.ceil((s_max + 1) / (s + 1) * factor**s) for s in range(s_max + 1))
 
 
 # helpers ----------------------------------------------------------------------------------
