@@ -338,9 +338,10 @@ class ASHA(Scheduler):
         if better < self._quota(n, rung == self.rungs(max_resource, rate)[-1]):
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
         study.set_attrs(trial.number, {"paused_at": rung})
-        # without a checkpoint a promotion retrains from step 0: the trial ends as stopped
-        # (PAUSE promises a checkpoint to continue from)
-        return Decision.PAUSE if trial.attrs.get("checkpoint") else Decision.STOP
+        # PAUSE promises a checkpoint to continue from; an objective that saves none (pause=True
+        # forced) has its trial stopped, and a promotion retrains it from step 0
+        saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
+        return Decision.PAUSE if saves else Decision.STOP
 
     # promotions (pause mode) ------------------------------------------------------------
     def _promotion(self, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
