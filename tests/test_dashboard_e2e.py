@@ -465,6 +465,10 @@ def test_screenshots_of_every_page_at_1400_and_800_pixels(
             assert response.status == (400 if name == "error" else 200), name
             if name.startswith("study"):
                 _wait_charts(pg)
+            elif name == "trial":  # with an LR-finder plot
+                pg.wait_for_function(
+                    "() => window.__hs && window.__hs.curve && window.__hs.lrfinder"
+                )
             elif name.startswith("trial"):
                 pg.wait_for_function("() => window.__hs && window.__hs.curve")
             elif name == "compare":
@@ -475,7 +479,8 @@ def test_screenshots_of_every_page_at_1400_and_800_pixels(
                 has_svg = chart.locator("svg").count() > 0
                 assert has_svg or chart.locator(".empty").count() == 1, f"{name}: blank chart"
                 if has_svg:
-                    assert chart.locator("svg path, svg rect").count() > 2, f"{name}: empty svg"
+                    shapes = chart.locator("svg").locator("path, rect, line, circle").count()
+                    assert shapes > 3, f"{name}: empty svg"
             pg.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
             assert _png_size(out / f"{name}-{width}.png")[0] == width
             if os.environ.get("HS_SCREENSHOTS"):

@@ -225,4 +225,7 @@ def build_single_fidelity_study(path: Path, *, n_trials: int = 40, name: str = "
     study.add_tags(best, "candidate")
     study.set_note(0, "baseline from the paper's defaults")
     study.add_tags(0, "baseline")
+    lrs = [10 ** (-6 + i / 10) for i in range(50)]  # an LR-finder sweep, as its page plots it
+    losses = [2.3 - 1.5 / (1 + math.exp(-3 * (math.log10(lr) + 3.5))) + 30 * lr for lr in lrs]
+    study.set_attrs(0, {"lr_finder": {"lrs": lrs, "losses": losses, "suggestion": 3e-4}})
     return url
