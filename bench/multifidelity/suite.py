@@ -296,22 +296,23 @@ def report(args: argparse.Namespace) -> str:
         names = [n for n in names if n in g_table]
         if not names:
             continue
-        # only problems where every method has the same seeds (a fair, same-run comparison)
+        # per problem, the seeds every method has finished (same seeds for all methods)
         seeds_of = {n: min(len(g_table[n].get(m, [])) for m in methods) for n in names}
         names = [n for n in names if seeds_of[n] > 0]
         if not names:
             continue
-        n_seeds = min(seeds_of[n] for n in names)
-        lines.append(f"\n### {half} half: {len(names)} problems, {n_seeds} seeds each "
+        lo, hi = min(seeds_of.values()), max(seeds_of.values())
+        seeds = f"{lo}" if lo == hi else f"{lo}-{hi}"
+        lines.append(f"\n### {half} half: {len(names)} problems, {seeds} seeds each "
                      f"(budget {FULL_TRAININGS} full trainings)\n")  # fmt: skip
         lines.append("| method | " + " | ".join(f"{f:g} budget" for f in FRACTIONS) + " |")
         lines.append("|---|" + "---:|" * len(FRACTIONS))
         means = {}
         for m in methods:
-            per_problem = np.array([g_table[n][m][:n_seeds].mean(axis=0) for n in names])
+            per_problem = np.array([g_table[n][m][: seeds_of[n]].mean(axis=0) for n in names])
             means[m] = per_problem.mean(axis=0)
             curves.setdefault(half, {})[m] = np.array(
-                [g_curve[n][m][:n_seeds].mean(axis=0) for n in names]
+                [g_curve[n][m][: seeds_of[n]].mean(axis=0) for n in names]
             ).mean(axis=0)
         for m in methods:
             cells = []
@@ -336,7 +337,7 @@ def report(args: argparse.Namespace) -> str:
             for f, ns in fam.items():
                 parts = []
                 for m in methods:
-                    v = np.array([g_table[n][m][:n_seeds].mean(axis=0) for n in ns]).mean(axis=0)
+                    v = np.mean([g_table[n][m][: seeds_of[n]].mean(axis=0) for n in ns], axis=0)
                     parts.append(f"{m} " + "/".join(f"{x:.2f}" for x in v))
                 lines.append(f"- {f} ({len(ns)}): " + "; ".join(parts))
     text = "\n".join(lines)
