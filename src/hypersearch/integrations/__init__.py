@@ -7,5 +7,7 @@ hint when it is missing:
 - ``hypersearch.integrations.lightning``: ``HypersearchCallback``
   (``pip install "hypersearch[lightning]"``);
 - ``hypersearch.integrations.keras``: ``HypersearchKerasCallback``
-  (Keras 3, ``KERAS_BACKEND=torch``).
+  (Keras 3; PyTorch is its default backend when ``KERAS_BACKEND`` is unset).
+
+All report the number of epochs completed as the step (``hypersearch.integrations.steps``).
 """

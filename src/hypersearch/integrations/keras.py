@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.integrations.torch import epochs_done
+from hypersearch.integrations.steps import epochs_done
 from hypersearch.tools._torch import lazy_import
 
 __all__ = ["HypersearchKerasCallback", "ensure_built"]

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.integrations.steps import epochs_done
 from hypersearch.tools._torch import lazy_import
 
 __all__ = ["TorchTrialLoop", "apply_hparams", "epochs_done", "group_hparams"]
@@ -45,16 +46,6 @@ def group_hparams(optimizer: Any) -> list[dict[str, Any]]:
 def apply_hparams(optimizer: Any, hparams: list[dict[str, Any]]) -> None:
     for g, h in zip(optimizer.param_groups, hparams, strict=False):
         g.update(h)
-
-
-def epochs_done(ckpt: Any) -> builtins.int:
-    """Epochs a checkpoint of these callbacks had completed (``"epochs_done"``)."""
-    if isinstance(ckpt, dict) and "epochs_done" in ckpt:
-        return builtins.int(ckpt["epochs_done"])
-    raise InvalidArgumentError(
-        "This checkpoint has no 'epochs_done' entry: it was not saved by a hypersearch "
-        "callback of this version. Start the trial afresh (delete the study's checkpoints)."
-    )
 
 
 class TorchTrialLoop:
