@@ -395,15 +395,20 @@ def test_brushing_parallel_coordinates_filters_the_table(
 
 
 def test_charts_are_drawn_for_print(page: Page, demo: str, demo_url: str) -> None:
-    sid = _study_id(demo_url, "mlp-hyperband")
-    page.goto(f"{demo}/studies/{sid}")
-    _wait_charts(page)
-    page.emulate_media(media="print")
-    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
-    for name in PLOTS:
-        assert _drawn(page, name) > 3, name
-    assert page.locator(".controls").first.is_hidden()
-    assert len(page.pdf()) > 20_000  # the printed page, charts included
+    for name in ("mlp", "mlp-hyperband"):
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.emulate_media(media="screen")
+        page.goto(f"{demo}/studies/{_study_id(demo_url, name)}")
+        _wait_charts(page)
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 718, "height": 1000})  # an A4 page's printable width
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        for chart in PLOTS:
+            assert _drawn(page, chart) > 3, (name, chart)
+        assert page.locator(".controls").first.is_hidden()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 718, f"{name}: the printed page is {width} px wide"
+        assert len(page.pdf()) > 20_000  # the printed page, charts included
 
 
 # screenshots ------------------------------------------------------------------------------------
