@@ -631,7 +631,10 @@
       return;
     }
     header();
-    if (cfg.first_page) { table.total = cfg.first_page.total; table.rows = cfg.first_page.trials; renderRows(); }
+    if (cfg.first_page) {
+      cfg.first_page.trials.forEach(function (r) { addParamNames(r.params); });
+      table.total = cfg.first_page.total; table.rows = cfg.first_page.trials; renderRows();
+    }
     document.getElementById("csv").href = base + "/trials.csv?" + query();
     const first = api(base).then(function (s) { cursor = s.cursor; });
     // the history needs no parameters; the analysis charts get theirs with the analysis
