@@ -1,0 +1,38 @@
+"""Plotly figures of a study for notebooks: the dashboard's charts, computed the same way.
+
+    >>> from hypersearch import plot
+    >>> plot.plot_history(study)              # a plotly Figure; Jupyter shows it
+    >>> plot.plot_contour(study, "lr", "units")
+
+The analysis charts (importance, parallel coordinates, slices, contour) compare trials on the
+dashboard's basis (final values, or values at the highest step enough trials reached in a
+Hyperband/ASHA study) with its importance numbers; axes are in each parameter's units on its
+own scale; colours span the 5th–95th percentile of the values, brighter is better. When a chart
+lacks the trials it needs, the figure says so in an annotation (no exception). Needs plotly:
+``pip install "hypersearch[plot]"``. See docs/interop.md, "Plots in notebooks".
+"""
+
+from __future__ import annotations
+
+from hypersearch.plot.figures import (
+    plot_contour,
+    plot_history,
+    plot_importance,
+    plot_learning_curves,
+    plot_lr_finder,
+    plot_parallel_coordinates,
+    plot_slice,
+)
+from hypersearch.plot.shared import Compared, compared_values
+
+__all__ = [
+    "Compared",
+    "compared_values",
+    "plot_contour",
+    "plot_history",
+    "plot_importance",
+    "plot_learning_curves",
+    "plot_lr_finder",
+    "plot_parallel_coordinates",
+    "plot_slice",
+]
