@@ -132,7 +132,8 @@ def run_random(problem: CurveProblem, seed: int, budget: int) -> list[tuple[int,
     rng = np.random.default_rng([seed, 7])
     consumed, best, trace = 0, math.inf, []
     while consumed + problem.epochs <= budget:
-        value = float(problem.curve(problem.space.decode(rng.random(len(problem.space))))[-1])
+        curve = problem.curve(problem.space.decode(rng.random(len(problem.space))))
+        value = float(curve[problem.epochs - 1])
         consumed += problem.epochs
         best = min(best, value)
         trace.append((consumed, best))
