@@ -613,6 +613,8 @@ def test_a_postgres_outage_longer_than_the_retry_window_spares_live_workers(
     assert len(failed) <= 3  # at most the trial in flight in each worker
     assert all("StorageError" in (t.fail_reason or "") for t in failed)
     assert states[TrialState.COMPLETE] == 18 - len(failed)
+    done = Counter(t.params["i"] for t in trials if t.state is TrialState.COMPLETE)
+    assert max(done.values()) == 1  # no grid point ran twice
 
 
 def test_after_an_outage_workers_on_other_hosts_get_a_grace_period_to_renew(
