@@ -209,3 +209,32 @@ def test_missing_tracker_package_names_the_extra(tmp_path, spec, extra):
     )
     assert done.returncode == 1
     assert f'pip install "hypersearch[{extra}]"' in done.stderr
+
+
+def test_hypersearch_run_logs_to_tensorboard(tmp_path, capsys):
+    """`hypersearch run experiment.yaml --log-to tensorboard:DIR`: one run per trial."""
+    from hypersearch.cli import main as cli_main
+
+    (tmp_path / "train.py").write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--x', type=float)\n"
+        "a = p.parse_args()\n"
+        "for step in (1, 2):\n"
+        "    print(json.dumps({'loss': a.x / step, 'step': step}))\n"
+    )
+    (tmp_path / "exp.yaml").write_text(
+        "name: logged\n"
+        f"command: [{sys.executable!r}, train.py]\n"
+        "space:\n  x: {type: float, low: 0.0, high: 1.0}\n"
+        "metric: loss\ndirection: minimize\nbudget: {trials: 2}\nseed: 0\n"
+    )
+    db = f"sqlite:///{tmp_path / 'hs.db'}"
+    runs = tmp_path / "runs"
+    code = cli_main(
+        ["run", str(tmp_path / "exp.yaml"), "--storage", db, "--log-to", f"tensorboard:{runs}"]
+    )
+    assert code == 0, capsys.readouterr().err
+    study = hs.load_study("logged", storage=db)
+    logged = _tensorboard_runs(runs, study)
+    assert sorted(logged) == [t.number for t in study.trials] == [0, 1]
+    assert all(r["scalars"]["loss"][-1][0] == 2 for r in logged.values())

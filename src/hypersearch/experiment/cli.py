@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shlex
 import sys
 from collections.abc import Iterator
 
@@ -24,12 +25,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check", action="store_true", help="only validate the file and print its summary"
     )
+    parser.add_argument(
+        "--log-to",
+        action="append",
+        default=[],
+        metavar="TRACKER",
+        help="also log each trial to tensorboard:DIR or mlflow[:URI] (repeatable)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Run (or ``--check``) the experiment named in ``args``; return the exit code."""
+    from hypersearch.cli import program_name
     from hypersearch.experiment.runner import _check_command, run_experiment
     from hypersearch.experiment.schema import load_experiment
+    from hypersearch.integrations.trackers import tracker_from_spec
     from hypersearch.progress import log_to_stderr
 
     storage = getattr(args, "storage", None)
@@ -42,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
                 f"parameter(s), {config.direction} {config.metric!r}"
             )
             return 0
+        trackers = [tracker_from_spec(spec) for spec in getattr(args, "log_to", [])]
         with log_to_stderr(), _without_trial_summaries():
             study = run_experiment(  # a progress line per trial also without a terminal
                 args.experiment,
@@ -49,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
                 n_trials=args.n_trials,
                 timeout=args.timeout,
                 show_progress=True,
+                callbacks=trackers,
             )
         try:
             best = study.best_trial
@@ -56,7 +68,9 @@ def main(args: argparse.Namespace) -> int:
             print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
             return 1
         print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
-        print(f"more: hypersearch trials {study.name} --storage {_safe_url(study.storage_url)}")
+        command = program_name(sys.argv[0])
+        name = shlex.quote(study.name)
+        print(f"more: {command} trials {name} --storage {_safe_url(study.storage_url)}")
         return 0
     except HypersearchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -32,13 +32,14 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from hypersearch.exceptions import HypersearchError
 from hypersearch.experiment.schema import ExperimentConfig, load_experiment
 from hypersearch.study import Study, create_study
-from hypersearch.trial import Trial
+from hypersearch.trial import Trial, TrialRecord
 from hypersearch.yaml_loader import ConfigError
 
 __all__ = ["CommandObjective", "TrialCommandError", "run_experiment"]
@@ -61,12 +62,14 @@ def run_experiment(
     n_trials: int | None = None,
     timeout: float | None = None,
     show_progress: bool | None = None,
+    callbacks: Sequence[Callable[[Study, TrialRecord], None]] = (),
 ) -> Study:
     """Load, validate and run an experiment file; return its study (resumed if it exists).
 
     ``storage`` (e.g. from ``hypersearch run --storage``) wins over the file's ``storage``,
     then ``$HYPERSEARCH_STORAGE``, then ``sqlite:///hypersearch.db``. ``n_trials`` and
-    ``timeout`` override the file's budget.
+    ``timeout`` override the file's budget; ``callbacks`` (trackers, for instance) receive
+    each finished trial.
 
     >>> study = run_experiment("examples/experiment/experiment.yaml")
     """
@@ -97,6 +100,7 @@ def run_experiment(
         timeout=budget_time,
         max_failures=config.max_failures,
         show_progress=show_progress,
+        callbacks=callbacks,
     )
     return study
 
