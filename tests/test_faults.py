@@ -621,7 +621,9 @@ def test_after_an_outage_workers_on_other_hosts_get_a_grace_period_to_renew(
     postgres_server: Any, postgres_url: str
 ) -> None:
     """Back from an outage, every lease is old. A trial of a worker on another machine (its
-    pid cannot be checked from here) is not reaped until it had a grace period to renew."""
+    pid cannot be checked from here) is not reaped until it had a grace period to renew:
+    not by a worker that reconnected, nor by a process that opened the database afterwards
+    (the server's start time tells it)."""
     study = hs.create_study("hosts", space={"x": hs.Float(0, 1)}, storage=postgres_url)
     study.grace_period = 1.5
     other = SQLStorage(postgres_url)  # a worker on another machine
@@ -632,6 +634,9 @@ def test_after_an_outage_workers_on_other_hosts_get_a_grace_period_to_renew(
     postgres_server.stop("fast")
     time.sleep(2.5)  # longer than the grace period: that lease is old now
     postgres_server.start()
+    fresh = hs.load_study("hosts", storage=postgres_url)  # a process that saw no outage...
+    fresh.grace_period = 1.5
+    assert fresh.reap_lost_trials() == []  # ...sees the server started just now
     assert study.reap_lost_trials() == []  # reconnected just now: not judged yet
     time.sleep(2.0)  # a grace period later, still no heartbeat: that worker is gone
     assert study.reap_lost_trials() == [claimed.record.number]

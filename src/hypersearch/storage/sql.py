@@ -1291,6 +1291,13 @@ class SQLStorage(Storage):
             )
             if alive:  # their owner runs on this host: an old lease means a lost connection
                 expired = sa.and_(expired, sa.not_(sa.and_(t.c.host == host, t.c.pid.in_(alive))))
+            if not self._sqlite and math.isfinite(grace_seconds):
+                # a server (re)started less than a grace period ago cut every worker off:
+                # their leases are old through no fault of theirs
+                started = sa.literal_column(
+                    "EXTRACT(EPOCH FROM pg_postmaster_start_time())", sa.Double
+                )
+                expired = sa.and_(expired, started < self._now - grace_seconds)
             lost = sa.and_(t.c.host == host, t.c.pid.in_(dead)) if dead else sa.false()
             where = sa.and_(
                 t.c.study_id == study_id,
