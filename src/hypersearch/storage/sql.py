@@ -796,7 +796,9 @@ class SQLStorage(Storage):
         """Release the connections; for a SQLite file, first write the WAL back into the
         .db file, so that file alone holds every study (a copy of it is complete). The
         storage stays usable: it reconnects on the next call."""
-        if self._sqlite and not self._in_memory and not self.read_only:
+        path = sa.engine.make_url(self._raw_url).database if self._sqlite else None
+        # (a file deleted meanwhile is not made again just to checkpoint it)
+        if path and not self._in_memory and not self.read_only and os.path.exists(path):
             with suppress(Exception):
                 raw = self._engine.raw_connection()
                 try:
