@@ -371,6 +371,33 @@ def test_optimize_carries_on_when_its_trial_is_reaped_mid_run(
     assert any("no longer owned" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("ending", ["exception", "pruned"])
+def test_a_trial_reaped_before_it_fails_or_is_pruned_does_not_stop_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    """Reaped while the database was out of reach, then the objective raised (its report
+    gave up) or pruned itself: recording that raised "no longer owned" out of the worker."""
+    db = tmp_path / "reaped.db"
+    url = f"sqlite:///{db}"
+    monkeypatch.setattr(Study, "grace_period", 30.0)
+    monkeypatch.setattr(Study, "heartbeat_interval", 3600.0)
+    study = hs.create_study("reaped", space=SPACE, storage=url, sampler="random", seed=0)
+
+    def objective(trial: hs.Trial) -> float:
+        if trial.number == 1:
+            _age_lease(db, trial.number, 120.0)
+            assert hs.load_study("reaped", storage=url).get_trial(1).state is TrialState.FAILED
+            if ending == "pruned":
+                raise hs.TrialPruned()
+            raise ConnectionError("the database went away")
+        return trial.params["x"]
+
+    study.optimize(objective, n_trials=3, show_progress=False)
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE, TrialState.FAILED, TrialState.COMPLETE]
+    assert "worker lost" in (study.get_trial(1).fail_reason or "")
+
+
 def test_live_workers_reap_on_a_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "timer.db"
     url = f"sqlite:///{db}"

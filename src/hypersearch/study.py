@@ -584,7 +584,10 @@ class Study:
         try:
             result = objective(trial)
         except TrialPruned:
-            return self.tell(trial, None, state=TrialState.STOPPED)
+            try:
+                return self.tell(trial, None, state=TrialState.STOPPED)
+            except StaleTrialError as stale:  # reaped meanwhile: nothing to record
+                return self._after_stale(trial, stale)
         except KeyboardInterrupt:
             # held: a second signal (Ctrl-C reaches a worker and then its parent's SIGTERM)
             # must not cut this write short, or the trial stays RUNNING until reaped as lost
