@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import hypersearch as hs
-from hypersearch.samplers import GPSampler, SamplingContext
+from hypersearch.samplers import GPSampler, SamplingContext, make_sampler
 from hypersearch.samplers.gp.acquisition import log_ei, log_h
 from hypersearch.samplers.gp.model import fit_gp
 from hypersearch.space import Choice, Float, Int, Space
@@ -210,3 +210,118 @@ def test_ask_is_fast_at_20_dimensions() -> None:
     t0 = time.process_time()  # CPU time: robust to a loaded machine
     sampler.sample(ctx)
     assert time.process_time() - t0 < 3.0  # ~0.4 s on one idle core
+
+
+# --- robustness and bad input (issue 14) ------------------------------------------------
+
+
+def test_a_stalled_search_interleaves_sobol_points_the_safeguard(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With explore_after=5, after 5 trials without a better value every other trial is the
+    Sobol point of its number (exploration a misled model cannot switch off); an improving
+    search is left to the model. Off by default."""
+    from hypersearch.samplers import SobolSampler
+
+    def plateau(t: hs.Trial) -> float:  # improves for 6 trials, then a flat plateau
+        return 10.0 - t.number if t.number < 6 else 100.0 + 1e-3 * t.params["x1"]
+
+    study = hs.create_study(space=BRANIN, sampler=GPSampler(seed=3, explore_after=5), seed=3)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        study.optimize(plateau, n_trials=18)
+    assert "5 trials without a better value" in caplog.text
+    sobol = SobolSampler(seed=3)
+
+    def is_sobol(number: int) -> bool:
+        ctx = SamplingContext(space=BRANIN, trials=[], number=number, direction="minimize")
+        return study.trials[number].params == sobol.sample(ctx)
+
+    assert all(is_sobol(n) for n in (11, 13, 15, 17))
+    assert not any(is_sobol(n) for n in (12, 14, 16))
+    off = hs.create_study(space=BRANIN, sampler=GPSampler(seed=3), seed=3)  # off by default
+    off.optimize(plateau, n_trials=14)
+    ctx = SamplingContext(space=BRANIN, trials=[], number=13, direction="minimize")
+    assert off.trials[13].params != sobol.sample(ctx)
+
+
+def test_explore_after_is_validated_and_stored_only_when_changed() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="explore_after must be 0"):
+        GPSampler(explore_after=-1)
+    assert "explore_after" not in GPSampler(seed=0).config()
+    assert GPSampler(seed=0, explore_after=5).config()["explore_after"] == 5
+    assert make_sampler(GPSampler(seed=0, explore_after=5).config()).config() == {
+        "name": "gp",
+        "n_startup": None,
+        "max_points": 250,
+        "explore_after": 5,
+    }
+
+
+def test_same_seed_same_trials() -> None:
+    space = Space({"lr": Float(1e-5, 1e-1, log=True), "units": Int(8, 512, log=True)})
+
+    def run() -> list[dict[str, object]]:
+        study = hs.create_study(space=space, sampler="gp", seed=11)
+        study.optimize(
+            lambda t: (math.log10(t.params["lr"]) + 3) ** 2 / t.params["units"], n_trials=14
+        )
+        return [t.params for t in study.trials]
+
+    assert run() == run()
+
+
+def test_single_parameter_and_log_int_only_spaces() -> None:
+    for space, f in (
+        (Space({"x": Float(-2.0, 2.0)}), lambda p: (p["x"] - 0.5) ** 2),
+        (Space({"n": Int(1, 1024, log=True)}), lambda p: abs(math.log2(p["n"]) - 6.0)),
+    ):
+        study = hs.create_study(space=space, sampler="gp", seed=0)
+        study.optimize(lambda t, f=f: f(t.params), n_trials=16)
+        assert study.best_value < 0.1
+
+
+def test_all_trials_failed_so_far_is_said_and_survived(caplog: pytest.LogCaptureFixture) -> None:
+    study = hs.create_study(space=BRANIN, sampler="gp", seed=0)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        for i in range(14):
+            trial = study.ask()
+            if i < 8:
+                study.tell(trial, state="FAILED", fail_reason="RuntimeError: CUDA out of memory")
+            else:
+                study.tell(trial, _branin(trial.params))
+    assert "all 5 trials so far failed" in caplog.text  # said once, when the design is used up
+    assert caplog.text.count("trials so far failed") == 1
+    assert sum(t.state is TrialState.COMPLETE for t in study.trials) == 6
+
+
+def test_flat_objective_is_said_and_survived(caplog: pytest.LogCaptureFixture) -> None:
+    study = hs.create_study(space=BRANIN, sampler="gp", seed=0)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        study.optimize(lambda t: 0.5, n_trials=12)
+    assert "every trial so far has the same value (0.5)" in caplog.text
+    assert len({tuple(t.params.values()) for t in study.trials}) == 12  # still exploring
+
+
+def test_a_1e300_value_is_compressed_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
+    def objective(t: hs.Trial) -> float:
+        return 1e300 if t.number == 2 else _branin(t.params)
+
+    study = hs.create_study(space=BRANIN, sampler="gp", seed=0)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        study.optimize(objective, n_trials=25)
+    assert "compressed logarithmically" in caplog.text
+    assert study.best_value < 2.0  # Branin's minimum is 0.398; random gets ~5 in 25 trials
+
+
+def test_transform_of_extreme_values_is_finite_and_ordered() -> None:
+    from hypersearch.samplers.gp.sampler import _transform
+
+    for loss in (
+        np.array([1.0, 1.0, 1.0, 1.0, 1e300]),  # ties and one huge value
+        np.array([-1e300, 1.0, 2.0, 3.0, 1e300]),  # both tails overflow: ranks are used
+        np.array([0.3, 0.2, 1e300, 0.25, 0.1, 0.4]),
+    ):
+        y, _ = _transform(loss)
+        assert np.all(np.isfinite(y))
+        order = np.argsort(loss, kind="stable")
+        assert np.all(np.diff(y[order]) >= 0)  # the ranking is kept
