@@ -34,3 +34,40 @@ def test_auto_logs_its_choice(caplog: pytest.LogCaptureFixture) -> None:
         study.optimize(lambda t: (t.params["x"] - 0.2) ** 2, n_trials=8)
     assert "auto sampler: using gp" in caplog.text
     assert study.best_value < 0.01
+
+
+def test_auto_on_bad_input(caplog: pytest.LogCaptureFixture) -> None:
+    """Single parameter, only choices, a flat objective and a 1e300: no crash, and a log
+    line wherever the behaviour changes."""
+    import math
+
+    from hypersearch.space import Int
+
+    single = hs.create_study(space={"n": Int(1, 1024, log=True)}, seed=0)
+    single.optimize(lambda t: abs(math.log2(t.params["n"]) - 5.0), n_trials=14)
+    assert single.best_value <= 1.0
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        choices = hs.create_study(space={"c": Choice(["a", "b", "c"]), "b": Bool()}, seed=0)
+        choices.optimize(lambda t: float(t.params["c"] != "b") + t.params["b"], n_trials=12)
+        flat = hs.create_study(space={"x": Float(0, 1), "y": Float(0, 1)}, seed=0)
+        flat.optimize(lambda t: 3.0, n_trials=10)
+        huge = hs.create_study(space={"x": Float(0, 1), "y": Float(0, 1)}, seed=0)
+        huge.optimize(
+            lambda t: 1e300 if t.params["x"] > 0.8 else (t.params["x"] - 0.3) ** 2 + t.params["y"],
+            n_trials=16,  # a region that diverges (x > 0.8): 1e300 among ordinary values
+        )
+    assert "using tpe" in caplog.text and "every parameter is a choice" in caplog.text
+    assert choices.best_value == 0.0
+    assert "same value (3)" in caplog.text
+    assert "compressed logarithmically" in caplog.text
+    assert huge.best_value < 0.1
+
+
+def test_auto_same_seed_same_trials_and_stored_config() -> None:
+    def run() -> list[dict[str, object]]:
+        study = hs.create_study(space={"x": hs.Float(0, 1), "k": hs.Int(1, 9)}, seed=5)
+        study.optimize(lambda t: (t.params["x"] - 0.4) ** 2 + t.params["k"], n_trials=12)
+        assert study.sampler.config() == {"name": "auto"}  # resumes without drift
+        return [t.params for t in study.trials]
+
+    assert run() == run()

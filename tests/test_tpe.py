@@ -83,3 +83,21 @@ def test_maximize_direction() -> None:
     study = hs.create_study(space=SPACE, sampler="tpe", seed=1, direction="maximize")
     study.optimize(lambda t: -_loss(t.params), n_trials=30)
     assert study.best_value > -3.0
+
+
+def test_bad_input_flat_huge_and_failed_values() -> None:
+    """A flat objective, a 1e300 among ordinary values and a run of failures: TPE ranks
+    values only, so each is survived and the search still finds the good region."""
+    flat = hs.create_study(space=SPACE, sampler="tpe", seed=0)
+    flat.optimize(lambda t: 1.0, n_trials=15)
+    assert len({tuple(t.params.values()) for t in flat.trials}) == 15
+
+    def huge(t: hs.Trial) -> float:
+        if t.number < 4:
+            raise RuntimeError("CUDA out of memory")  # all failed so far
+        return 1e300 if t.number == 6 else _loss(t.params)
+
+    study = hs.create_study(space=SPACE, sampler="tpe", seed=0)
+    study.optimize(huge, n_trials=40, catch=(RuntimeError,))
+    assert sum(t.state is TrialState.FAILED for t in study.trials) == 4
+    assert study.best_value < 3.0  # the best choice "b" found; other choices cost 3
