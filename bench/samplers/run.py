@@ -225,9 +225,11 @@ def _done(path: Path) -> set[tuple[str, str, int, int]]:
         return set()
     out = set()
     for line in path.read_text().splitlines():
-        if line.strip():
+        try:
             r = json.loads(line)
-            out.add((r["problem"], r["optimizer"], r["seed"], r["trials"]))
+        except ValueError:
+            continue  # empty, or cut short by a kill: that run is done again
+        out.add((r["problem"], r["optimizer"], r["seed"], r["trials"]))
     return out
 
 

@@ -43,9 +43,10 @@ def load(*paths: Path) -> list[dict[str, Any]]:
     runs, seen = [], set()
     for path in paths:
         for line in path.read_text().splitlines():
-            if not line.strip():
-                continue
-            r = json.loads(line)
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue  # empty, or cut short by a kill or a copy mid-write
             key = (r["problem"], r["optimizer"], r["seed"], r["trials"])
             if key not in seen:
                 seen.add(key)
