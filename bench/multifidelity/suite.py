@@ -38,9 +38,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # small matrices: threads only contend on shared cores
 
 import argparse
+import atexit
 import json
 import logging
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -342,9 +344,10 @@ def report(args: argparse.Namespace) -> str:
                     parts.append(f"{m} " + "/".join(f"{x:.2f}" for x in v))
                 lines.append(f"- {f} ({len(ns)}): " + "; ".join(parts))
     text = "\n".join(lines)
-    (out / f"{args.suite}.md").write_text(text + "\n")
+    stem = "digits-suite" if args.suite == "digits" else args.suite  # digits.md: run.py's
+    (out / f"{stem}.md").write_text(text + "\n")
     if curves:
-        plot(curves, grid, out / f"{args.suite}-anytime.png")
+        plot(curves, grid, out / f"{stem}-anytime.png")
     return text
 
 
@@ -382,7 +385,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     # checkpoints of the simulated objective: on a RAM disk when there is one
     if "HYPERSEARCH_ARTIFACTS" not in os.environ and Path("/dev/shm").is_dir():
-        os.environ["HYPERSEARCH_ARTIFACTS"] = tempfile.mkdtemp(dir="/dev/shm", prefix="mfbench")
+        scratch = tempfile.mkdtemp(dir="/dev/shm", prefix="mfbench")
+        os.environ["HYPERSEARCH_ARTIFACTS"] = scratch
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # RAM: never leave it
     if not args.report:
         run_all(args)
     print(report(args))
