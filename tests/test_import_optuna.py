@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,11 +54,19 @@ def _make_study(storage: object, name: str = "opt", n: int = 30) -> optuna.Study
     return study
 
 
+@pytest.fixture(scope="module")
+def _optuna_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real Optuna study (30 trials) per module; each test gets its own copy."""
+    path = tmp_path_factory.mktemp("optuna") / "optuna.db"
+    _make_study(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def optuna_db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'optuna.db'}"
-    _make_study(url)
-    return url
+def optuna_db(tmp_path: Path, _optuna_template: Path) -> str:
+    copy = tmp_path / "optuna.db"
+    shutil.copyfile(_optuna_template, copy)
+    return f"sqlite:///{copy}"
 
 
 def test_every_state_value_curve_attr_and_time_is_carried_over(optuna_db, tmp_path):
