@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.trackers import (
@@ -74,20 +74,19 @@ class MLflowCallback:
         background: bool = True,
     ) -> None:
         require("mlflow", "mlflow")
-        from mlflow.tracking import MlflowClient
-
         self.tracking_uri = tracking_uri
         self.experiment = experiment
+        self._client: Any = None
+        new_database = False
         if tracking_uri and tracking_uri.startswith("sqlite:///"):
-            folder = Path(tracking_uri[len("sqlite:///") :]).parent
-            writable_folder(folder, "MLflow logging")
-        try:  # an unknown scheme fails here, before any trial runs
-            self._client = MlflowClient(tracking_uri=tracking_uri)
-        except Exception as exc:
-            raise InvalidArgumentError(
-                f"MLflow could not open the tracking URI {tracking_uri!r}: {exc}. Give a URI "
-                "such as sqlite:///mlflow.db or http://host:5000."
-            ) from exc
+            file = Path(tracking_uri[len("sqlite:///") :])
+            writable_folder(file.parent, "MLflow logging")
+            new_database = not file.exists()
+        if not (new_database and background):
+            # an unknown scheme or unreachable store fails here, before any trial runs; a new
+            # SQLite store is created by the writer instead (MLflow's migrations take seconds,
+            # which the first trial's training then hides)
+            self._connect()
         self._parents: dict[str, tuple[str, str]] = {}  # study name -> (experiment id, run id)
         self._best: dict[str, float | None] = {}
         self._background = background
@@ -98,6 +97,20 @@ class MLflowCallback:
 
     def __repr__(self) -> str:
         return f"MLflowCallback({self.tracking_uri!r})"
+
+    def _connect(self) -> Any:
+        """The MLflow client, made on first need."""
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            try:
+                self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            except Exception as exc:
+                raise InvalidArgumentError(
+                    f"MLflow could not open the tracking URI {self.tracking_uri!r}: {exc}. "
+                    "Give a URI such as sqlite:///mlflow.db or http://host:5000."
+                ) from exc
+        return self._client
 
     def __call__(self, study: Study, record: TrialRecord) -> None:
         if not record.state.is_finished:
@@ -151,6 +164,7 @@ class MLflowCallback:
     def _log_trial(self, job: _Job) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
+        self._connect()
         record = job.record
         experiment_id, parent = self._parent(job)
         start = record.started_at or time.time()
