@@ -126,10 +126,13 @@ def test_mlflow_parent_run_per_study_and_nested_run_per_trial(tmp_path):
     study = _study(tmp_path)
     first = MLflowCallback(uri)
     study.optimize(curve, n_trials=5, callbacks=[first])
-    assert first.flush(timeout=120)  # written by a background thread
+    assert first.flush(timeout=120)  # written by a writer process
     again = tracker_from_spec(f"mlflow:{uri}")  # a resumed study, a new callback
     study.optimize(curve, n_trials=3, callbacks=[again])
     assert again.flush(timeout=120)  # type: ignore[attr-defined]
+    writer = first._writer  # the writer process: stopped cleanly by close() (also at exit)
+    first.close()
+    assert writer is not None and writer.returncode == 0
 
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("tracked")
