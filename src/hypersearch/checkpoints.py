@@ -55,7 +55,7 @@ _MAX_FOLDER = 80
 
 
 def _safe(name: str) -> str:
-    """The folder name versions before 0.9 used: every character outside [A-Za-z0-9_.-]
+    """The folder name earlier versions used: every character outside [A-Za-z0-9_.-]
     replaced, so different names could share it (``exp/1``, ``exp 1``, ``exp_1``)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "_"
 
@@ -100,7 +100,7 @@ def artifact_root(study: Study) -> Path:
 
 
 def _legacy_root(study: Study) -> Path | None:
-    """Where versions before 0.9 kept this study's checkpoints, when that differs."""
+    """Where earlier versions kept this study's checkpoints, when that differs."""
     if getattr(study, "_artifact_dir", None) is not None:
         return None
     base = _base(study)
