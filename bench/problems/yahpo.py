@@ -49,7 +49,8 @@ def data_dir() -> Path:
 
 
 @functools.cache
-def _scenario(name: str) -> tuple[Any, dict[str, Any], dict[str, dict[str, int]]]:
+def load_scenario(name: str) -> tuple[Any, dict[str, Any], dict[str, dict[str, int]]]:
+    """A scenario's ONNX session (one thread), config space and encoding, loaded once."""
     import onnxruntime as ort
 
     base = data_dir() / name
@@ -92,7 +93,7 @@ def _active(name: str, params: dict[str, Any], conditions: list[dict[str, Any]])
 
 
 def surrogate(scenario: str, task: str, target: int = 0, name: str | None = None) -> Problem:
-    sess, config, encoding = _scenario(scenario)
+    sess, config, encoding = load_scenario(scenario)
     space, conditions = _space(config)
     cont, cat = _CONT[scenario], _CAT[scenario]
 

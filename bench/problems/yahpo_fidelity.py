@@ -9,21 +9,17 @@ Data: ``$YAHPO_DATA`` or ../shared/data/yahpo_data_v1.0.2. Needs onnxruntime.
 
 from __future__ import annotations
 
-import functools
-import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.problems.yahpo import load_scenario
 from hypersearch.space import Choice, Float, Int, Param, Space
 
 __all__ = ["RBV2", "STEPS", "rbv2_tasks"]
 
 STEPS = 20
-_DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "data" / "yahpo_data_v1.0.2"
 # Input order of each surrogate (yahpo_gym 1.0.2 scenario definitions).
 _CONT = {
     "rbv2_xgboost": [
@@ -39,34 +35,16 @@ _CAT = {
 }
 
 
-def _dir() -> Path:
-    return Path(os.environ.get("YAHPO_DATA", _DEFAULT))
-
-
-@functools.cache
-def _load(scenario: str) -> tuple[Any, dict[str, Any], dict[str, dict[str, int]]]:
-    import onnxruntime as ort
-
-    base = _dir() / scenario
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(base / "model.onnx"), sess_options=opts)
-    config = json.loads((base / "config_space.json").read_text())
-    encoding = json.loads((base / "encoding.json").read_text())
-    return sess, config, encoding
-
-
 def rbv2_tasks(scenario: str) -> list[str]:
     """The OpenML task ids the surrogate knows."""
-    return sorted(t for t in _load(scenario)[2]["task_id"] if t != "#na#")
+    return sorted(t for t in load_scenario(scenario)[2]["task_id"] if t != "#na#")
 
 
 class RBV2:
     """``curve(params)``: validation error at training fractions 1/STEPS .. 1."""
 
     def __init__(self, scenario: str, task: str) -> None:
-        self.sess, config, self.encoding = _load(scenario)
+        self.sess, config, self.encoding = load_scenario(scenario)
         self.scenario, self.task = scenario, task
         params: dict[str, Param] = {}
         for h in config["hyperparameters"]:
