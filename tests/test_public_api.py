@@ -21,6 +21,7 @@ PUBLIC = [
     "Int",
     "InvalidArgumentError",
     "InvalidSpaceError",
+    "Objective",
     "ParameterConflictError",
     "SchemaVersionError",
     "SearchSpaceExhaustedError",

@@ -25,6 +25,7 @@ from hypersearch.exceptions import (
     TrialPruned,
 )
 from hypersearch.experiment.report import report
+from hypersearch.objectives import Objective
 from hypersearch.space import Bool, Choice, Float, Int, Space
 from hypersearch.study import Study, create_study, load_study
 from hypersearch.trial import Trial, TrialRecord, TrialState
@@ -43,6 +44,7 @@ __all__ = [
     "Int",
     "InvalidArgumentError",
     "InvalidSpaceError",
+    "Objective",
     "ParameterConflictError",
     "SchemaVersionError",
     "SearchSpaceExhaustedError",

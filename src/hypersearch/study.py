@@ -39,6 +39,7 @@ from hypersearch.lease import Heartbeat as _Heartbeat
 from hypersearch.lease import current_gpu as _current_gpu
 from hypersearch.lease import pid_alive as _pid_alive
 from hypersearch.lease import pid_running as _pid_running
+from hypersearch.objectives import Objective
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision, TrialPlan
@@ -109,6 +110,7 @@ class Study:
         self._learned: set[int] = set()  # finished trials whose definitions were learned
         self._planned_attrs: dict[str, Any] = {}
         self._artifact_dir: Any = None
+        self._objectives: tuple[Objective, ...] = (Objective(metric, direction),)
 
     @property
     def artifact_dir(self) -> Any:
@@ -130,6 +132,20 @@ class Study:
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """What the study optimises, in order: one ``Objective`` or several."""
+        return self._objectives
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Each objective's direction, in order."""
+        return tuple(o.direction for o in self._objectives)
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return len(self._objectives) > 1
 
     def close(self) -> None:
         """Release the storage's connections; a SQLite file then holds the whole study (its
@@ -274,6 +290,7 @@ class Study:
             direction=self.direction,
             claim=lambda key: self._storage.set_claim_key(record.id, token, key),
             fixed=fixed,
+            directions=self.directions,
         )
 
     def tell(
@@ -444,6 +461,7 @@ class Study:
             trials=self._history,
             number=record.number,
             direction=self.direction,
+            directions=self.directions,
         )
         return param.validate(self.sampler.sample_one(ctx, name, param), name)
 
@@ -773,6 +791,12 @@ class Study:
                 "study.optimize(...) or study.tell(...) first."
             )
         return best[0]
+
+    @property
+    def best_trials(self) -> list[TrialRecord]:
+        """The feasible COMPLETE trials no other one beats on every objective (the Pareto
+        front), by number; for one objective, the best trial alone (``[]`` before any)."""
+        return self.top(1)
 
     @property
     def best_value(self) -> float:

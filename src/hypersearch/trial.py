@@ -75,6 +75,13 @@ class TrialRecord:
     heartbeat_at: float | None = None
     claim_key: str | None = None
     id: int = -1
+    #: Objective values in the study's order, raw (multi-objective studies; else None).
+    values: tuple[float, ...] | None = None
+    #: One per study constraint: <= 0 satisfied, > 0 violated by that much (None: none).
+    constraint_violations: tuple[float, ...] | None = None
+    #: Per step, every objective's value (multi-objective studies); ``intermediate`` keeps
+    #: the first objective's, so single-curve code draws them.
+    intermediate_values: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:
@@ -94,6 +101,13 @@ class TrialRecord:
     @property
     def last_step(self) -> int | None:
         return max(self.intermediate) if self.intermediate else None
+
+    @property
+    def feasible(self) -> bool:
+        """True unless a constraint of the study is violated (every violation <= 0)."""
+        return self.constraint_violations is None or all(
+            v <= 0 for v in self.constraint_violations
+        )
 
     @property
     def has_value(self) -> bool:

@@ -41,6 +41,9 @@ class SamplingContext:
     direction: str
     claim: Callable[[str], bool] = field(default=lambda key: True)
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    #: Every objective's direction, in study order (``(direction,)`` for one objective);
+    #: ``()`` from older callers means ``(direction,)``.
+    directions: tuple[str, ...] = ()
 
 
 def trial_rng(seed: int, number: int, name: str = "") -> np.random.Generator:

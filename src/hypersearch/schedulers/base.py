@@ -59,6 +59,9 @@ class Scheduler(ABC):
     name: ClassVar[str] = "scheduler"
     #: True when the scheduler cannot work unless the objective saves checkpoints (PBT).
     requires_checkpoints: ClassVar[bool] = False
+    #: True when the scheduler ranks trials by several objectives (a multi-objective study
+    #: refuses schedulers without it).
+    supports_multi_objective: ClassVar[bool] = False
 
     @abstractmethod
     def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
