@@ -16,12 +16,15 @@ from hypersearch.samplers.sobol import SobolSampler
 if TYPE_CHECKING:
     from hypersearch.samplers.auto import AutoSampler
     from hypersearch.samplers.gp import GPSampler
+    from hypersearch.samplers.multiobjective import MOTPESampler, ParEGOSampler
     from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
     "GPSampler",
     "GridSampler",
+    "MOTPESampler",
+    "ParEGOSampler",
     "RandomSampler",
     "Sampler",
     "SamplingContext",
@@ -38,9 +41,17 @@ __all__ = [
 _LAZY = {
     "AutoSampler": "hypersearch.samplers.auto",
     "GPSampler": "hypersearch.samplers.gp",
+    "MOTPESampler": "hypersearch.samplers.multiobjective",
+    "ParEGOSampler": "hypersearch.samplers.multiobjective",
     "TPESampler": "hypersearch.samplers.tpe",
 }
-_NAMES = {"auto": "AutoSampler", "gp": "GPSampler", "tpe": "TPESampler"}
+_NAMES = {
+    "auto": "AutoSampler",
+    "gp": "GPSampler",
+    "motpe": "MOTPESampler",
+    "parego": "ParEGOSampler",
+    "tpe": "TPESampler",
+}
 _EAGER: dict[str, type[Sampler]] = {
     cls.name: cls for cls in (GridSampler, RandomSampler, SobolSampler)
 }

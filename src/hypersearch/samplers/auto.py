@@ -42,6 +42,7 @@ class AutoSampler(Sampler):
         self._gp = GPSampler(seed=self.seed)
         self._tpe = TPESampler(seed=self.seed)
         self._last: str | None = None
+        self._multi: Sampler | None = None
 
     def config(self) -> dict[str, Any]:
         # Only options that differ from the defaults: a study stored as {"name": "auto"}
@@ -73,6 +74,8 @@ class AutoSampler(Sampler):
     def sample(self, ctx: SamplingContext) -> dict[str, Any]:
         if not len(ctx.space):
             return {}
+        if len(ctx.directions) > 1:
+            return self._multi_objective().sample(ctx)
         n_finished = sum(t.state.is_finished for t in ctx.trials)
         which, why = self.choose(ctx.space, n_finished)
         if which != self._last:
@@ -82,7 +85,19 @@ class AutoSampler(Sampler):
         return sampler.sample(ctx)
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
+        if len(ctx.directions) > 1:
+            return self._multi_objective().sample_one(ctx, name, param)
         return self._tpe.sample_one(ctx, name, param)
+
+    def _multi_objective(self) -> Sampler:
+        """ParEGO or multi-objective TPE by the same rules (samplers/multiobjective/auto.py)."""
+        if self._multi is None:
+            from hypersearch.samplers.multiobjective.auto import MultiObjectiveAuto
+
+            self._multi = MultiObjectiveAuto(
+                max_gp_dims=self.max_gp_dims, max_gp_trials=self.max_gp_trials, seed=self.seed
+            )
+        return self._multi
 
     def describe(self) -> str:
         return (

@@ -114,7 +114,8 @@ class Observations:
 
     ``x``/``loss``: finished trials with a finite loss (complete ones, and stopped ones with a
     loss imputed from their learning curve, see ``impute_stopped``); ``failed``: points whose
-    trials failed on their own account (infeasible); ``running``: points still being tried.
+    trials failed on their own account or violate an outcome constraint (infeasible);
+    ``running``: points still being tried.
     """
 
     x: np.ndarray
@@ -214,7 +215,9 @@ def observations(
         if row is None:
             continue
         if t.state is TrialState.COMPLETE:
-            if t.value is not None and math.isfinite(t.value):
+            if not t.feasible:  # a violated outcome constraint: infeasible, never a good loss
+                failed.append(row)
+            elif t.value is not None and math.isfinite(t.value):
                 xs.append(row)
                 losses.append(to_loss(float(t.value), ctx.direction))
                 n_complete += 1

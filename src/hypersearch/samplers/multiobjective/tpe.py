@@ -1,0 +1,130 @@
+"""Multi-objective TPE (MOTPE, Ozaki et al. 2020) on the multivariate TPE of ``samplers.tpe``.
+
+The good group is the best ``γ(n)`` feasible trials in Pareto order: whole non-dominated
+fronts first, and inside the front the cut falls in, the points adding the most hypervolume.
+Everything else is bad: the rest of the feasible trials, trials that violate a constraint or
+failed on their own account, and trials a scheduler stopped. Only when no trial is feasible
+yet are the least-violating infeasible trials taken as good, to steer towards feasibility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from hypersearch.samplers.base import (
+    EncodingCache,
+    Observations,
+    Sampler,
+    SamplingContext,
+    trial_rng,
+)
+from hypersearch.samplers.multiobjective.history import (
+    MOObservations,
+    good_order,
+    mo_observations,
+)
+from hypersearch.samplers.sobol import SobolSampler
+from hypersearch.samplers.tpe import default_gamma, tpe_point
+from hypersearch.space import Param, Space
+
+__all__ = ["MOTPESampler", "motpe_point"]
+
+
+def motpe_point(
+    space: Space,
+    obs: MOObservations,
+    rng: np.random.Generator,
+    *,
+    n_candidates: int = 24,
+    gamma: Callable[[int], int] = default_gamma,
+) -> np.ndarray:
+    """One MOTPE proposal in the unit cube of ``space`` (see the module docstring)."""
+    finite = np.isfinite(obs.violation)
+    if len(obs.x):
+        n_good = max(1, int(gamma(len(obs.x))))
+        order = good_order(obs.losses, n_good)
+        good, rest = obs.x[order[:n_good]], obs.x[order[n_good:]]
+        bad = np.vstack([rest, obs.infeasible, obs.stopped])
+    else:  # nothing feasible yet: the least-violating infeasible trials lead
+        ranked = np.argsort(np.where(finite, obs.violation, np.inf), kind="stable")
+        n_good = max(1, int(gamma(int(finite.sum()))))
+        good = obs.infeasible[ranked[:n_good]]
+        bad = np.vstack([obs.infeasible[ranked[n_good:]], obs.stopped])
+    # tpe_point splits by loss: the good points get 0, the bad ones 1, so its split is ours
+    x = np.vstack([good, bad])
+    loss = np.concatenate([np.zeros(len(good)), np.ones(len(bad))])
+    split = Observations(
+        x=x,
+        loss=loss,
+        failed=np.zeros((0, len(space))),
+        running=obs.running,
+        n_complete=len(x),
+        n_stopped=0,
+    )
+    return tpe_point(space, split, rng, n_candidates=n_candidates, gamma=lambda _n: len(good))
+
+
+def _learnable(obs: MOObservations) -> bool:
+    """True when something ranks the points: a feasible trial, or a finite violation."""
+    return bool(len(obs.x)) or bool(np.isfinite(obs.violation).any())
+
+
+class MOTPESampler(Sampler):
+    """Multi-objective, constraint-aware TPE with Sobol start-up; see the module docstring.
+    On a single-objective study it behaves as TPE that also avoids infeasible trials.
+
+    >>> hs.create_study(space=space, directions={"acc": "maximize", "ms": "minimize"},
+    ...                 sampler=hs.samplers.MOTPESampler(seed=0))
+    """
+
+    name = "motpe"
+
+    def __init__(
+        self, *, n_startup: int = 10, n_candidates: int = 24, seed: int | None = None
+    ) -> None:
+        super().__init__(seed=seed)
+        self.n_startup = int(n_startup)
+        self.n_candidates = int(n_candidates)
+        self._sobol = SobolSampler(seed=self.seed)
+        self._cache = EncodingCache()
+        self._one_caches: dict[str, tuple[Space, EncodingCache]] = {}
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "n_startup": self.n_startup, "n_candidates": self.n_candidates}
+
+    def describe(self) -> str:
+        return (
+            f"motpe sampler: multi-objective TPE after {self.n_startup} Sobol points; good "
+            "trials by Pareto front and hypervolume contribution, infeasible ones count as bad"
+        )
+
+    def sample(self, ctx: SamplingContext) -> dict[str, Any]:
+        if not len(ctx.space):
+            return {}
+        obs = mo_observations(ctx, ctx.space, self._cache)
+        if obs.n_told < max(self.n_startup, 1) or not _learnable(obs):
+            return self._sobol.sample(ctx)
+        u = motpe_point(
+            ctx.space,
+            obs,
+            trial_rng(self.seed, ctx.number, "motpe"),
+            n_candidates=self.n_candidates,
+        )
+        return ctx.space.decode(u)
+
+    def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
+        cached = self._one_caches.get(name)
+        if cached is None or cached[0][name] != param:
+            cached = (Space({name: param}), EncodingCache())
+            self._one_caches[name] = cached
+        sub, cache = cached
+        obs = mo_observations(ctx, sub, cache)
+        if obs.n_told < max(self.n_startup, 1) or param.cardinality == 1 or not _learnable(obs):
+            return super().sample_one(ctx, name, param)
+        u = motpe_point(
+            sub, obs, trial_rng(self.seed, ctx.number, name), n_candidates=self.n_candidates
+        )
+        return param.decode(float(u[0]))
