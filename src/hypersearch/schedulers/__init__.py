@@ -14,6 +14,7 @@ from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
 from hypersearch.schedulers.bohb import BOHB, DensityRatioSampler
 from hypersearch.schedulers.hyperband import ASHA, Hyperband, SuccessiveHalving
 from hypersearch.schedulers.median import MedianStopping
+from hypersearch.schedulers.mo_asha import MultiObjectiveASHA
 from hypersearch.schedulers.multifidelity import MultiFidelity
 from hypersearch.schedulers.pbt import PBT, schedule_of
 from hypersearch.schedulers.rules import AnyOf, Divergence, Patience, Threshold, TimeCap
@@ -29,6 +30,7 @@ __all__ = [
     "Hyperband",
     "MedianStopping",
     "MultiFidelity",
+    "MultiObjectiveASHA",
     "Patience",
     "Scheduler",
     "SuccessiveHalving",
@@ -54,6 +56,7 @@ _REGISTRY: dict[str, type[Scheduler]] = {
         Hyperband,
         BOHB,
         MultiFidelity,
+        MultiObjectiveASHA,
         PBT,
     )
 }
