@@ -244,6 +244,53 @@ def test_a_stalled_search_interleaves_sobol_points_the_safeguard(
     assert off.trials[13].params != sobol.sample(ctx)
 
 
+def test_a_plateau_the_model_resamples_gets_sobol_points(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A quantised objective whose best value is a wide plateau: once half of the last 8
+    results tie exactly with the best, trials are Sobol points (with a message) until the
+    results differ again; plateau_window=0 turns the safeguard off."""
+    from hypersearch.samplers import SobolSampler
+
+    def stepped(t: hs.Trial) -> float:  # 0.25 wherever x1 > -2, a narrow better corner
+        x1, x2 = t.params["x1"], t.params["x2"]
+        return 0.25 if x1 > -2.0 else round(min(1.0, (x2 / 15.0) * 0.5 + 0.2), 2)
+
+    study = hs.create_study(space=BRANIN, sampler=GPSampler(seed=1), seed=1)
+    with caplog.at_level(logging.INFO, logger="hypersearch"):
+        study.optimize(stepped, n_trials=40)
+    assert "tie exactly with the best value" in caplog.text
+    sobol = SobolSampler(seed=1)
+
+    def is_sobol(study: hs.Study, number: int) -> bool:
+        ctx = SamplingContext(space=BRANIN, trials=[], number=number, direction="minimize")
+        return study.trials[number].params == sobol.sample(ctx)
+
+    late = range(16, 40)
+    assert sum(is_sobol(study, n) for n in late) >= 4
+    off = hs.create_study(space=BRANIN, sampler=GPSampler(seed=1, plateau_window=0), seed=1)
+    off.optimize(stepped, n_trials=40)
+    assert not any(is_sobol(off, n) for n in late)
+
+
+def test_a_continuous_objective_never_trips_the_plateau_safeguard() -> None:
+    """Without exact ties the safeguard never acts: the same trials as with it off."""
+    on = hs.create_study(space=BRANIN, sampler=GPSampler(seed=2), seed=2)
+    off = hs.create_study(space=BRANIN, sampler=GPSampler(seed=2, plateau_window=0), seed=2)
+    for study in (on, off):
+        study.optimize(lambda t: _branin(t.params), n_trials=24)
+    assert [t.params for t in on.trials] == [t.params for t in off.trials]
+
+
+def test_plateau_window_is_validated_and_stored_only_when_changed() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="plateau_window must be 0"):
+        GPSampler(plateau_window=1)
+    assert "plateau_window" not in GPSampler(seed=0).config()
+    assert (
+        make_sampler(GPSampler(seed=0, plateau_window=0).config()).config()["plateau_window"] == 0
+    )
+
+
 def test_explore_after_is_validated_and_stored_only_when_changed() -> None:
     with pytest.raises(hs.InvalidArgumentError, match="explore_after must be 0"):
         GPSampler(explore_after=-1)

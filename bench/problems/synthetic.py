@@ -163,6 +163,19 @@ def rosenbrock_steps() -> Problem:
     return Problem("rosenbrock_steps", space, loss, 0.0)
 
 
+def hartmann6_plateau() -> Problem:
+    """Hartmann-6 read to 0.1 where x0 < 0.5; elsewhere one flat value, -1.0 (better than most
+    of the space: a tree that a large split size turns into a stump). Outside the split: a
+    stress problem for the GP's plateau safeguard, built before any validation run of it."""
+    space = Space({f"x{i}": Float(0.0, 1.0) for i in range(6)})
+
+    def loss(p: dict[str, Any]) -> float:
+        x = np.array([p[f"x{i}"] for i in range(6)])
+        return -1.0 if x[0] >= 0.5 else round(hartmann6(x), 1)
+
+    return Problem("hartmann6_plateau", space, loss, -3.3)
+
+
 def rosenbrock6() -> Problem:
     """6-d Rosenbrock on [-5, 10]: heavy-tailed values (up to ~1e7, optimum 0)."""
     space = Space({f"x{i}": Float(-5.0, 10.0) for i in range(6)})
@@ -212,6 +225,7 @@ PROBLEMS = {
     "hartmann6_rough": hartmann6_rough,
     "rosenbrock_steps": rosenbrock_steps,
     "rosenbrock6": rosenbrock6,
+    "hartmann6_plateau": hartmann6_plateau,
     "levy_int": levy_int,
     "branin_diverge": branin_diverge,
     "branin": branin,

@@ -37,16 +37,21 @@ FLOOR = -100.0
 ORDER = ["random", "auto", "gp", "tpe", "optuna_gp", "optuna_tpe", "optuna_tpe_mv"]
 
 
-def load(*paths: Path) -> list[dict[str, Any]]:
+def load(*paths: Path | str) -> list[dict[str, Any]]:
     """Runs from the files, the first of each (problem, optimizer, seed, trials) only (two
-    resumed processes may both have run one)."""
+    resumed processes may both have run one). ``FILE=opt1,opt2`` takes only those
+    optimizers from FILE (e.g. the anchors from a file that also holds an older ``auto``)."""
     runs, seen = [], set()
-    for path in paths:
-        for line in path.read_text().splitlines():
+    for spec in paths:
+        path, _, only = str(spec).partition("=")
+        keep = set(only.split(",")) if only else None
+        for line in Path(path).read_text().splitlines():
             try:
                 r = json.loads(line)
             except ValueError:
                 continue  # empty, or cut short by a kill or a copy mid-write
+            if keep is not None and r["optimizer"] not in keep:
+                continue
             key = (r["problem"], r["optimizer"], r["seed"], r["trials"])
             if key not in seen:
                 seen.add(key)
@@ -219,7 +224,13 @@ def versus(sc: dict[str, Any], problems: list[str], who: str, other: str) -> lis
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--in", dest="paths", type=Path, nargs="+", default=[SUITE_OUT])
+    ap.add_argument(
+        "--in",
+        dest="paths",
+        nargs="+",
+        default=[str(SUITE_OUT)],
+        help="result files; FILE=opt1,opt2 reads only those optimizers from FILE",
+    )
     ap.add_argument("--optimizers", nargs="+", default=None)
     ap.add_argument("--ours", default="auto", help="the sampler checked against the anchors")
     args = ap.parse_args(argv)

@@ -35,6 +35,10 @@ _MAX_SNAP = 5000
 #: docs/samplers.md). Off by default: on the development half of the sampler suite it cost
 #: more (mean score at 50 trials 75.5 with 5, 77.4 with 10) than it saved (85.0 without).
 EXPLORE_AFTER = 0
+#: The plateau safeguard (on by default): when at least half of the last ``PLATEAU_WINDOW``
+#: results tie exactly with the best value, the model is re-sampling a flat region that
+#: tells it nothing new, so the next trial is a Sobol point (see docs/samplers.md).
+PLATEAU_WINDOW = 8
 
 
 def _stalled(ctx: SamplingContext, patience: int) -> bool:
@@ -48,6 +52,23 @@ def _stalled(ctx: SamplingContext, patience: int) -> bool:
     if len(values) <= patience:
         return False
     return min(values[-patience:]) >= min(values[:-patience])
+
+
+def _on_plateau(ctx: SamplingContext, window: int) -> bool:
+    """True when at least half of the last ``window`` finished trials (by number) have
+    exactly the best value so far: a quantised or flat objective whose plateau the model
+    keeps re-sampling (continuous objectives practically never tie)."""
+    values = np.array(
+        [
+            to_loss(float(t.value), ctx.direction)
+            for t in sorted(ctx.trials, key=lambda t: t.number)
+            if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
+    )
+    if window < 2 or len(values) < 2 * window:
+        return False
+    ties = np.isclose(values[-window:], values.min(), rtol=1e-9, atol=0.0)
+    return int(ties.sum()) * 2 >= window
 
 
 class _Layout:
@@ -135,6 +156,10 @@ class GPSampler(Sampler):
     """Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, log-EI) after a Sobol design.
 
     - Values are standardised with outliers squashed; non-finite ones are never used.
+    - ``plateau_window=8`` (on by default; 0 turns it off): when half of the last 8 results
+      tie exactly with the best value, the model is stuck on a plateau of a quantised
+      objective (a cross-validation accuracy, a tree depth) and the next trial is a Sobol
+      point; the model resumes as soon as the results differ again.
     - ``explore_after=k`` (off by default): once ``k`` trials in a row have not improved
       the best value, every other trial is a Sobol point until one does, a safeguard for a
       model that misleads (plateaus, noise it takes for signal); see docs/samplers.md.
@@ -161,6 +186,7 @@ class GPSampler(Sampler):
         n_startup: int | None = None,
         max_points: int = 250,
         explore_after: int = EXPLORE_AFTER,
+        plateau_window: int = PLATEAU_WINDOW,
         seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
@@ -173,6 +199,13 @@ class GPSampler(Sampler):
                 "proposals after 5 trials without improvement."
             )
         self.explore_after = int(explore_after)
+        if int(plateau_window) < 0 or int(plateau_window) == 1:
+            raise InvalidArgumentError(
+                f"GPSampler: plateau_window must be 0 (off) or a number of trials >= 2, got "
+                f"{plateau_window}; the default {PLATEAU_WINDOW} explores when half of the last "
+                f"{PLATEAU_WINDOW} results tie with the best value."
+            )
+        self.plateau_window = int(plateau_window)
         self._said: set[str] = set()
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
@@ -190,6 +223,8 @@ class GPSampler(Sampler):
         }
         if self.explore_after != EXPLORE_AFTER:  # stored studies without it resume unchanged
             config["explore_after"] = self.explore_after
+        if self.plateau_window != PLATEAU_WINDOW:
+            config["plateau_window"] = self.plateau_window
         return config
 
     def _say(self, key: str, message: str, *args: Any) -> None:
@@ -244,6 +279,14 @@ class GPSampler(Sampler):
                 "gp sampler: every trial so far has the same value (%g), so a model has "
                 "nothing to rank; Sobol points until values differ.",
                 float(obs.loss[0]),
+            )
+            return self._sobol.sample(ctx)
+        if self.plateau_window and _on_plateau(ctx, self.plateau_window):
+            self._say(
+                "plateau",
+                "gp sampler: half of the last %d results tie exactly with the best value (a "
+                "plateau the model keeps re-sampling); Sobol points while that lasts.",
+                self.plateau_window,
             )
             return self._sobol.sample(ctx)
         if self.explore_after and ctx.number % 2 and _stalled(ctx, self.explore_after):

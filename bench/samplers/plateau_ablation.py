@@ -1,0 +1,95 @@
+"""Development-half ablation of the GP's plateau safeguard (``plateau_window``), cheaply.
+
+The safeguard changes a run only from the first trial at which its condition holds; before
+that the trajectory is the recorded one. So only the (problem, seed) runs of ``auto`` in
+``--base`` (default ``suite.jsonl``, recorded before the safeguard, with it off) where the
+condition would have held are rerun with the new code; every other run is copied,
+relabelled. ``--check N`` also reruns N untriggered runs to show they reproduce exactly.
+
+    nice -n 10 .venv/bin/python -m bench.samplers.plateau_ablation --label auto@p8 \\
+        --base bench/samplers/suite-auto-v1.jsonl --out bench/samplers/dev-ablation.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bench.samplers.run import SUITE_OUT, run_one, suite_problems
+
+
+def first_trigger(losses: list[float], window: int) -> int | None:
+    """The first trial number at which the GP's plateau condition holds (None: never)."""
+    done: list[float] = []
+    for n, loss in enumerate(losses):
+        if window and len(done) >= 2 * window:
+            ties = np.isclose(done[-window:], min(done), rtol=1e-9, atol=0.0)
+            if int(ties.sum()) * 2 >= window:
+                return n
+        if math.isfinite(loss):
+            done.append(loss)
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--label", default="auto@p8")
+    ap.add_argument("--window", type=int, default=8)
+    ap.add_argument("--half", default="development")
+    ap.add_argument("--base", type=Path, default=SUITE_OUT)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--check", type=int, default=2)
+    args = ap.parse_args()
+    problems = set(suite_problems(args.half))
+    base = {}
+    for line in args.base.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if r["optimizer"] == "auto" and r["problem"] in problems and r["trials"] == 100:
+            base.setdefault((r["problem"], r["seed"]), r)
+    done = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            done.add((r["problem"], r["optimizer"], r["seed"]))
+    checks = 0
+    for (problem, seed), r in sorted(base.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if (problem, args.label, seed) in done:
+            continue
+        at = first_trigger(r["losses"], args.window)
+        rerun = at is not None or checks < args.check
+        if rerun:
+            opts = json.dumps({"plateau_window": args.window}) if args.window != 8 else "{}"
+            new = run_one((problem, "auto", seed, 100, opts))
+            if "error" in new:
+                print(problem, seed, "FAILED", new["error"][:200], flush=True)
+                continue
+            if at is None:
+                checks += 1
+                same = new["losses"] == r["losses"]
+                print(f"check {problem} seed {seed}: reproduces {same}", flush=True)
+            new["trigger"] = at
+        else:
+            new = {**r, "copied_from": str(args.base), "trigger": None}
+        new["optimizer"] = args.label
+        with args.out.open("a") as f:
+            f.write(json.dumps(new) + "\n")
+        if rerun:
+            print(
+                f"{problem:18s} seed {seed} trigger {at}: best {min(r['losses']):.5g} -> "
+                f"{min(new['losses']):.5g} ({new['wall_s']:.0f}s)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
