@@ -327,7 +327,7 @@ def test_report_is_self_contained_and_escaped(odd_db: tuple[Path, str], tmp_path
     data_block = re.search(pattern, html, re.S)
     assert data_block is not None
     payload = json.loads(data_block.group(1))
-    assert len(payload["trials"]) == len(payload["points"]["numbers"]) >= 26
+    assert len(payload["trials"]) == payload["n_trials"] >= 26
     assert any(t["note"] == XSS_NOTE for t in payload["trials"])
 
 
@@ -394,7 +394,7 @@ def test_trial_page_plots_a_stored_lr_finder(odd_db: tuple[Path, str], client: T
     finder = {"lrs": [1e-5, 1e-4, 1e-3], "losses": [2.0, 1.0, 3.0], "suggestion": 1e-4}
     study.set_attrs(6, {"lr_finder": finder, "checkpoint": "ckpt/<6>.pt"})
     html = client.get(f"/studies/{study_id(client)}/trials/6").text
-    assert 'id="plot-lrfinder"' in html and '"suggestion":0.0001' in html
+    assert 'id="plot-lrfinder"' in html and '"label":"suggested 1e-4"' in html
     assert "ckpt/&lt;6&gt;.pt" in html and "Checkpoints" in html
 
 

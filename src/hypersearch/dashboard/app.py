@@ -25,9 +25,16 @@ from starlette.routing import Route
 
 from hypersearch.dashboard import assets
 from hypersearch.dashboard.analysis import analysis
+from hypersearch.dashboard.charts import (
+    analysis_charts,
+    contour_chart,
+    curves_chart,
+    history_chart,
+)
 from hypersearch.dashboard.queries import Cursor, DashboardData
 from hypersearch.dashboard.security import Guard, allowed_hosts
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
+from hypersearch.plot import specs
 from hypersearch.storage.base import Storage
 
 __all__ = ["create_app", "study_config", "templates_env", "to_json"]
@@ -109,6 +116,27 @@ class _Analysis:
         return result
 
 
+class _Charts:
+    """Chart specifications that depend only on which trials exist and their states (the
+    history and the analysis charts), rebuilt only when a trial was added or changed state."""
+
+    def __init__(self, analyses: _Analysis) -> None:
+        self._analyses = analyses
+        self._cache: dict[tuple[int, str], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def get(self, data: DashboardData, study: dict[str, Any], chart: str) -> dict[str, Any]:
+        key = data.signature(study["id"])
+        hit = self._cache.get((study["id"], chart))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        if chart == "history":
+            result = history_chart(data, study)
+        else:
+            result = analysis_charts(data, study, self._analyses.get(data, study["id"]))
+        self._cache[(study["id"], chart)] = (key, result)
+        return result
+
+
 def create_app(
     data: DashboardData,
     *,
@@ -127,6 +155,7 @@ def create_app(
     env = templates_env()
     hosts = allowed_hosts(bind_host, extra_hosts)
     analyses = _Analysis()
+    charts = _Charts(analyses)
     allow_edit = editor is not None
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -174,9 +203,9 @@ def create_app(
             "trial": {
                 "number": trial["number"],
                 "state": trial["state"],
-                "curve": trial["curve"],
-                "lr_finder": trial["attrs"].get("lr_finder"),
+                "reports": len(trial["curve"]),
             },
+            "charts": trial_charts(trial, study["metric"]),
         }
         shown = {k: v for k, v in trial["attrs"].items() if k != "lr_finder"}  # it is plotted
         return page(
@@ -210,8 +239,9 @@ def create_app(
             rows.append({"name": name, "cells": values, "differs": len(set(values)) > 1})
         config = {
             "page": "compare",
-            "metric": study["metric"],
-            "trials": [{"number": t["number"], "curve": t["curve"]} for t in trials if t],
+            "chart": specs.compare_spec(
+                [(t["number"], t["curve"]) for t in trials if t], metric=study["metric"]
+            ),
         }
         return page(request, "compare.html", study=study, trials=trials, rows=rows, config=config)
 
@@ -305,6 +335,32 @@ def create_app(
             return not_found(request, "no such study")
         return JSONResponse(await blocking(analyses.get, data, study_id))
 
+    async def api_chart(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        chart = request.path_params["chart"]
+        q = request.query_params
+        if chart in ("history", "analysis"):
+            return JSONResponse(await blocking(charts.get, data, study, chart))
+        if chart == "curves":
+            extra = _numbers(q.get("trials", ""))
+            return JSONResponse(await blocking(curves_chart, data, study, extra))
+        if chart == "contour":
+            compared = await blocking(analyses.get, data, study["id"])
+            names = [p for p in (q.get("x"), q.get("y")) if p]
+            known = {k for p in compared["params"] for k in p}
+            unknown = [p for p in names if p not in known]
+            if unknown or (len(names) == 2 and names[0] == names[1]):
+                raise InvalidArgumentError(
+                    f"contour needs two different parameters with values, got {names}; "
+                    f"parameters: {sorted(known)}."
+                )
+            return JSONResponse(
+                await blocking(contour_chart, data, study, compared, q.get("x"), q.get("y"))
+            )
+        return not_found(request, "no such chart: history, curves, analysis or contour")
+
     async def api_changes(request: Request) -> Response:
         study_id = request.path_params["study_id"]
         if not await blocking(data.study_exists, study_id):
@@ -325,6 +381,16 @@ def create_app(
         if trial is None:
             return not_found(request, "no such trial")
         return JSONResponse(trial)
+
+    async def api_trial_charts(request: Request) -> Response:
+        study = await load_study(request)
+        if study is None:
+            return not_found(request, "no such study")
+        trial = await blocking(data.trial, study["id"], request.path_params["number"])
+        if trial is None:
+            return not_found(request, "no such trial")
+        charts = trial_charts(trial, study["metric"])
+        return JSONResponse({"state": trial["state"], "reports": len(trial["curve"]), **charts})
 
     async def api_annotate(request: Request) -> Response:
         if editor is None:
@@ -389,8 +455,10 @@ def create_app(
         Route("/api/studies/{study_id:int}/curves", api_curves),
         Route("/api/studies/{study_id:int}/importance", api_importance),
         Route("/api/studies/{study_id:int}/analysis", api_analysis),
+        Route("/api/studies/{study_id:int}/charts/{chart}", api_chart),
         Route("/api/studies/{study_id:int}/changes", api_changes),
         Route("/api/studies/{study_id:int}/trials/{number:int}", api_trial),
+        Route("/api/studies/{study_id:int}/trials/{number:int}/charts", api_trial_charts),
         Route(
             "/api/studies/{study_id:int}/trials/{number:int}/annotations",
             api_annotate,
@@ -408,6 +476,16 @@ def create_app(
         },
     )
     return app
+
+
+def trial_charts(trial: dict[str, Any], metric: str) -> dict[str, Any]:
+    """The trial page's charts: its learning curve and, when stored, its LR range test."""
+    out = {"curve": specs.trial_curve_spec(trial["curve"], state=trial["state"], metric=metric)}
+    lr = trial["attrs"].get("lr_finder")
+    lrs, losses = (lr.get("lrs"), lr.get("losses")) if isinstance(lr, dict) else (None, None)
+    if isinstance(lrs, list) and isinstance(losses, list) and lrs and len(lrs) == len(losses):
+        out["lr_finder"] = specs.lr_finder_spec(lr)
+    return out
 
 
 #: Rows of the trials table embedded in the study page, so it paints without a request.

@@ -446,12 +446,43 @@ class DashboardData:
             del points["params"]
         return json.dumps(points, separators=(",", ":"), allow_nan=False)
 
-    def points(self, study_id: int) -> dict[str, Any]:
+    def points(self, study_id: int, *, with_params: bool = True) -> dict[str, Any]:
         """``points_json`` as Python objects (NaN and ±inf as strings)."""
         if self._sqlite:
-            loaded = json.loads(self.points_json(study_id))
+            loaded = json.loads(self.points_json(study_id, with_params=with_params))
             return {k: _clean_json(v) for k, v in loaded.items()}
-        return self._points(study_id)
+        points = self._points(study_id)
+        if not with_params:
+            del points["params"]
+        return points
+
+    def fail_reasons(self, study_id: int) -> dict[int, str]:
+        """``{number: reason}`` of the FAILED trials (the history's hover texts)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                sa.select(T.c.number, T.c.fail_reason).where(
+                    T.c.study_id == study_id, T.c.state == TrialState.FAILED.value
+                )
+            ).all()
+        return {int(n): str(r) for n, r in rows if r}
+
+    def states_and_values(
+        self, study_id: int, numbers: Sequence[int]
+    ) -> tuple[dict[int, str], dict[int, float | str | None]]:
+        """The state and value of each of ``numbers`` (the learning curves' colours)."""
+        states: dict[int, str] = {}
+        values: dict[int, float | str | None] = {}
+        with self._conn() as conn:
+            for start in range(0, len(numbers), 500):
+                chunk = list(numbers[start : start + 500])
+                for n, state, value in conn.execute(
+                    sa.select(T.c.number, T.c.state, T.c.value).where(
+                        T.c.study_id == study_id, T.c.number.in_(chunk)
+                    )
+                ):
+                    states[int(n)] = str(state)
+                    values[int(n)] = json_number(value)
+        return states, values
 
     def _points(self, study_id: int) -> dict[str, Any]:
         with self._conn() as conn:

@@ -15,13 +15,23 @@ from typing import Any
 from hypersearch.dashboard import assets
 from hypersearch.dashboard.analysis import analysis
 from hypersearch.dashboard.app import IMPORTANCE_SAMPLE, templates_env, to_json
+from hypersearch.dashboard.charts import (
+    analysis_charts,
+    contour_chart,
+    curves_chart,
+    history_chart,
+)
 from hypersearch.dashboard.queries import MAX_PAGE, DashboardData
 from hypersearch.exceptions import HypersearchError, StudyNotFoundError
+from hypersearch.plot import specs
 
 __all__ = ["ReportError", "build_report", "write_report"]
 
 #: Curves embedded in a report: the best, running and latest trials, as on the study page.
 REPORT_CURVES = 200
+#: The contours a report embeds: every pair of its most important parameters (the dashboard
+#: draws any pair on request; a report cannot ask).
+REPORT_CONTOUR_PARAMS = 3
 #: Trials whose rows a report embeds (best first); a larger study's report says so.
 REPORT_ROWS = 5_000
 #: The fields of a table row the report's page uses (host, GPU and times of creation stay out).
@@ -58,7 +68,6 @@ def build_report(data: DashboardData, study_name: str) -> str:
     study = data.study(found[0]["id"])
     assert study is not None  # it was just listed; a concurrent delete is reported as absent
     sid = study["id"]
-    numbers = data.default_curve_numbers(sid, study["direction"], k=REPORT_CURVES // 3)
     rows: list[dict[str, Any]] = []
     descending = study["direction"] == "maximize"
     while len(rows) < REPORT_ROWS:
@@ -72,15 +81,17 @@ def build_report(data: DashboardData, study_name: str) -> str:
         rows.extend(page["trials"])
         if len(rows) >= page["total"] or not page["trials"]:
             break
-    points = data.points(sid)
-    del points["params"]  # the rows and the analysis carry the parameters the page uses
     compared = analysis(data, sid, sample=IMPORTANCE_SAMPLE)
-    if {r["number"] for r in rows} >= set(compared["numbers"]):
-        compared["params"] = None  # the page takes them from the rows: no second copy
+    charts = analysis_charts(data, study, compared)
     payload = {
-        "points": points,
-        "curves": data.curves(sid, numbers),
-        "analysis": compared,
+        "charts": {
+            "history": history_chart(data, study),
+            "curves": curves_chart(data, study, k=REPORT_CURVES // 3),
+            "analysis": charts,
+        },
+        "contours": _contours(data, study, compared, charts["contour"]),
+        "palette": list(specs.PALETTE),
+        "n_trials": study["n_trials"],
         "params": data.param_definitions(sid, study["space"]),
         "trials": [{k: r[k] for k in ROW_KEYS} for r in rows],
     }
@@ -103,6 +114,24 @@ def build_report(data: DashboardData, study_name: str) -> str:
             generated=time.strftime("%Y-%m-%d %H:%M"),
         )
     )
+
+
+def _contours(
+    data: DashboardData, study: dict[str, Any], compared: dict[str, Any], first: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The contours of the other pairs of the most important parameters, by "x|y" (one
+    orientation each; the page swaps the axes for the other), the default one left out."""
+    if first.get("empty"):
+        return {}
+    imp = compared["importance"]
+    top = sorted(first["params"], key=lambda p: -imp.get(p, 0.0))[:REPORT_CONTOUR_PARAMS]
+    have = {(first["x"]["name"], first["y"]["name"]), (first["y"]["name"], first["x"]["name"])}
+    out: dict[str, dict[str, Any]] = {}
+    for i, x in enumerate(top):
+        for y in top[i + 1 :]:
+            if (x, y) not in have:
+                out[f"{x}|{y}"] = contour_chart(data, study, compared, x, y)
+    return out
 
 
 def write_report(data: DashboardData, study_name: str, output: str | os.PathLike[str]) -> Path:

@@ -8,13 +8,17 @@ The analysis charts (importance, parallel coordinates, slices, contour) compare 
 dashboard's basis (final values, or values at the highest step enough trials reached in a
 Hyperband/ASHA study) with its importance numbers; axes are in each parameter's units on its
 own scale; colours span the 5th–95th percentile of the values, brighter is better. When a chart
-lacks the trials it needs, the figure says so in an annotation (no exception). Needs plotly:
+lacks the trials it needs, the figure says so in an annotation (no exception). Each figure is
+drawn from the chart's specification in ``hypersearch.plot.specs`` (``spec_of(study, chart)``),
+the very dict the dashboard's charts are drawn from; ``figure(spec)`` draws any. Needs plotly:
 ``pip install "hypersearch[plot]"``. See docs/interop.md, "Plots in notebooks".
 """
 
 from __future__ import annotations
 
+from hypersearch.plot import specs
 from hypersearch.plot.figures import (
+    figure,
     plot_contour,
     plot_history,
     plot_importance,
@@ -22,12 +26,14 @@ from hypersearch.plot.figures import (
     plot_lr_finder,
     plot_parallel_coordinates,
     plot_slice,
+    spec_of,
 )
 from hypersearch.plot.shared import Compared, compared_values
 
 __all__ = [
     "Compared",
     "compared_values",
+    "figure",
     "plot_contour",
     "plot_history",
     "plot_importance",
@@ -35,4 +41,6 @@ __all__ = [
     "plot_lr_finder",
     "plot_parallel_coordinates",
     "plot_slice",
+    "spec_of",
+    "specs",
 ]

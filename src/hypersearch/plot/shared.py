@@ -1,9 +1,10 @@
-"""What the dashboard's charts show, computed in Python from a Study (no plotly needed here).
+"""The rules every chart follows, wherever it is drawn: axes, ticks, colours, outliers, numbers.
 
-The trials compared and the basis come from the dashboard's own functions (``choose_basis``,
-``main_effects``); the few rules that live only in the dashboard's JavaScript (axis kinds,
-axis ranges and ticks, the quantile-clipped colour scale, the outlier clamp of the history)
-are mirrored here, each citing the function it mirrors, so a notebook and the dashboard agree.
+Axis kinds and ranges, tick positions and labels, the quantile-clipped colour scale, the robust
+clamp of outlying values and the way numbers are written live here and only here;
+``hypersearch.plot.specs`` builds each chart's specification with them, the dashboard's
+``charts.js`` renders those specifications as they are and ``hypersearch.plot`` turns them
+into Plotly figures. No plotly and no web stack are needed to import this module.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.trial import TrialRecord, TrialState
@@ -37,8 +36,9 @@ __all__ = [
 ]
 
 INSTALL_HINT = 'pip install "hypersearch[plot]"'
+NO_VALUE = "#9aa4b1"  # the colour of a trial without a finite value
 SAMPLE = 5_000  # the dashboard's IMPORTANCE_SAMPLE (dashboard/app.py): trials compared at most
-# viridis in ten bands, dark (worse) to yellow (better): VIRIDIS in static/charts.js
+# viridis in ten bands, dark (worse) to yellow (better)
 VIRIDIS = (
     "#440154", "#482878", "#3e4a89", "#31688e", "#26828e",
     "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
@@ -69,7 +69,8 @@ def check_study(study: Any, function: str) -> None:
 
 # -- numbers as the dashboard writes them -----------------------------------------------------
 def format_number(v: Any) -> str:
-    """A number as the dashboard prints it (mirrors ``fmtNum`` in static/charts.js)."""
+    """A number as every chart writes it: integers whole, 4 significant digits, exponents
+    beyond 1e5 and below 1e-3 (the dashboard's table writes numbers the same way)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
     x = float(v)
@@ -90,7 +91,7 @@ def format_number(v: Any) -> str:
 
 
 def label(v: Any) -> str | None:
-    """A category's label (mirrors ``fmt`` in static/dashboard.js; JSON spells booleans)."""
+    """A category's label (booleans spelled as JSON spells them)."""
     if v is None:
         return None
     if isinstance(v, bool):
@@ -109,7 +110,7 @@ def finite(v: Any) -> float | None:
 # -- parameters and their axes ----------------------------------------------------------------
 def param_definitions(study: Study, trials: Sequence[TrialRecord]) -> dict[str, dict[str, Any]]:
     """Every parameter's definition: the study's space, then define-by-run parameters as the
-    latest trials declared them (as ``DashboardData.param_definitions`` does)."""
+    latest trials declared them (as ``DashboardData.param_definitions`` reads them)."""
     declared = {name: param.to_dict() for name, param in study.space.items()}
     found: dict[str, dict[str, Any]] = {}
     for trial in reversed(trials):
@@ -119,7 +120,7 @@ def param_definitions(study: Study, trials: Sequence[TrialRecord]) -> dict[str, 
     return {**declared, **{k: found[k] for k in sorted(found) if k not in declared}}
 
 
-# transformed coordinate, inverse, and the values it accepts: TRANSFORMS in static/charts.js
+# transformed coordinate, inverse, and the values it accepts
 _TRANSFORMS: dict[str, tuple[Any, Any, Any]] = {
     "linear": (lambda v: v, lambda t: t, lambda v: True),
     "log": (math.log10, lambda t: 10.0**t, lambda v: v > 0),
@@ -161,15 +162,16 @@ class Axis:
         return float(_TRANSFORMS[self.kind][1](t))
 
     def ticks(self, count: int = 5) -> list[tuple[float, str]]:
-        """``(position in transformed units, label in the parameter's units)`` for scales
-        Plotly has no axis type for (mirrors ``transformTicks`` in static/charts.js)."""
+        """``(position in transformed units, label in the parameter's units)``: powers of ten
+        (1, 2, 3, 5 per decade on short log axes), powers of two, 0.9/0.99/... on log1m axes,
+        round steps on linear ones; whole numbers only on integer axes."""
         if self.kind == "category":
             return [(float(i), c) for i, c in enumerate(self.categories)]
         return [(t, format_number(v)) for t, v in _transform_ticks(self, count)]
 
 
 def axis_kind(definition: Mapping[str, Any] | None, column: Sequence[Any]) -> str:
-    """Mirrors ``axisKind`` in static/dashboard.js."""
+    """A parameter's axis kind: from its definition, else numbers on a linear axis."""
     if definition:
         if definition.get("type") in ("choice", "bool"):
             return "category"
@@ -183,7 +185,7 @@ def axis_kind(definition: Mapping[str, Any] | None, column: Sequence[Any]) -> st
 
 def axis_for(name: str, definition: Mapping[str, Any] | None, column: Sequence[Any]) -> Axis:
     """The axis of one parameter over the given values: the declared range widened to any value
-    beyond it, padded 4% (mirrors ``dimension`` in dashboard.js and ``scale`` in charts.js)."""
+    beyond it, padded 4%; categories in their declared order, then new ones as they come."""
     kind = axis_kind(definition, column)
     if kind == "category":
         labels = [label(v) for v in column]
@@ -217,11 +219,40 @@ def axis_for(name: str, definition: Mapping[str, Any] | None, column: Sequence[A
     return Axis(name, kind, values, (), t0 - pad, t1 + pad, integer)
 
 
+def value_axis(name: str, values: Sequence[float | None], *, integer: bool = False) -> Axis:
+    """A linear axis over plotted numbers (trial numbers, steps, objective values), padded 4%."""
+    axis = axis_for(name, None, [finite(v) for v in values])
+    return Axis(name, "linear", axis.values, (), axis.t0, axis.t1, integer)
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(1, count)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    r = raw / mag
+    return mag * (1 if r <= 1.5 else 2 if r <= 3.5 else 5 if r <= 7.5 else 10)
+
+
+def linear_ticks(lo: float, hi: float, count: int) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten apart) from ``lo`` to ``hi``."""
+    if not hi > lo:
+        return [lo]
+    step = _nice_step(hi - lo, count)
+    out: list[float] = []
+    k = math.ceil(lo / step - 1e-9)
+    while k * step <= hi + step * 1e-9:
+        v = k * step
+        out.append(0.0 if abs(v) < step * 1e-9 else float(f"{v:.12g}"))
+        k += 1
+    return out
+
+
 def _transform_ticks(axis: Axis, count: int) -> list[tuple[float, float]]:
     f, inv, ok = _TRANSFORMS[axis.kind]
     t0, t1 = axis.t0, axis.t1
     out: list[float] = []
-    if axis.kind == "pow2":
+    if axis.kind == "linear":
+        out = linear_ticks(t0, t1, count)
+    elif axis.kind == "pow2":
         out = [2.0**k for k in range(math.ceil(t0 - 1e-9), math.floor(t1 + 1e-9) + 1)]
     elif axis.kind == "log1m":
         k0, k1 = math.ceil(t0 - 1e-9), math.floor(t1 + 1e-9)
@@ -237,9 +268,8 @@ def _transform_ticks(axis: Axis, count: int) -> list[tuple[float, float]]:
                 v = float(f"{m * 10.0**k:.6g}")
                 if t0 - 1e-9 <= f(v) <= t1 + 1e-9:
                     out.append(v)
-    if len(out) < 2:  # a narrow range: evenly spaced values in the parameter's units
-        out = [v for v in np.linspace(inv(t0), inv(t1), count).tolist() if ok(v)]
-        out = [float(f"{v:.3g}") for v in out]
+    if len(out) < 2:  # a narrow range: round values in the parameter's units
+        out = [v for v in linear_ticks(inv(t0), inv(t1), count) if ok(v)]
     if axis.integer:
         out = [v for v in out if float(v).is_integer()]
     return [(float(f(v)), v) for v in out if ok(v)]
@@ -249,25 +279,29 @@ def _transform_ticks(axis: Axis, count: int) -> list[tuple[float, float]]:
 @dataclass(frozen=True)
 class ColorRange:
     """The value range colours span: clipped at the 5th and 95th percentiles from 20 values on
-    (mirrors ``colorScale`` in static/charts.js); brighter is better for the direction."""
+    (so one outlier or diverged run cannot wash out the rest); brighter is better."""
 
     lo: float
     hi: float
     clipped: bool
     direction: str
 
-    def color(self, v: float | None) -> str:
+    def band(self, v: float | None) -> int | None:
+        """The colour band (0: worst .. 9: best) of a value; ``None`` for no finite value."""
         if v is None or not math.isfinite(v):
-            return "#9aa4b1"
+            return None
         t = (v - self.lo) / (self.hi - self.lo) if self.hi > self.lo else 0.5
         t = max(0.0, min(1.0, t))
         if self.direction == "minimize":
             t = 1 - t
-        return VIRIDIS[min(len(VIRIDIS) - 1, math.floor(t * len(VIRIDIS)))]
+        return min(len(VIRIDIS) - 1, math.floor(t * len(VIRIDIS)))
+
+    def color(self, v: float | None) -> str:
+        b = self.band(v)
+        return NO_VALUE if b is None else VIRIDIS[b]
 
     def bounds(self) -> tuple[float, float]:
-        """``cmin``/``cmax`` for Plotly: equal ends are widened so the middle colour shows, as
-        the dashboard does."""
+        """``cmin``/``cmax`` for Plotly: equal ends are widened so the middle colour shows."""
         return (self.lo - 0.5, self.hi + 0.5) if self.hi <= self.lo else (self.lo, self.hi)
 
     def colorscale(self) -> list[tuple[float, str]]:
@@ -292,7 +326,7 @@ def _quantile(xs: Sequence[float], q: float) -> float:
 
 
 def color_range(values: Sequence[float | None], direction: str) -> ColorRange:
-    """Mirrors ``colorScale`` in static/charts.js."""
+    """The colour range of ``values`` for a study of ``direction``."""
     xs = sorted(v for v in values if v is not None and math.isfinite(v))
     if not xs:
         return ColorRange(0.0, 1.0, False, direction)
@@ -303,7 +337,8 @@ def color_range(values: Sequence[float | None], direction: str) -> ColorRange:
 
 def robust_range(values: Sequence[float | None]) -> tuple[float, float, int] | None:
     """``(lo, hi, outliers)`` when some values lie more than the 5th–95th percentile spread
-    beyond those percentiles, else ``None`` (mirrors ``robustRange`` in static/dashboard.js)."""
+    beyond those percentiles, else ``None``: charts draw such values on the edge and count them,
+    so one diverged run does not squash the rest."""
     xs = sorted(v for v in values if v is not None)
     if len(xs) < 20:
         return None
@@ -331,7 +366,7 @@ def better(a: float, b: float, direction: str) -> bool:
 @dataclass(frozen=True)
 class Compared:
     """The basis and, per compared trial, its number, value on that basis and parameters
-    (what ``dashboard.analysis.analysis`` returns, from the public Study API)."""
+    (what ``dashboard.analysis.analysis`` returns from the database, here from a Study)."""
 
     basis: Basis
     numbers: tuple[int, ...]
@@ -339,8 +374,23 @@ class Compared:
     params: tuple[Mapping[str, Any], ...]
     importance: Mapping[str, float]
 
+    @classmethod
+    def from_analysis(cls, result: Mapping[str, Any]) -> Compared:
+        """The dashboard's ``analysis()`` answer (its JSON form) as a ``Compared``."""
+        from hypersearch.dashboard.analysis import Basis
+
+        b = result["basis"]
+        params = result.get("params") or [{} for _ in result["numbers"]]
+        return cls(
+            Basis(b["step"], int(b["n"]), str(b["label"])),
+            tuple(int(n) for n in result["numbers"]),
+            tuple(float(v) for v in result["values"]),
+            tuple(dict(p) for p in params),
+            dict(result["importance"]),
+        )
+
     def value_label(self, metric: str) -> str:
-        """Mirrors ``valueLabel`` in static/dashboard.js."""
+        """The compared value's name, with its step when compared at a rung."""
         return metric if self.basis.step is None else f"{metric} @ step {self.basis.step}"
 
 
@@ -400,7 +450,7 @@ def _value_at(curve: Mapping[int, float], step: int) -> float | None:
 
 
 def ranked_rows(compared: Compared, direction: str) -> list[tuple[int, float, Mapping[str, Any]]]:
-    """Compared trials best first (mirrors ``analysisRows`` in static/dashboard.js)."""
+    """Compared trials best first."""
     rows = list(zip(compared.numbers, compared.values, compared.params, strict=True))
     return sorted(rows, key=lambda r: r[1] if direction == "minimize" else -r[1])
 
@@ -408,8 +458,7 @@ def ranked_rows(compared: Compared, direction: str) -> list[tuple[int, float, Ma
 def used_params(
     definitions: Mapping[str, Any], rows: Sequence[tuple[int, float, Mapping[str, Any]]]
 ) -> list[str]:
-    """Parameters with a value in some row: declared order, then new names as they come
-    (mirrors ``usedParams`` in static/dashboard.js)."""
+    """Parameters with a value in some row: declared order, then new names as they come."""
     names = list(definitions)
     for _, _, p in rows:
         names += [k for k in p if k not in names]

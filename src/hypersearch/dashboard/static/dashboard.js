@@ -1,7 +1,9 @@
 /* hypersearch dashboard: study, trial, compare and studies pages, and the static report.
- * Charts are drawn by charts.js (SVG, no chart library) as soon as their data arrives, and
- * again at the page's width on resize and before printing. Every user string goes into the
- * DOM through textContent (never innerHTML), so notes, tags, names and values stay text. */
+ * Charts arrive as specifications built in Python (hypersearch.plot.specs, the code the
+ * notebook figures of hypersearch.plot come from) and are drawn by charts.js as they say, as
+ * soon as they arrive, and again at the page's width on resize and before printing. Every
+ * user string goes into the DOM through textContent (never innerHTML), so notes, tags, names
+ * and values stay text. */
 (function () {
   "use strict";
   const cfgEl = document.getElementById("hs-config");
@@ -10,7 +12,6 @@
   const dataEl = document.getElementById("hs-data");
   const INLINE = dataEl ? JSON.parse(dataEl.textContent) : null;
   const C = window.HSCharts;
-  const COLORS = { COMPLETE: "#1f77b4", STOPPED: "#e07b00", FAILED: "#c62828", RUNNING: "#2463eb", WAITING: "#6e7781" };
   const ready = (window.__hs = { errors: [], polls: 0, timings: {}, t0: performance.now() });
 
   // helpers ---------------------------------------------------------------------------------
@@ -81,29 +82,6 @@
   });
   window.addEventListener("beforeprint", function () { Object.keys(drawers).forEach(function (k) { drawers[k](); }); });
 
-  // parameters: their axis in their own units and scale --------------------------------------
-  function axisKind(def, column) {
-    if (def) {
-      if (def.type === "choice" || def.type === "bool") return "category";
-      if (def.scale === "log" || def.scale === "pow2" || def.scale === "log1m") return def.scale;
-      return "linear";
-    }
-    return column.some(function (v) { return v !== null && v !== undefined && typeof v !== "number"; }) ? "category" : "linear";
-  }
-  function dimension(name, def, column) {
-    const kind = axisKind(def, column);
-    if (kind !== "category") {
-      // the axis spans the declared range, so a trial's place in the search space shows
-      const declared = def && finite(def.low) !== null && finite(def.high) !== null && def.high > def.low ? [def.low, def.high] : null;
-      return { name: name, kind: kind, values: column.map(finite), integer: !!def && def.type === "int", domain: declared };
-    }
-    const labels = column.map(function (v) { return v === undefined || v === null ? null : fmt(v); });
-    let cats = def && def.values ? def.values.map(fmt) : def && def.type === "bool" ? ["false", "true"] : [];
-    labels.forEach(function (l) { if (l !== null && cats.indexOf(l) < 0) cats.push(l); });
-    if (!def) cats = cats.sort();
-    return { name: name, kind: "category", values: labels, categories: cats };
-  }
-
   // the study page (and the report) -------------------------------------------------------------
   function studyPage() {
     const study = cfg.study;
@@ -112,9 +90,8 @@
     const defs = Object.assign({}, (remote ? cfg.params : INLINE.params) || study.space || {});
     let paramNames = Object.keys(defs);
     const trials = new Map();      // number -> {state, value, params}
-    const curves = new Map();      // number -> [[step, value], ...]
     const selected = new Set();
-    let analysis = null;
+    const specs = {};            // chart name -> its specification
     let cursor = null;
     const table = { offset: 0, limit: 50, sort: "value", order: study.direction === "minimize" ? "asc" : "desc",
       state: "", tag: "", q: "", numbers: null, total: 0, rows: [] };
@@ -147,176 +124,40 @@
       document.getElementById("best").textContent = best ? "best " + fmt(best.value) + " (trial " + best.number + ")" : "";
     }
 
-    /* y range of a plot: the values between robust bounds (so one diverged run does not squash
-     * the rest); values beyond are drawn on the edge and counted in the caption */
-    function robustRange(values) {
-      const xs = values.filter(function (v) { return v !== null; }).sort(function (a, b) { return a - b; });
-      if (xs.length < 20) return null;
-      const q = function (p) { return xs[Math.floor((xs.length - 1) * p)]; };
-      const spread = q(0.95) - q(0.05);
-      const lo = Math.max(xs[0], q(0.05) - spread), hi = Math.min(xs[xs.length - 1], q(0.95) + spread);
-      if (!(hi > lo)) return null;
-      const out = xs.filter(function (v) { return v < lo || v > hi; }).length;
-      return out ? { lo: lo, hi: hi, out: out } : null;
-    }
-    function clampTo(range, v) { return range && v !== null ? Math.max(range.lo, Math.min(range.hi, v)) : v; }
-
-    // At most HISTORY_POINTS markers per state: above that, keep each bin's lowest and highest
-    // value (by trial number), which draws the same cloud with far fewer elements.
-    const HISTORY_POINTS = 2000;
-    function thin(xs, ys) {
-      if (xs.length <= HISTORY_POINTS) return { x: xs, y: ys, thinned: false };
-      const bins = HISTORY_POINTS / 2, width = (xs[xs.length - 1] - xs[0] + 1) / bins;
-      const lo = new Array(bins).fill(-1), hi = new Array(bins).fill(-1);
-      for (let i = 0; i < xs.length; i++) {
-        const b = Math.min(bins - 1, Math.floor((xs[i] - xs[0]) / width));
-        if (lo[b] < 0 || ys[i] < ys[lo[b]]) lo[b] = i;
-        if (hi[b] < 0 || ys[i] > ys[hi[b]]) hi[b] = i;
-      }
-      const x = [], y = [];
-      for (let b = 0; b < bins; b++) {
-        [lo[b], hi[b]].filter(function (i, k, a) { return i >= 0 && a.indexOf(i) === k; })
-          .forEach(function (i) { x.push(xs[i]); y.push(ys[i]); });
-      }
-      return { x: x, y: y, thinned: true };
+    // charts: each drawn from its specification, as it says ---------------------------------------
+    function drawSpec(name, fn) {
+      draw(name, function () {
+        const spec = specs[name];
+        const info = document.getElementById(name + "-info");
+        const legend = document.getElementById(name + "-legend");
+        if (legend) legend.textContent = "";
+        if (!spec) return;
+        if (spec.empty) { empty("plot-" + name, spec.empty); if (info) info.textContent = ""; return; }
+        if (info) info.textContent = spec.note;
+        fn(spec, document.getElementById("plot-" + name));
+        if (legend) C.colorLegend(legend, spec.colorbar);
+      });
     }
     function drawHistory() {
-      draw("history", function () {
-        const byState = {};
-        const bestX = [], bestY = [], all = [];
-        let best = null;
-        const numbers = Array.from(trials.keys()).sort(function (a, b) { return a - b; });
-        for (const n of numbers) {
-          const t = trials.get(n);
-          const v = finite(t.value);
-          if (v === null || (t.state !== "COMPLETE" && t.state !== "STOPPED")) continue;
-          (byState[t.state] = byState[t.state] || { x: [], y: [] });
-          byState[t.state].x.push(n); byState[t.state].y.push(v); all.push(v);
-          if (t.state === "COMPLETE" && (best === null || better(v, best, study.direction))) { best = v; bestX.push(n); bestY.push(v); }
-        }
-        if (!all.length) { empty("plot-history", "No finished trial with a value yet."); document.getElementById("history-info").textContent = ""; return; }
-        if (best !== null && numbers.length) { bestX.push(numbers[numbers.length - 1]); bestY.push(best); }
-        const range = robustRange(all);
-        let thinned = false;
-        const series = [], legend = [];
-        ["STOPPED", "COMPLETE"].forEach(function (s) {
-          if (!byState[s]) return;
-          const pts = thin(byState[s].x, byState[s].y);
-          thinned = thinned || pts.thinned;
-          series.push({ kind: "points", x: pts.x, y: pts.y.map(function (v) { return clampTo(range, v); }), color: COLORS[s], size: pts.thinned ? 4 : 7, opacity: 0.75,
-            tips: pts.x.map(function (n, i) { return "trial " + n + " (" + s + ")\n" + study.metric + " " + fmt(pts.y[i]); }), numbers: pts.x });
-          legend.push({ name: s === "STOPPED" ? "stopped (value when stopped)" : "completed", color: COLORS[s] });
-        });
-        if (bestX.length) { series.push({ kind: "hv", x: bestX, y: bestY.map(function (v) { return clampTo(range, v); }), color: "#1a7f37", width: 2 }); legend.push({ name: "best so far", color: "#1a7f37" }); }
-        C.xy(document.getElementById("plot-history"), { height: 320, x: { label: "trial", integer: true }, y: { label: study.metric }, series: series, legend: legend,
-          onClick: function (s, i) { if (s.numbers) toggle(s.numbers[i]); } });
-        const notes = [];
-        if (thinned) notes.push("above " + HISTORY_POINTS + " trials per state, each bin's lowest and highest value is drawn");
-        if (range) notes.push(range.out + " outlying value(s) drawn on the edge");
-        document.getElementById("history-info").textContent = notes.join("; ");
+      drawSpec("history", function (spec, node) {
+        C.xy(node, spec, { onClick: function (s, i) { if (s.numbers) toggle(s.numbers[i]); } });
       });
     }
-
     function drawCurves() {
-      draw("curves", function () {
-        const shown = Array.from(curves.keys()).filter(function (n) { return curves.get(n).length; }).sort(function (a, b) { return a - b; });
-        const info = document.getElementById("curves-info");
-        const legendBox = document.getElementById("curves-legend");
-        legendBox.textContent = "";
-        if (!shown.length) { empty("plot-curves", "No reported learning curve yet."); info.textContent = ""; return; }
-        const result = function (n) {
-          const t = trials.get(n) || {};
-          const v = finite(t.value);
-          if (v !== null) return v;
-          const pts = curves.get(n);
-          return finite(pts[pts.length - 1][1]);
-        };
-        const cs = C.colorScale(shown.map(result), study.direction);
-        const allY = [];
-        shown.forEach(function (n) { curves.get(n).forEach(function (p) { const y = finite(p[1]); if (y !== null) allY.push(y); }); });
-        const range = robustRange(allY);
-        const series = [];
-        const on = [];
-        shown.forEach(function (n) {
-          const pts = curves.get(n), t = trials.get(n) || { state: "?" };
-          const sel = selected.has(n);
-          const s = { kind: pts.length > 1 ? "line" : "points", x: pts.map(function (p) { return p[0]; }), y: pts.map(function (p) { return clampTo(range, finite(p[1])); }),
-            color: sel ? "#d62728" : cs.color(result(n)), width: sel ? 3 : 1.3, opacity: sel ? 1 : 0.8, size: 6, dash: t.state === "RUNNING" ? "4 3" : null,
-            name: "trial " + n + " (" + t.state + ")", number: n,
-            tips: pts.map(function (p) { return "trial " + n + " (" + t.state + ")\nstep " + p[0] + ": " + fmt(p[1]); }) };
-          (sel ? on : series).push(s);
-        });
-        C.xy(document.getElementById("plot-curves"), { height: 320, x: { label: "step", integer: true }, y: { label: study.metric }, series: series.concat(on),
-          onClick: function (s) { toggle(s.number); } });
-        C.colorLegend(legendBox, cs, "colour: each trial's result");
-        info.textContent = shown.length + " curves (best, running and recent trials; dashed: running" +
-          (selected.size ? "; selected in red)" : "; click a curve or a row to select it)") + (range ? "; " + range.out + " outlying point(s) on the edge" : "");
+      drawSpec("curves", function (spec, node) {
+        C.xy(node, spec, { highlight: selected, onClick: function (s) { if (s.number !== undefined) toggle(s.number); } });
+        if (selected.size) document.getElementById("curves-info").textContent = spec.note + "; selected in red";
       });
     }
-
-    // analysis: importance, parallel coordinates, slices, contour -------------------------------
-    function analysisRows() {
-      if (!analysis) return [];
-      const rows = [];
-      analysis.numbers.forEach(function (n, i) {
-        if (finite(analysis.values[i]) !== null) rows.push([n, analysis.values[i], analysis.params[i] || {}]);
-      });
-      rows.sort(function (a, b) { return study.direction === "minimize" ? a[1] - b[1] : b[1] - a[1]; });
-      return rows;
-    }
-    function setAnalysis(a) {
-      if (!a.params) {  // a report leaves them to its rows when it holds every compared trial
-        const byNumber = new Map(INLINE.trials.map(function (r) { return [r.number, r.params]; }));
-        a.params = a.numbers.map(function (n) { return byNumber.get(n) || {}; });
-      }
-      analysis = a;
-      a.params.forEach(addParamNames);
-    }
-    function basisText() { return analysis ? analysis.basis.label : ""; }
-    function valueLabel() {
-      return analysis && analysis.basis.kind === "step" ? study.metric + " @ step " + analysis.basis.step : study.metric;
-    }
-    function usedParams(rows) {
-      return paramNames.filter(function (p) { return rows.some(function (r) { return r[2][p] !== undefined && r[2][p] !== null; }); });
-    }
-
     function drawImportance() {
-      draw("importance", function () {
-        const info = document.getElementById("importance-info");
-        const imp = analysis ? analysis.importance : {};
-        const names = Object.keys(imp || {});
-        if (!names.length) {
-          empty("plot-importance", "Needs at least 20 trials with a value on one basis" + (analysis ? " (has " + analysis.sample + ": " + basisText() + ")." : "."));
-          info.textContent = ""; return;
-        }
-        info.textContent = "Share of the variance each parameter explains alone (fANOVA main effect), from " + basisText() +
-          (analysis.sample < analysis.n_trials ? " (a sample of " + analysis.sample + ")" : "") + ".";
-        C.bars(document.getElementById("plot-importance"), { labels: names, values: names.map(function (n) { return imp[n]; }), xlabel: "main-effect share", max: Math.max(0.05, Math.min(1, Math.max.apply(null, names.map(function (n) { return imp[n]; })) * 1.15)) });
-      });
+      drawSpec("importance", function (spec, node) { C.bars(node, spec); });
     }
-
     let parcoordsChart = null;
     function drawParcoords() {
-      draw("parcoords", function () {
-        const cap = 1000;  // more lines are unreadable
-        const all = analysisRows();
-        const rows = all.slice(0, cap);
-        const info = document.getElementById("parcoords-info");
-        const names = usedParams(rows);
-        parcoordsChart = null;
-        if (rows.length < 2 || !names.length) { empty("plot-parcoords", "Needs two trials with a value and parameters."); info.textContent = ""; return; }
-        info.textContent = (all.length > cap ? "The best " + cap + " of " + all.length + " trials" : rows.length + " trials") + ": " + basisText() +
-          ". Drag along an axis to filter the table; click the axis to clear.";
-        const dims = names.map(function (p) { return dimension(p, defs[p], rows.map(function (r) { return r[2][p]; })); });
-        const values = rows.map(function (r) { return r[1]; });
-        dims.push({ name: valueLabel(), kind: "linear", values: values });
-        const cs = C.colorScale(values, study.direction);
-        const legendBox = document.getElementById("parcoords-legend");
-        legendBox.textContent = "";
-        parcoordsChart = C.parcoords(document.getElementById("plot-parcoords"), { height: 380, dims: dims, colors: values.map(cs.color),
-          tips: rows.map(function (r) { return "trial " + r[0] + ": " + fmt(r[1]); }),
-          onBrush: function (kept) { setBrushed(kept === null ? null : kept.map(function (i) { return rows[i][0]; })); } });
-        C.colorLegend(legendBox, cs, "colour: " + valueLabel());
+      parcoordsChart = null;
+      drawSpec("parcoords", function (spec, node) {
+        document.getElementById("parcoords-info").textContent = spec.note + ". Drag along an axis to filter the table; click the axis to clear.";
+        parcoordsChart = C.parcoords(node, spec, function (kept) { setBrushed(kept === null ? null : kept.map(function (i) { return spec.numbers[i]; })); });
         if (table.numbers) setBrushed(null);
       });
     }
@@ -324,68 +165,66 @@
       const c = parcoordsChart;
       c.brush(axis, c.top + (c.bottom - c.top) * fromFrac, c.top + (c.bottom - c.top) * toFrac);
     };
-
     function drawSlices() {
-      draw("slices", function () {
-        const rows = analysisRows();
-        const box = document.getElementById("plot-slices");
-        const names = usedParams(rows);
-        document.getElementById("slices-info").textContent = rows.length ? basisText() + "." : "";
-        if (!rows.length || !names.length) { empty("plot-slices", "Needs trials with a value and parameters."); return; }
-        box.textContent = "";
-        const values = rows.map(function (r) { return r[1]; });
-        const cs = C.colorScale(values, study.direction);
-        names.forEach(function (p) {
-          const cell = box.appendChild(el("div", { class: "slice" }));
-          const dim = dimension(p, defs[p], rows.map(function (r) { return r[2][p]; }));
-          C.xy(cell, { height: 230, x: { kind: dim.kind, label: p + (dim.kind !== "linear" && dim.kind !== "category" ? " (" + dim.kind + " scale)" : ""), categories: dim.categories, integer: dim.integer, domain: dim.domain },
-            y: { label: valueLabel() },
-            series: [{ kind: "points", x: dim.values, y: values, colors: values.map(cs.color), size: rows.length > 2000 ? 4 : 7, opacity: 0.8,
-              tips: rows.map(function (r) { return "trial " + r[0] + "\n" + p + " = " + fmt(r[2][p]) + "\n" + fmt(r[1]); }) }] });
-        });
-      });
+      drawSpec("slices", function (spec, node) { C.slices(node, spec); });
     }
-
     function drawContour() {
-      draw("contour", function () {
-        const rows = analysisRows();
-        const names = usedParams(rows);
-        const xs = document.getElementById("contour-x"), ys = document.getElementById("contour-y");
-        const info = document.getElementById("contour-info");
-        const controlsBox = document.getElementById("contour-controls");
-        if (rows.length < 3 || names.length < 2) { empty("plot-contour", "Needs three trials with a value and two parameters."); info.textContent = ""; controlsBox.hidden = true; return; }
-        controlsBox.hidden = false;
-        const imp = analysis.importance || {};
-        const ranked = names.slice().sort(function (a, b) { return (imp[b] || 0) - (imp[a] || 0); });
-        [xs, ys].forEach(function (sel, k) {
-          const keep = sel.value;
+      const controlsBox = document.getElementById("contour-controls");
+      const spec = specs.contour;
+      controlsBox.hidden = !spec || !!spec.empty;
+      if (spec && !spec.empty) {
+        const names = spec.params;
+        [["contour-x", spec.x.name], ["contour-y", spec.y.name]].forEach(function (pair) {
+          const sel = document.getElementById(pair[0]);
           sel.textContent = "";
           names.forEach(function (p) { sel.appendChild(el("option", { value: p }, p)); });
-          sel.value = names.indexOf(keep) >= 0 ? keep : ranked[k];
+          sel.value = pair[1];
         });
-        if (xs.value === ys.value) ys.value = ranked.find(function (p) { return p !== xs.value; });
-        const px = xs.value, py = ys.value;
-        const sub = rows.filter(function (r) { return r[2][px] !== undefined && r[2][py] !== undefined; });
-        const values = sub.map(function (r) { return r[1]; });
-        const cs = C.colorScale(values, study.direction);
-        const dx = dimension(px, defs[px], sub.map(function (r) { return r[2][px]; }));
-        const dy = dimension(py, defs[py], sub.map(function (r) { return r[2][py]; }));
-        C.contour(document.getElementById("plot-contour"), { height: 360, x: dx, y: dy, z: values, cs: cs,
-          tips: sub.map(function (r) { return "trial " + r[0] + "\n" + px + " = " + fmt(r[2][px]) + "\n" + py + " = " + fmt(r[2][py]) + "\n" + fmt(r[1]); }) });
-        const legendBox = document.getElementById("contour-legend");
-        legendBox.textContent = "";
-        C.colorLegend(legendBox, cs, "colour: kernel-smoothed " + valueLabel());
-        info.textContent = sub.length + " trials: " + basisText() + ". Blank where no trial is near.";
-      });
+      }
+      drawSpec("contour", function (s, node) { C.contour(node, s); });
     }
-    function drawAnalysis() { drawImportance(); drawParcoords(); drawSlices(); drawContour(); }
+    function chooseContour() {
+      const x = document.getElementById("contour-x").value;
+      const ysel = document.getElementById("contour-y");
+      if (ysel.value === x) ysel.value = specs.contour.params.find(function (p) { return p !== x; });
+      const y = ysel.value;
+      if (!remote) {  // a report holds the pairs of its three most important parameters
+        const all = [INLINE.charts.analysis.contour].concat(Object.keys(INLINE.contours).map(function (k) { return INLINE.contours[k]; }));
+        const found = all.find(function (c) { return !c.empty && ((c.x.name === x && c.y.name === y) || (c.x.name === y && c.y.name === x)); });
+        if (!found) {
+          empty("plot-contour", "This report holds the contours of its three most important parameters; the dashboard draws any pair.");
+          document.getElementById("contour-info").textContent = "";
+          return;
+        }
+        specs.contour = found;
+        drawContour();  // the selects follow the contour's axes
+        return;
+      }
+      api(base + "/charts/contour?x=" + encodeURIComponent(x) + "&y=" + encodeURIComponent(y))
+        .then(function (spec) { specs.contour = spec; drawContour(); })
+        .catch(function (e) { fail("plot-contour", e.message); });
+    }
+    function setAnalysis(charts) {
+      ["importance", "parcoords", "slices"].forEach(function (k) { specs[k] = charts[k]; });
+      const old = specs.contour;
+      specs.contour = charts.contour;
+      drawImportance(); drawParcoords(); drawSlices();
+      // keep the axes the user chose while the numbers change
+      if (remote && old && !old.empty && charts.contour && !charts.contour.empty &&
+          (old.x.name !== charts.contour.x.name || old.y.name !== charts.contour.y.name) &&
+          charts.contour.params.indexOf(old.x.name) >= 0 && charts.contour.params.indexOf(old.y.name) >= 0) {
+        drawContour();
+        document.getElementById("contour-x").value = old.x.name; document.getElementById("contour-y").value = old.y.name;
+        chooseContour();
+      } else drawContour();
+    }
 
     // trials table ---------------------------------------------------------------------------
     function header() {
       const tr = el("tr");
       tr.appendChild(el("th", null, ""));
       const cols = [["number", "#", true], ["state", "State", false], ["value", study.metric, true]];
-      paramNames.forEach(function (p) { cols.push(["param:" + p, p, defs[p] ? axisKind(defs[p], []) !== "category" : true]); });
+      paramNames.forEach(function (p) { cols.push(["param:" + p, p, !(defs[p] && (defs[p].type === "choice" || defs[p].type === "bool"))]); });
       cols.push(["duration", "Duration", true], [null, "Step", true], [null, "Tags", false], [null, "Note", false]);
       cols.forEach(function (c) {
         const th = el("th", { class: (c[0] ? "sortable " : "") + (c[2] ? "num" : "") + (c[1] === "Note" ? " note" : ""), title: c[0] ? "sort by " + c[1] : null },
@@ -485,12 +324,9 @@
       const btn = document.getElementById("compare");
       btn.disabled = selected.size < 2 || selected.size > 5;
       btn.textContent = "Compare selected (" + selected.size + ")";
-      const missing = Array.from(selected).filter(function (m) { return !curves.has(m); });
-      if (remote && missing.length) {
-        api(base + "/curves?trials=" + missing.join(",")).then(function (res) {
-          missing.forEach(function (m) { curves.set(m, res.curves[m] || []); }); drawCurves();
-        });
-      } else drawCurves();
+      const drawn = new Set(((specs.curves || {}).series || []).map(function (s) { return s.number; }));
+      const missing = Array.from(selected).filter(function (m) { return !drawn.has(m); });
+      if (remote && missing.length) loadCurves(); else drawCurves();
     }
     function csvLocal() {  // the report: the filtered, sorted table as CSV, built in the page
       const cell = function (v) {
@@ -529,18 +365,13 @@
       const names = paramNames.filter(function (p) { return rows.some(function (r) { return r.params[p] !== undefined; }); });
       names.forEach(function (p) { line(p, rows.map(function (r) { return r.params[p] === undefined ? "" : fmt(r.params[p]); }), true); });
       line("note", rows.map(function (r) { return r.note; }), false);
-      const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
-      const series = rows.map(function (r, i) {
-        const pts = curves.get(r.number) || [];
-        return { kind: pts.length > 1 ? "line" : "points", x: pts.map(function (p) { return p[0]; }), y: pts.map(function (p) { return finite(p[1]); }), color: palette[i % 5], width: 2, size: 7,
-          tips: pts.map(function (p) { return "trial " + r.number + "\nstep " + p[0] + ": " + fmt(p[1]); }) };
-      });
-      const without = rows.filter(function (r) { return !(curves.get(r.number) || []).length; }).map(function (r) { return r.number; });
+      const spec = specs.curves;
+      const drawn = new Set(((spec || {}).series || []).map(function (s) { return s.number; }));
+      const without = picked.filter(function (n) { return !drawn.has(n); });
       document.getElementById("compare-info").textContent = without.length ? "No curve in this report for trial(s) " + without.join(", ") + " (the report keeps the best, running and latest trials' curves)." : "";
       draw("compare", function () {
-        if (!series.some(function (s) { return s.x.length; })) { empty("plot-compare", "None of these trials has a learning curve in this report."); return; }
-        C.xy(document.getElementById("plot-compare"), { height: 320, x: { label: "step" }, y: { label: study.metric }, series: series,
-          legend: rows.map(function (r, i) { return { name: "trial " + r.number, color: palette[i % 5] }; }) });
+        if (!spec || spec.empty || without.length === picked.length) { empty("plot-compare", "None of these trials has a learning curve in this report."); return; }
+        C.xy(document.getElementById("plot-compare"), spec, { only: picked, palette: INLINE.palette });
       });
       panel.scrollIntoView();
     }
@@ -554,8 +385,8 @@
       document.getElementById("prev").addEventListener("click", function () { table.offset = Math.max(0, table.offset - table.limit); loadTable(); });
       document.getElementById("next").addEventListener("click", function () { table.offset += table.limit; loadTable(); });
       document.getElementById("brush-clear").addEventListener("click", function () { if (parcoordsChart) parcoordsChart.clear(); else setBrushed(null); });
-      document.getElementById("contour-x").addEventListener("change", drawContour);
-      document.getElementById("contour-y").addEventListener("change", drawContour);
+      document.getElementById("contour-x").addEventListener("change", chooseContour);
+      document.getElementById("contour-y").addEventListener("change", chooseContour);
       document.getElementById("compare").addEventListener("click", function () {
         if (!remote) { compareLocal(); return; }
         location.href = "/studies/" + study.id + "/compare?trials=" + Array.from(selected).sort(function (a, b) { return a - b; }).join(",");
@@ -569,18 +400,26 @@
       }
     }
 
-    // live updates ------------------------------------------------------------------------
-    let analysisAt = 0, analysisPending = false;
-    function refreshAnalysis() {
-      const wait = Math.max(0, (trials.size > 5000 ? 10000 : 3000) - (Date.now() - analysisAt));
-      if (analysisPending) return;
-      analysisPending = true;
+    // live updates: a chart's specification is fetched again when its trials changed, at most
+    // every few seconds (a big study's every 10 s) -------------------------------------------
+    const pending = {};
+    function refresh(name, url, apply) {
+      if (pending[name]) return;
+      const last = pending[name + "@"] || 0;
+      const wait = Math.max(0, (trials.size > 5000 ? 10000 : Math.max(1000, cfg.poll_ms)) - (Date.now() - last));
+      pending[name] = true;
       setTimeout(function () {
-        analysisAt = Date.now();
-        // new trials' parameters came with the changes: only the analysis is fetched again
-        api(base + "/analysis").then(function (res) { setAnalysis(res); drawAnalysis(); })
-          .catch(function () {}).then(function () { analysisPending = false; });
+        pending[name + "@"] = Date.now();
+        api(url).then(apply).catch(function () {}).then(function () { pending[name] = false; });
       }, wait);
+    }
+    function curvesUrl() {
+      const picked = Array.from(selected).sort(function (a, b) { return a - b; });
+      return base + "/charts/curves" + (picked.length ? "?trials=" + picked.join(",") : "");
+    }
+    function loadCurves() {
+      return api(curvesUrl()).then(function (spec) { specs.curves = spec; drawCurves(); })
+        .catch(function (e) { fail("plot-curves", e.message); });
     }
     function applyChanges(ch) {
       cursor = ch.cursor;
@@ -591,22 +430,18 @@
         const old = trials.get(r.number);
         if (!old) fresh += 1;
         if (old && old.state !== r.state) changed = true;
-        trials.set(r.number, { state: r.state, value: r.value, params: r.params });
-        if (r.state === "RUNNING" && !curves.has(r.number)) curves.set(r.number, []);
+        trials.set(r.number, { state: r.state, value: r.value });
         addParamNames(r.params);
         const i = table.rows.findIndex(function (x) { return x.number === r.number; });
         if (i >= 0) table.rows[i] = r;
       });
-      Object.keys(ch.reports).forEach(function (k) {
-        const n = Number(k);
-        if (!curves.has(n)) curves.set(n, []);
-        const pts = curves.get(n);
-        ch.reports[k].forEach(function (p) { pts.push(p); });
-      });
       drawSummary();
-      drawCurves();
-      if (fresh || changed) { drawHistory(); refreshAnalysis(); loadTable(); }
-      else renderRows();
+      refresh("curves", curvesUrl(), function (spec) { specs.curves = spec; drawCurves(); });
+      if (fresh || changed) {
+        refresh("history", base + "/charts/history", function (spec) { specs.history = spec; drawHistory(); });
+        refresh("analysis", base + "/charts/analysis", setAnalysis);
+        loadTable();
+      } else renderRows();
     }
     function poll() {
       const live = document.getElementById("live");
@@ -619,15 +454,13 @@
     // start --------------------------------------------------------------------------------
     controls();
     if (!remote) {
-      loadPoints(INLINE.points);
-      if (INLINE.trials.length < INLINE.points.numbers.length) {
+      if (INLINE.trials.length < INLINE.n_trials) {
         const note = document.getElementById("rows-note");
         note.hidden = false;
-        note.textContent = "This report holds the rows of the best " + INLINE.trials.length + " of " + INLINE.points.numbers.length + " trials; the charts use every trial.";
+        note.textContent = "This report holds the rows of the best " + INLINE.trials.length + " of " + INLINE.n_trials + " trials; the charts use every trial.";
       }
-      Object.keys(INLINE.curves).forEach(function (k) { curves.set(Number(k), INLINE.curves[k]); });
-      setAnalysis(INLINE.analysis);
-      loadTable(); drawSummary(); drawHistory(); drawCurves(); drawAnalysis();
+      specs.history = INLINE.charts.history; specs.curves = INLINE.charts.curves;
+      loadTable(); drawHistory(); drawCurves(); setAnalysis(INLINE.charts.analysis);
       return;
     }
     header();
@@ -637,46 +470,33 @@
     }
     document.getElementById("csv").href = base + "/trials.csv?" + query();
     const first = api(base).then(function (s) { cursor = s.cursor; });
-    // the history needs no parameters; the analysis charts get theirs with the analysis
-    api(base + "/points?params=0").then(function (p) { loadPoints(p); drawSummary(); drawHistory(); })
-      .then(function () { return api(base + "/analysis"); })
-      .then(function (a) { setAnalysis(a); analysisAt = Date.now(); drawAnalysis(); })
-      .catch(function (e) { fail("plot-parcoords", e.message); });
-    api(base + "/curves").then(function (c) {
-      Object.keys(c.curves).forEach(function (k) { curves.set(Number(k), c.curves[k]); });
-      drawCurves();
-    }).catch(function (e) { fail("plot-curves", e.message); });
+    api(base + "/points?params=0").then(function (p) { loadPoints(p); drawSummary(); }).catch(function () {});
+    api(base + "/charts/history").then(function (spec) { specs.history = spec; drawHistory(); })
+      .catch(function (e) { fail("plot-history", e.message); });
+    api(base + "/charts/analysis").then(setAnalysis).catch(function (e) { fail("plot-parcoords", e.message); });
+    loadCurves();
     first.then(function () { setTimeout(poll, cfg.poll_ms); });
   }
 
   // one trial ----------------------------------------------------------------------------------
   function trialPage() {
     const t = cfg.trial;
-    function drawCurve(curve) {
+    function drawCharts(charts) {
       draw("curve", function () {
-        if (!curve.length) { empty("plot-curve", "No reported values."); return; }
-        C.xy(document.getElementById("plot-curve"), { height: 300, x: { label: "step" }, y: { label: cfg.metric },
-          series: [{ kind: curve.length > 1 ? "line" : "points", markers: curve.length <= 60 ? 5 : 0, size: 7, x: curve.map(function (p) { return p[0]; }), y: curve.map(function (p) { return finite(p[1]); }),
-            color: COLORS[t.state] || "#1f77b4", width: 2, tips: curve.map(function (p) { return "step " + p[0] + ": " + fmt(p[1]); }) }] });
+        const spec = charts.curve;
+        if (spec.empty) { empty("plot-curve", spec.empty); return; }
+        C.xy(document.getElementById("plot-curve"), spec);
       });
+      if (charts.lr_finder) draw("lrfinder", function () { C.xy(document.getElementById("plot-lrfinder"), charts.lr_finder); });
     }
-    drawCurve(t.curve);
-    const lr = t.lr_finder;
-    if (lr && Array.isArray(lr.lrs) && Array.isArray(lr.losses)) {
-      const mark = finite(lr.suggestion);
-      draw("lrfinder", function () {
-        C.xy(document.getElementById("plot-lrfinder"), { height: 300, x: { kind: "log", label: "learning rate" }, y: { label: "loss" },
-          series: [{ kind: "line", x: lr.lrs.map(finite), y: lr.losses.map(finite), color: "#1f77b4", width: 2, tips: lr.lrs.map(function (x, i) { return "lr " + fmt(x) + ": loss " + fmt(lr.losses[i]); }) }],
-          shapes: mark ? [{ vline: mark, label: "suggested " + fmt(mark) }] : [] });
-      });
-    }
+    drawCharts(cfg.charts);
     const path = "/api/studies/" + cfg.study_id + "/trials/" + t.number;
     if (t.state === "RUNNING" || t.state === "WAITING") {
       const tick = function () {
-        api(path).then(function (now) {
+        api(path + "/charts").then(function (now) {
           ready.polls += 1;
           if (now.state !== t.state) { location.reload(); return; }
-          if (now.curve.length !== t.curve.length) { t.curve = now.curve; drawCurve(now.curve); }
+          if (now.reports !== t.reports) { t.reports = now.reports; drawCharts(now); }
           setTimeout(tick, cfg.poll_ms);
         }).catch(function () { setTimeout(tick, cfg.poll_ms * 2); });
       };
@@ -704,16 +524,9 @@
 
   // compare ------------------------------------------------------------------------------------
   function comparePage() {
-    const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
     draw("compare", function () {
-      const series = cfg.trials.map(function (t, i) {
-        return { kind: t.curve.length > 1 ? "line" : "points", color: palette[i % 5], width: 2, size: 7,
-          x: t.curve.map(function (p) { return p[0]; }), y: t.curve.map(function (p) { return finite(p[1]); }),
-          tips: t.curve.map(function (p) { return "trial " + t.number + "\nstep " + p[0] + ": " + fmt(p[1]); }) };
-      });
-      if (!series.some(function (s) { return s.x.length; })) { empty("plot-compare", "None of these trials reported a learning curve."); return; }
-      C.xy(document.getElementById("plot-compare"), { height: 340, x: { label: "step" }, y: { label: cfg.metric }, series: series,
-        legend: cfg.trials.map(function (t, i) { return { name: "trial " + t.number, color: palette[i % 5] }; }) });
+      if (cfg.chart.empty) { empty("plot-compare", cfg.chart.empty); return; }
+      C.xy(document.getElementById("plot-compare"), cfg.chart);
     });
   }
 

@@ -1,0 +1,705 @@
+"""Chart specifications: the one definition of every chart of a study.
+
+Each function here turns a study's numbers into a JSON-ready ``dict`` that says everything a
+chart shows: its series (positions on each axis, colours, sizes, hover texts), each axis (kind,
+range, ticks and their labels, title), the colour bar, the note under the title (which trials
+count, on which basis, how many outliers sit on the edge) and, when there is nothing to draw,
+why. The dashboard and the HTML report send these dicts to ``static/charts.js``, which only
+renders them; ``hypersearch.plot`` turns the same dicts into Plotly figures. So a notebook and
+the dashboard always agree, and a rule changes in one place.
+
+Positions are in each axis' own coordinate: log10 of the value on log axes, log2 on pow2 axes,
+``-log10(1 - x)`` on log1m axes, the index on category axes, the value itself on linear ones.
+The inputs are plain columns (numbers, states, values, curves, the analysis' compared values),
+so the dashboard feeds them from its read-only queries and ``hypersearch.plot`` from a Study.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hypersearch.plot.shared import (
+    NO_VALUE,
+    VIRIDIS,
+    Axis,
+    ColorRange,
+    Compared,
+    axis_for,
+    better,
+    clamp,
+    color_range,
+    finite,
+    format_number,
+    label,
+    ranked_rows,
+    robust_range,
+    used_params,
+    value_axis,
+)
+
+__all__ = [
+    "BEST_COLOR",
+    "HISTORY_POINTS",
+    "MAX_PARCOORDS",
+    "STATE_COLORS",
+    "analysis_specs",
+    "compare_spec",
+    "contour_spec",
+    "curves_spec",
+    "history_spec",
+    "importance_spec",
+    "lr_finder_spec",
+    "parcoords_spec",
+    "slices_spec",
+    "trial_curve_spec",
+]
+
+STATE_COLORS = {
+    "COMPLETE": "#1f77b4",
+    "STOPPED": "#e07b00",
+    "FAILED": "#c62828",
+    "RUNNING": "#2463eb",
+    "WAITING": "#6e7781",
+}
+BEST_COLOR = "#1a7f37"
+SELECTED = {"color": "#d62728", "width": 3}  # a selected trial's curve (dashboard and report)
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")  # compared trials, in order
+#: Markers per state in the history: above that, each bin's lowest and highest value is drawn.
+HISTORY_POINTS = 2_000
+MAX_PARCOORDS = 1_000  # more lines are unreadable
+CONTOUR_GRID = 40
+
+
+def _r(v: float) -> float:
+    """A position rounded to 6 significant digits (a pixel is far coarser; JSON stays small)."""
+    return float(f"{v:.6g}")
+
+
+def _rn(v: float | None) -> float | None:
+    return None if v is None else _r(v)
+
+
+def axis_spec(axis: Axis, title: str | None = None, *, count: int = 5) -> dict[str, Any]:
+    """An axis as charts draw it: kind, range and ticks in its own coordinate, and its title."""
+    if title is None:
+        scaled = axis.kind not in ("linear", "category")
+        title = f"{axis.name} ({axis.kind} scale)" if scaled else axis.name
+    out: dict[str, Any] = {
+        "title": title,
+        "kind": axis.kind,
+        "range": [_r(axis.t0), _r(axis.t1)],
+        "ticks": [[_r(t), text] for t, text in axis.ticks(count)],
+    }
+    if axis.kind == "category":
+        out["categories"] = list(axis.categories)
+    return out
+
+
+def colorbar_spec(cr: ColorRange, title: str) -> dict[str, Any]:
+    """The colour legend: worst to best, the numbers at each end, whether the range is clipped."""
+    worst, best = (cr.hi, cr.lo) if cr.direction == "minimize" else (cr.lo, cr.hi)
+    return {
+        "title": title + (" (low is good)" if cr.direction == "minimize" else ""),
+        "colors": list(VIRIDIS),
+        "worst": format_number(worst),
+        "best": format_number(best),
+        "lo": _r(cr.lo),
+        "hi": _r(cr.hi),
+        "direction": cr.direction,
+        "clipped": cr.clipped,
+    }
+
+
+def _empty(kind: str, title: str, why: str) -> dict[str, Any]:
+    return {"type": kind, "title": title, "note": "", "empty": why}
+
+
+# -- history and learning curves --------------------------------------------------------------
+def _thin(points: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], bool]:
+    """At most ``HISTORY_POINTS`` markers: each bin's (by trial number) lowest and highest."""
+    if len(points) <= HISTORY_POINTS:
+        return points, False
+    bins = HISTORY_POINTS // 2
+    first, last = points[0][0], points[-1][0]
+    width = (last - first + 1) / bins
+    lo: list[int] = [-1] * bins
+    hi: list[int] = [-1] * bins
+    for i, (n, v) in enumerate(points):
+        b = min(bins - 1, math.floor((n - first) / width))
+        if lo[b] < 0 or v < points[lo[b]][1]:
+            lo[b] = i
+        if hi[b] < 0 or v > points[hi[b]][1]:
+            hi[b] = i
+    kept = sorted({i for pair in zip(lo, hi, strict=True) for i in pair if i >= 0})
+    return [points[i] for i in kept], True
+
+
+def history_spec(
+    numbers: Sequence[int],
+    states: Sequence[str],
+    values: Sequence[Any],
+    *,
+    direction: str,
+    metric: str,
+    fail_reasons: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """Each finished trial's value by number, the best so far over completed trials, STOPPED
+    trials at the value they stopped at and FAILED ones as crosses along the bottom (their
+    hover text: the reason, from ``fail_reasons``)."""
+    title = f"Optimisation history: {metric}"
+    reasons = fail_reasons or {}
+    rows = sorted(zip(numbers, states, values, strict=True), key=lambda r: r[0])
+    by_state: dict[str, list[tuple[int, float]]] = {"COMPLETE": [], "STOPPED": []}
+    failed = [n for n, s, _ in rows if s == "FAILED"]
+    best: float | None = None
+    best_xy: list[tuple[int, float]] = []
+    for n, s, v in rows:
+        x = finite(v)
+        if x is None or s not in by_state:
+            continue
+        by_state[s].append((n, x))
+        if s == "COMPLETE" and (best is None or better(x, best, direction)):
+            best = x
+            best_xy.append((n, x))
+    shown = by_state["COMPLETE"] + by_state["STOPPED"]
+    if not shown:
+        why = f" ({len(failed)} failed)" if failed else ""
+        return _empty("xy", title, f"No finished trial with a value yet{why}.")
+    if best is not None:
+        best_xy.append((rows[-1][0], best))
+    bounds = robust_range([v for _, v in shown])
+    x_axis = value_axis("trial", [float(n) for n, _, _ in rows], integer=True)
+    y_axis = value_axis(metric, [clamp(bounds, v) for _, v in shown])
+    series: list[dict[str, Any]] = []
+    legend: list[dict[str, str]] = []
+    thinned = False
+    for state, name in (("STOPPED", "stopped (value when stopped)"), ("COMPLETE", "completed")):
+        pts, cut = _thin(by_state[state])
+        thinned = thinned or cut
+        if not pts:
+            continue
+        series.append(
+            {
+                "kind": "points",
+                "name": name,
+                "x": [n for n, _ in pts],
+                "y": [_rn(clamp(bounds, v)) for _, v in pts],
+                "color": STATE_COLORS[state],
+                "size": 4 if cut else 7,
+                "opacity": 0.75,
+                "numbers": [n for n, _ in pts],
+                "tips": [f"trial {n} ({state})\n{metric} {format_number(v)}" for n, v in pts],
+            }
+        )
+        legend.append({"name": name, "color": STATE_COLORS[state]})
+    if best_xy:
+        series.append(
+            {
+                "kind": "hv",
+                "name": "best so far",
+                "x": [n for n, _ in best_xy],
+                "y": [_rn(clamp(bounds, v)) for _, v in best_xy],
+                "color": BEST_COLOR,
+                "width": 2,
+            }
+        )
+        legend.append({"name": "best so far", "color": BEST_COLOR})
+    if failed:
+        bottom = y_axis.t0 + 0.02 * (y_axis.t1 - y_axis.t0)
+        series.append(
+            {
+                "kind": "points",
+                "name": "failed",
+                "symbol": "x",
+                "x": failed,
+                "y": [_r(bottom)] * len(failed),
+                "color": STATE_COLORS["FAILED"],
+                "size": 7,
+                "opacity": 0.9,
+                "numbers": failed,
+                "tips": [
+                    f"trial {n} (FAILED)\n{(reasons.get(n) or 'no reason stored')[:120]}"
+                    for n in failed
+                ],
+            }
+        )
+        legend.append({"name": "failed", "color": STATE_COLORS["FAILED"]})
+    notes = [f"{len(shown)} trials with a value"]
+    if failed:
+        notes.append(f"{len(failed)} failed (× along the bottom)")
+    if thinned:
+        notes.append(f"above {HISTORY_POINTS} per state, each bin's lowest and highest is drawn")
+    if bounds:
+        notes.append(f"{bounds[2]} outlying value(s) drawn on the edge")
+    return {
+        "type": "xy",
+        "title": title,
+        "note": "; ".join(notes),
+        "height": 320,
+        "x": axis_spec(x_axis, "trial", count=10),
+        "y": axis_spec(y_axis, metric),
+        "series": series,
+        "legend": legend,
+    }
+
+
+def curves_spec(
+    curves: Mapping[int, Sequence[Sequence[Any]]],
+    states: Mapping[int, str],
+    values: Mapping[int, Any],
+    *,
+    direction: str,
+    metric: str,
+    max_curves: int | None = None,
+    which: str = "",
+) -> dict[str, Any]:
+    """Each trial's reported values by step, coloured by its result (its value, else its last
+    report) on the clipped colour scale; the best are drawn on top and listed first.
+
+    ``curves`` maps a trial number to its ``[[step, value], ...]``; ``max_curves`` keeps the
+    best; ``which`` says in the note which trials were picked (the dashboard's best, running
+    and recent ones)."""
+    title = f"Learning curves: {metric}"
+    with_curves = {n: list(c) for n, c in curves.items() if c}
+    if not with_curves:
+        return _empty("xy", title, "No reported learning curve yet.")
+
+    def result(n: int) -> float | None:
+        v = finite(values.get(n))
+        return v if v is not None else finite(with_curves[n][-1][1])
+
+    sign = 1.0 if direction == "minimize" else -1.0
+    ranked = sorted(with_curves, key=lambda n: (result(n) is None, sign * (result(n) or 0.0), n))
+    shown = ranked if max_curves is None else ranked[:max_curves]
+    cr = color_range([result(n) for n in shown], direction)
+    bounds = robust_range([finite(p[1]) for n in shown for p in with_curves[n]])
+    steps = [float(p[0]) for n in shown for p in with_curves[n]]
+    ys = [clamp(bounds, finite(p[1])) for n in shown for p in with_curves[n]]
+    x_axis = value_axis("step", steps, integer=True)
+    y_axis = value_axis(metric, ys)
+    series = []
+    for n in reversed(shown):  # worst first, so the best are drawn on top
+        state = states.get(n, "?")
+        pts = with_curves[n]
+        series.append(
+            {
+                "kind": "line" if len(pts) > 1 else "points",
+                "name": f"trial {n} ({state})",
+                "number": n,
+                "x": [p[0] for p in pts],
+                "y": [_rn(clamp(bounds, finite(p[1]))) for p in pts],
+                "color": cr.color(result(n)),
+                "width": 1.3,
+                "size": 6,
+                "opacity": 0.8,
+                "dash": state == "RUNNING",
+                "tips": [f"step {p[0]}: {format_number(finite(p[1]))}" for p in pts],
+            }
+        )
+    count = f"{len(shown)} curves"
+    if len(shown) < len(ranked):
+        count += f", the best of {len(ranked)}"
+    notes = [count + (f" ({which})" if which else "")]
+    if any(states.get(n) == "RUNNING" for n in shown):
+        notes.append("dashed: running")
+    if bounds:
+        notes.append(f"{bounds[2]} outlying point(s) on the edge")
+    return {
+        "type": "xy",
+        "title": title,
+        "note": "; ".join(notes),
+        "height": 320,
+        "x": axis_spec(x_axis, "step", count=10),
+        "y": axis_spec(y_axis, metric),
+        "series": series,
+        "colorbar": colorbar_spec(cr, "colour: each trial's result"),
+        "highlight": SELECTED,
+    }
+
+
+def trial_curve_spec(curve: Sequence[Sequence[Any]], *, state: str, metric: str) -> dict[str, Any]:
+    """One trial's learning curve (the trial page)."""
+    title = f"Learning curve: {metric}"
+    if not curve:
+        return _empty("xy", title, "No reported values.")
+    x_axis = value_axis("step", [float(p[0]) for p in curve], integer=True)
+    y_axis = value_axis(metric, [finite(p[1]) for p in curve])
+    return {
+        "type": "xy",
+        "title": title,
+        "note": f"{len(curve)} reports",
+        "height": 300,
+        "x": axis_spec(x_axis, "step", count=10),
+        "y": axis_spec(y_axis, metric),
+        "series": [
+            {
+                "kind": "line" if len(curve) > 1 else "points",
+                "name": state,
+                "x": [p[0] for p in curve],
+                "y": [_rn(finite(p[1])) for p in curve],
+                "color": STATE_COLORS.get(state, STATE_COLORS["COMPLETE"]),
+                "width": 2,
+                "size": 7,
+                "markers": 5 if len(curve) <= 60 else 0,
+                "tips": [f"step {p[0]}: {format_number(finite(p[1]))}" for p in curve],
+            }
+        ],
+    }
+
+
+def compare_spec(
+    curves: Sequence[tuple[int, Sequence[Sequence[Any]]]], *, metric: str
+) -> dict[str, Any]:
+    """The learning curves of 2 to 5 trials side by side, one colour each."""
+    title = f"Compared trials: {metric}"
+    if not any(c for _, c in curves):
+        return _empty("xy", title, "None of these trials reported a learning curve.")
+    steps = [float(p[0]) for _, c in curves for p in c]
+    ys = [finite(p[1]) for _, c in curves for p in c]
+    x_axis = value_axis("step", steps, integer=True)
+    y_axis = value_axis(metric, ys)
+    series = []
+    for i, (n, c) in enumerate(curves):
+        series.append(
+            {
+                "kind": "line" if len(c) > 1 else "points",
+                "name": f"trial {n}",
+                "number": n,
+                "x": [p[0] for p in c],
+                "y": [_rn(finite(p[1])) for p in c],
+                "color": PALETTE[i % len(PALETTE)],
+                "width": 2,
+                "size": 7,
+                "tips": [f"step {p[0]}: {format_number(finite(p[1]))}" for p in c],
+            }
+        )
+    return {
+        "type": "xy",
+        "title": title,
+        "note": "",
+        "height": 340,
+        "x": axis_spec(x_axis, "step", count=10),
+        "y": axis_spec(y_axis, metric),
+        "series": series,
+        "legend": [{"name": s["name"], "color": s["color"]} for s in series],
+        "palette": list(PALETTE),
+    }
+
+
+# -- analysis: importance, parallel coordinates, slices, contour ------------------------------
+def importance_spec(compared: Compared) -> dict[str, Any]:
+    """Each parameter's fANOVA main-effect share on the compared values, largest first."""
+    title = "Hyperparameter importance"
+    imp = dict(compared.importance)
+    if not imp:
+        return _empty(
+            "bars",
+            title,
+            f"Needs at least 20 trials with a value on one basis "
+            f"(has {len(compared.values)}: {compared.basis.label}).",
+        )
+    note = (
+        "Share of the variance each parameter explains alone (fANOVA main effect), "
+        f"from {compared.basis.label}"
+    )
+    if len(compared.values) < compared.basis.n_trials:
+        note += f" (a sample of {len(compared.values)})"
+    top = max(0.05, min(1.0, max(imp.values()) * 1.15))
+    axis = Axis("main-effect share", "linear", (), (), 0.0, top)
+    return {
+        "type": "bars",
+        "title": title,
+        "note": note + ".",
+        "labels": list(imp),
+        "values": [float(v) for v in imp.values()],
+        "texts": [f"{v:.2f}" for v in imp.values()],
+        "x": axis_spec(axis, "main-effect share"),
+    }
+
+
+def _rows(compared: Compared, direction: str) -> list[tuple[int, float, Mapping[str, Any]]]:
+    return [r for r in ranked_rows(compared, direction) if math.isfinite(r[1])]
+
+
+def _positions(axis: Axis, *, jitter: float = 0.0) -> list[float | None]:
+    """Each value's position on its axis; categories spread across their band by ``jitter``."""
+    out: list[float | None] = []
+    for i, v in enumerate(axis.values):
+        t = axis.transform(v)
+        if t is not None and jitter:
+            t += ((i * 0.6180339887) % 1 - 0.5) * jitter
+        out.append(_rn(t))
+    return out
+
+
+def _texts(values: Sequence[Any]) -> list[str]:
+    return [label(v) or "" for v in values]
+
+
+def parcoords_spec(
+    compared: Compared,
+    definitions: Mapping[str, Any],
+    *,
+    direction: str,
+    metric: str,
+    params: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """One line per compared trial (the best 1,000) across its parameters and its value,
+    coloured by that value; each axis in its parameter's units on its own scale."""
+    title = "Parallel coordinates"
+    rows = _rows(compared, direction)
+    names = list(params) if params is not None else used_params(definitions, rows)
+    if len(rows) < 2 or not names:
+        return _empty("parcoords", title, "Needs two trials with a value and parameters.")
+    shown = rows[:MAX_PARCOORDS]
+    lead = (
+        f"The best {len(shown)} of {len(rows)} trials"
+        if len(rows) > len(shown)
+        else f"{len(shown)} trials"
+    )
+    dims = []
+    for name in names:
+        axis = axis_for(name, definitions.get(name), [r[2].get(name) for r in shown])
+        dims.append({**axis_spec(axis, name), "name": name, "values": _positions(axis)})
+    values = [r[1] for r in shown]
+    value_label = compared.value_label(metric)
+    v_axis = value_axis(value_label, values)
+    dims.append({**axis_spec(v_axis, value_label), "name": value_label, "values": values})
+    cr = color_range(values, direction)
+    return {
+        "type": "parcoords",
+        "title": title,
+        "note": f"{lead}: {compared.basis.label}",
+        "height": 380,
+        "dims": dims,
+        "colors": [cr.color(v) for v in values],
+        "numbers": [r[0] for r in shown],
+        "tips": [f"trial {r[0]}: {format_number(r[1])}" for r in shown],
+        "colorbar": colorbar_spec(cr, f"colour: {value_label}"),
+    }
+
+
+def slices_spec(
+    compared: Compared,
+    definitions: Mapping[str, Any],
+    *,
+    direction: str,
+    metric: str,
+    params: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The compared value against each parameter, one panel each (in the parameter's units on
+    its own scale, categories spread across their band), coloured by value. The panels share
+    the trials, their values (y) and colours; each has its own x."""
+    title = "Slices"
+    rows = _rows(compared, direction)
+    names = list(params) if params is not None else used_params(definitions, rows)
+    if not rows or not names:
+        return _empty("slices", title, "Needs trials with a value and parameters.")
+    values = [r[1] for r in rows]
+    bounds = robust_range(values)
+    value_label = compared.value_label(metric)
+    y_axis = value_axis(value_label, [clamp(bounds, v) for v in values])
+    cr = color_range(values, direction)
+    panels = []
+    for name in names:
+        column = [r[2].get(name) for r in rows]
+        axis = axis_for(name, definitions.get(name), column)
+        jitter = 0.5 if axis.kind == "category" else 0.0
+        panels.append(
+            {
+                "name": name,
+                "x": axis_spec(axis),
+                "values": _positions(axis, jitter=jitter),
+                "texts": _texts(column),
+            }
+        )
+    note = compared.basis.label
+    if bounds:
+        note += f"; {bounds[2]} outlying value(s) drawn on the edge"
+    return {
+        "type": "slices",
+        "title": title,
+        "note": note,
+        "height": 230,
+        "y": axis_spec(y_axis, value_label),
+        "values": [_rn(clamp(bounds, v)) for v in values],
+        "value_texts": [format_number(v) for v in values],
+        "numbers": [r[0] for r in rows],
+        "colors": [cr.color(v) for v in values],
+        "size": 4 if len(rows) > 2000 else 7,
+        "panels": panels,
+        "colorbar": colorbar_spec(cr, f"colour: {value_label}"),
+    }
+
+
+def _smoothed(fx: np.ndarray, fy: np.ndarray, z: np.ndarray) -> list[list[float | None]]:
+    """A Gaussian-kernel mean of ``z`` on a CONTOUR_GRID square grid in axis fractions (row 0
+    at the bottom), blank where the weights of the trials near a cell sum below 0.05."""
+    grid = CONTOUR_GRID
+    h = max(0.06, 0.35 * max(len(z), 1) ** (-1 / 6))
+    centres = (np.arange(grid) + 0.5) / grid
+    dx2 = ((fx[None, :] - centres[:, None]) / h) ** 2  # (grid, n)
+    dy2 = ((fy[None, :] - centres[:, None]) / h) ** 2
+    out: list[list[float | None]] = []
+    for gy in range(grid):
+        d2 = dx2 + dy2[gy][None, :]
+        w = np.where(d2 > 9, 0.0, np.exp(-0.5 * d2))
+        wsum = w.sum(axis=1)
+        zsum = w @ z
+        out.append(
+            [float(zs / ws) if ws >= 0.05 else None for zs, ws in zip(zsum, wsum, strict=True)]
+        )
+    return out
+
+
+def contour_spec(
+    compared: Compared,
+    definitions: Mapping[str, Any],
+    *,
+    direction: str,
+    metric: str,
+    x: str | None = None,
+    y: str | None = None,
+) -> dict[str, Any]:
+    """The compared value over two parameters (default: the two most important): a kernel-
+    smoothed mean of the clipped values on a 40x40 grid, blank where no trial is near, with
+    the trials on top. ``cells`` holds each cell's colour band ('0'..'9', '.' blank), row by
+    row from the bottom; ``z`` the smoothed values; a point's hover text is its number, both
+    parameters (``x_texts``, ``y_texts``) and its value."""
+    title = "Contour"
+    rows = _rows(compared, direction)
+    names = used_params(definitions, rows)
+    if len(rows) < 3 or len(names) < 2:
+        return _empty("contour", title, "Needs three trials with a value and two parameters.")
+    imp = compared.importance
+    ranked = sorted(names, key=lambda p: -imp.get(p, 0.0))
+    px = x if x is not None else next(p for p in ranked if p != y)
+    py = y if y is not None else next(p for p in ranked if p != px)
+    sub = [r for r in rows if r[2].get(px) is not None and r[2].get(py) is not None]
+    values = [r[1] for r in sub]
+    cr = color_range(values, direction)
+    ax = axis_for(px, definitions.get(px), [r[2][px] for r in sub])
+    ay = axis_for(py, definitions.get(py), [r[2][py] for r in sub])
+    keep = [
+        (fx, fy, max(cr.lo, min(cr.hi, v)))
+        for fx, fy, v in zip(
+            map(ax.fraction, ax.values), map(ay.fraction, ay.values), values, strict=True
+        )
+        if fx is not None and fy is not None
+    ]
+    arr = np.asarray(keep, dtype=float).reshape(-1, 3)
+    grid = _smoothed(arr[:, 0], arr[:, 1], arr[:, 2])
+    cells = "".join("." if z is None else str(cr.band(z)) for line in grid for z in line)
+    value_label = compared.value_label(metric)
+
+    def cell_centres(axis: Axis) -> list[float]:
+        if axis.kind == "category":
+            n = max(1, len(axis.categories))
+            return [_r((i + 0.5) / CONTOUR_GRID * n - 0.5) for i in range(CONTOUR_GRID)]
+        span = axis.t1 - axis.t0
+        return [_r(axis.t0 + (i + 0.5) / CONTOUR_GRID * span) for i in range(CONTOUR_GRID)]
+
+    return {
+        "type": "contour",
+        "title": title,
+        "note": f"{len(sub)} trials: {compared.basis.label}. Blank where no trial is near.",
+        "height": 360,
+        "params": names,
+        "x": {**axis_spec(ax), "name": px},
+        "y": {**axis_spec(ay), "name": py},
+        "grid": CONTOUR_GRID,
+        "cells": cells,
+        "z": [[None if z is None else float(f"{z:.4g}") for z in line] for line in grid],
+        "centres": [cell_centres(ax), cell_centres(ay)],
+        "points": {
+            "x": _positions(ax),
+            "y": _positions(ay),
+            "numbers": [r[0] for r in sub],
+            "x_texts": _texts([p[px] for _, _, p in sub]),
+            "y_texts": _texts([p[py] for _, _, p in sub]),
+            "value_texts": [format_number(v) for v in values],
+        },
+        "colorbar": colorbar_spec(cr, f"colour: kernel-smoothed {value_label}"),
+    }
+
+
+def analysis_specs(
+    compared: Compared, definitions: Mapping[str, Any], *, direction: str, metric: str
+) -> dict[str, dict[str, Any]]:
+    """The four analysis charts of one compared set (the dashboard's analysis section)."""
+    kw: dict[str, Any] = {"direction": direction, "metric": metric}
+    return {
+        "importance": importance_spec(compared),
+        "parcoords": parcoords_spec(compared, definitions, **kw),
+        "slices": slices_spec(compared, definitions, **kw),
+        "contour": contour_spec(compared, definitions, **kw),
+    }
+
+
+# -- the LR range test ------------------------------------------------------------------------
+def lr_finder_spec(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Loss against learning rate on a log axis (smoothed; the raw loss per batch faint), the
+    suggestion marked; ``data`` is an ``LRFinderResult.to_dict()``."""
+    lrs = [finite(v) for v in data["lrs"]]
+    losses = [finite(v) for v in data["losses"]]
+    suggestion = finite(data.get("suggestion"))
+    reason = str(data.get("reason") or "")
+    head = f"suggested lr {format_number(suggestion)}" if suggestion else "no suggestion"
+    raw = data.get("raw_losses")
+    raw_ys = [finite(v) for v in raw] if isinstance(raw, Sequence) and len(raw) == len(lrs) else []
+    x_axis = axis_for("learning rate", {"scale": "log"}, lrs)
+    y_axis = value_axis("loss", losses)
+    xs = _positions(x_axis)
+    series: list[dict[str, Any]] = []
+    if raw_ys:
+        series.append(
+            {
+                "kind": "line",
+                "name": "loss per batch",
+                "x": xs,
+                "y": [_rn(v) for v in raw_ys],
+                "color": NO_VALUE,
+                "width": 1,
+                "opacity": 0.6,
+            }
+        )
+    series.append(
+        {
+            "kind": "line",
+            "name": "smoothed loss",
+            "x": xs,
+            "y": [_rn(v) for v in losses],
+            "color": STATE_COLORS["COMPLETE"],
+            "width": 2,
+            "tips": [
+                f"lr {format_number(a)}: loss {format_number(b)}"
+                for a, b in zip(lrs, losses, strict=True)
+            ],
+        }
+    )
+    marks = []
+    if suggestion:
+        t = x_axis.transform(suggestion)
+        if t is not None:
+            marks.append(
+                {
+                    "x": _r(t),
+                    "label": f"suggested {format_number(suggestion)}",
+                    "color": BEST_COLOR,
+                }
+            )
+    return {
+        "type": "xy",
+        "title": "LR range test",
+        "note": f"{head}. {reason}" if reason else head,
+        "height": 300,
+        "x": axis_spec(x_axis, "learning rate", count=6),
+        "y": axis_spec(y_axis, "loss"),
+        "series": series,
+        "vlines": marks,
+        "legend": [{"name": s["name"], "color": s["color"]} for s in series],
+    }
