@@ -144,20 +144,48 @@ def test_journal_file_and_multi_objective_study(tmp_path):
     )
     study.set_metric_names(["accuracy", "latency_ms"])
     dist = {"x": FloatDistribution(0, 1), "n": IntDistribution(1, 9)}
-    for i in range(6):
+    for i in range(6):  # a trade-off: more accuracy costs latency (0 to 4 on the front)
         study.add_trial(
             optuna.trial.create_trial(
-                params={"x": i / 10, "n": i + 1}, distributions=dist, values=[i / 10, 10.0 - i]
+                params={"x": i / 10, "n": i + 1},
+                distributions=dist,
+                values=[min(i, 4) / 10, 10.0 + i],
             )
         )
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": 0.9, "n": 2},
+            distributions=dist,
+            state=optuna.trial.TrialState.FAIL,
+        )
+    )
     target = f"sqlite:///{tmp_path / 'hs.db'}"
     (summary,) = import_optuna(str(journal), storage=target)
-    assert summary.imported == 6
-    assert any("multi-objective" in n for n in summary.notes)
+    assert summary.imported == 7
     imported = hs.load_study("mo", storage=target)
-    assert imported.direction == "maximize" and imported.metric == "accuracy"
-    best = imported.best_trial
-    assert best.value == pytest.approx(0.5) and best.metrics["latency_ms"] == pytest.approx(5.0)
+    assert imported.objectives == (
+        hs.Objective("accuracy", "maximize"),
+        hs.Objective("latency_ms", "minimize"),
+    )
+    trials = imported.trials
+    assert trials[2].values == (0.2, 12.0) and trials[2].value is None
+    assert trials[6].state is hs.TrialState.FAILED and trials[6].values is None
+    assert [t.attrs["optuna"]["number"] for t in imported.best_trials] == [0, 1, 2, 3, 4]
+    with pytest.raises(hs.HypersearchError, match="best_trials"):
+        imported.best_value  # noqa: B018
+    # the imported front is history a new multi-objective run continues from
+    imported.optimize(lambda t: (t.params["x"], 10.0 + t.params["n"]), n_trials=2)
+    assert len(imported.trials) == 9
+    # importing again adds nothing; an unnamed multi-objective study gets value_0, value_1
+    (again,) = import_optuna(str(journal), storage=target)
+    assert again.imported == 0 and again.already_imported == 7
+    unnamed = optuna.create_study(
+        study_name="unnamed", storage=storage, directions=["minimize", "minimize"]
+    )
+    unnamed.optimize(lambda trial: (trial.suggest_float("a", 0, 1), 1.0), n_trials=2)
+    import_optuna(str(journal), studies=["unnamed"], storage=target)
+    names = [o.name for o in hs.load_study("unnamed", storage=target).objectives]
+    assert names == ["value_0", "value_1"]
 
 
 def test_ranges_that_changed_between_trials_are_widened_and_reported(tmp_path):

@@ -608,3 +608,69 @@ def test_resuming_a_list_of_grids_with_other_values_is_refused_before_anything_r
         ).fit(X, y)
     trials = hs.load_study("g", storage=url).trials
     assert len(trials) == 3 and all(t.state is hs.TrialState.COMPLETE for t in trials)
+
+
+# several metrics as several objectives ---------------------------------------------------------
+def test_directions_make_a_multi_objective_search_with_a_pareto_front() -> None:
+    search = SearchCV(
+        LogisticRegression(max_iter=300),
+        {"C": hs.Float(1e-3, 1e2, log=True)},
+        n_trials=8,
+        cv=3,
+        scoring=["accuracy", "f1_macro"],
+        directions={"accuracy": "maximize", "fit_time": "minimize"},
+        refit="accuracy",
+        random_state=0,
+        sampler="random",
+    ).fit(X, y)
+    study = search.study_
+    assert study.is_multi_objective
+    assert [o.name for o in study.objectives] == ["mean_test_accuracy", "mean_fit_time"]
+    res = search.cv_results_
+    front = list(search.pareto_front_)
+    acc, fit_time = res["mean_test_accuracy"], res["mean_fit_time"]
+    for i in range(len(res["params"])):  # the front by its definition, pairwise
+        beaten = any(
+            acc[j] >= acc[i]
+            and fit_time[j] <= fit_time[i]
+            and (acc[j] > acc[i] or fit_time[j] < fit_time[i])
+            for j in range(len(res["params"]))
+        )
+        assert (i in front) is not beaten
+    assert [acc[i] for i in front] == sorted((acc[i] for i in front), reverse=True)
+    assert search.best_index_ == front[0] and search.best_score_ == acc.max()
+    assert search.best_params_ == res["params"][front[0]]
+    assert search.best_estimator_.predict(X[:3]).shape == (3,)
+    trial = study.trials[0]
+    assert set(trial.intermediate_values) == {1, 2, 3}  # every objective after every fold
+
+
+def test_directions_with_a_callable_refit_pick_from_the_front() -> None:
+    def most_regularised_on_front(results: dict[str, Any]) -> int:
+        return int(min(chosen.pareto_front_, key=lambda i: results["param_C"][i]))
+
+    chosen = small_search(
+        scoring="accuracy",
+        directions={"score": "maximize", "score_time": "minimize"},
+        refit=most_regularised_on_front,
+    )
+    chosen.fit(X, y)
+    assert chosen.best_index_ in set(chosen.pareto_front_)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"directions": {"accuracy": "maximize"}}, "two or more metrics"),
+        ({"directions": {"accuracy": "best", "fit_time": "minimize"}}, "'maximize' or 'minimize'"),
+        ({"directions": {"recall": "maximize", "fit_time": "minimize"}}, "neither a metric"),
+        (
+            {"directions": {"accuracy": "maximize", "f1_macro": "maximize"}, "refit": True},
+            "refit must name",
+        ),
+    ],
+)
+def test_bad_directions_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    search = small_search(scoring=["accuracy", "f1_macro"], **{"refit": "accuracy", **kwargs})
+    with pytest.raises(hs.InvalidArgumentError, match=message):
+        search.fit(X, y)

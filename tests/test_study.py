@@ -212,7 +212,7 @@ def test_load_study_with_an_explicit_sampler_keeps_the_seed(tmp_path: Any) -> No
     ("kwargs", "match"),
     [
         ({"direction": "max"}, "direction must be 'minimize' or 'maximize'"),
-        ({"direction": None}, "direction"),
+        ({"direction": 1}, "direction"),
         ({"metric": ""}, "metric must be a non-empty name"),
         ({"metric": 3}, "metric"),
         ({"sampler": "bogus"}, "Unknown sampler 'bogus'"),

@@ -36,7 +36,8 @@ from rich.text import Text
 from hypersearch import __version__
 from hypersearch.exceptions import HypersearchError, TrialNotFoundError
 from hypersearch.export import write_csv, write_json
-from hypersearch.storage import SQLStorage, StudyRecord, open_existing_storage
+from hypersearch.objectives import Constraints, Objective, front_ranks, pareto_front
+from hypersearch.storage import SQLStorage, StudyRecord, StudySummary, open_existing_storage
 from hypersearch.tables import Column, fit_table, format_number, print_table, terminal_width
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -164,19 +165,74 @@ def _json_safe(value: Any) -> Any:
 
 
 # ranking -------------------------------------------------------------------------------
-def ranked(trials: Iterable[TrialRecord], direction: str) -> list[TrialRecord]:
-    """Completed trials with a value, best first (ties: earlier trial first)."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
+def ranked(trials: Iterable[TrialRecord], direction: str | Sequence[str]) -> list[TrialRecord]:
+    """Feasible completed trials with a value, best first (ties: earlier trial first). With
+    several directions: by non-dominated rank (the Pareto front first), then by the first
+    objective within a rank."""
+    if not isinstance(direction, str):
+        if len(direction) > 1:
+            ranks = front_ranks(list(trials), direction)
+            sign = 1.0 if direction[0] == "minimize" else -1.0
+            ranks.sort(key=lambda tr: (tr[1], sign * tr[0].values[0], tr[0].number))  # type: ignore[index]
+            return [t for t, _ in ranks]
+        direction = direction[0]
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value and t.feasible]
     sign = 1.0 if direction == "minimize" else -1.0
     done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
     return done
 
 
-def best_first(trials: Sequence[TrialRecord], direction: str) -> list[TrialRecord]:
-    """Completed trials by value in the study's direction, then all others by number."""
+def best_first(trials: Sequence[TrialRecord], direction: str | Sequence[str]) -> list[TrialRecord]:
+    """Completed trials by value in the study's direction(s), then all others by number."""
     top = ranked(trials, direction)
     shown = {t.number for t in top}
     return top + sorted((t for t in trials if t.number not in shown), key=lambda t: t.number)
+
+
+def _objectives(study: StudyRecord | StudySummary) -> tuple[Objective, ...]:
+    return tuple(study.objectives) or (Objective(study.metric, study.direction),)
+
+
+def _goal(study: StudyRecord) -> str:
+    """``val_accuracy (maximize)``, or each objective so for several; with constraints."""
+    text = ", ".join(f"{_clean(o.name)} ({o.direction})" for o in _objectives(study))
+    constraints = _constraints(study)
+    if constraints is not None:
+        text += f"; subject to {_clean(constraints.describe())}"
+    return text
+
+
+def _constraints(study: StudyRecord) -> Constraints | None:
+    return Constraints.from_stored(study.constraints, None)
+
+
+def _objective_columns(study: StudyRecord, shown: Sequence[TrialRecord]) -> list[Column]:
+    """The result column(s) of a trials table: the metric, or one per objective; with
+    constraints, whether each trial is feasible."""
+    objectives = _objectives(study)
+    if len(objectives) == 1:
+        cells = tuple(format_number(t.value) for t in shown)
+        cols = [Column(_clean(study.metric), cells, align="right", priority=1)]
+    else:
+        cols = [
+            Column(
+                _clean(o.name),
+                tuple(
+                    format_number(t.values[i]) if t.values and i < len(t.values) else "-"
+                    for t in shown
+                ),
+                align="right",
+                priority=1,
+            )
+            for i, o in enumerate(objectives)
+        ]
+    if study.constraints:
+        feasible = tuple(
+            "-" if t.constraint_violations is None else ("yes" if t.feasible else "no")
+            for t in shown
+        )
+        cols.append(Column("feasible", feasible, priority=3))
+    return cols
 
 
 def _shown_params(trial: TrialRecord) -> Mapping[str, Any]:
@@ -231,10 +287,20 @@ def cmd_studies(args: argparse.Namespace, storage: SQLStorage) -> int:
     def counts(state: TrialState) -> tuple[str, ...]:  # 0 is blank, so empty states drop out
         return tuple(str(s.counts.get(state.value, 0) or "") for s in summaries)
 
+    objectives = [_objectives(s) for s in summaries]
     columns = [
         Column("study", tuple(_clean(s.name) for s in summaries), priority=0),
-        Column("direction", tuple(s.direction for s in summaries), priority=40),
-        Column("metric", tuple(_clean(s.metric) for s in summaries), cut=True, priority=30),
+        Column(
+            "direction",
+            tuple(", ".join(o.direction for o in objs) for objs in objectives),
+            priority=40,
+        ),
+        Column(
+            "metric",
+            tuple(_clean(", ".join(o.name for o in objs)) for objs in objectives),
+            cut=True,
+            priority=30,
+        ),
         *(
             Column(state.value.lower(), counts(state), align="right", priority=20)
             for state in STATE_COLUMNS
@@ -260,11 +326,10 @@ def _trial_columns(
     state is second and the source fourth from the end."""
     values = {t.number: _shown_params(t) for t in shown}
     params = _param_names(study, values.values())
-    results = tuple(format_number(t.value) for t in shown)
     cols = [
         Column("#", tuple(str(t.number) for t in shown), align="right", priority=0),
         Column("state", tuple(t.state.value for t in shown), priority=2),
-        Column(_clean(study.metric), results, align="right", priority=1),
+        *_objective_columns(study, shown),
     ]
     for i, name in enumerate(params):
         cells = tuple(
@@ -295,7 +360,7 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
     states: list[TrialState] | None = list(dict.fromkeys(args.state)) if args.state else None
     trials = storage.get_trials(study.id, states)
     if args.sort == "best":
-        ordered = best_first(trials, study.direction)
+        ordered = best_first(trials, [o.direction for o in _objectives(study)])
     else:
         ordered = sorted(trials, key=lambda t: t.number)
     shown = ordered[: args.limit] if args.limit else ordered
@@ -306,9 +371,7 @@ def cmd_trials(args: argparse.Namespace, storage: SQLStorage) -> int:
         return 0
     count = f"{len(shown)} of {len(trials)}" if len(shown) < len(trials) else str(len(shown))
     noun = "trial" if len(trials) == 1 else "trials"
-    title = (
-        f"{_clean(study.name)}: {count}{which} {noun}, {_clean(study.metric)} ({study.direction})"
-    )
+    title = f"{_clean(study.name)}: {count}{which} {noun}, {_goal(study)}"
     columns = _trial_columns(study, shown, failed_only=states == [TrialState.FAILED])
     if args.columns:
         aliases = {"value": study.metric.lower(), "number": "#", "fail_reason": "fail reason"}
@@ -337,19 +400,87 @@ def _print_tracebacks(console: Console, failed: Sequence[TrialRecord]) -> None:
 
 def cmd_best(args: argparse.Namespace, storage: SQLStorage) -> int:
     study = storage.get_study(args.study)
-    top = ranked(storage.get_trials(study.id, [TrialState.COMPLETE]), study.direction)
+    objectives = _objectives(study)
+    complete = storage.get_trials(study.id, [TrialState.COMPLETE])
+    if len(objectives) > 1:
+        return _print_front(args, study, objectives, complete)
+    top = ranked(complete, study.direction)
     if not top:
         from hypersearch.study import NoCompletedTrialsError
 
+        feasible = "feasible " if study.constraints and any(t.has_value for t in complete) else ""
         raise NoCompletedTrialsError(
-            f"study {study.name!r} has no completed trial with a value yet; see its trials "
-            f"with: {program_name(sys.argv[0])} trials {_quote(study.name)}"
+            f"study {study.name!r} has no {feasible}completed trial with a value yet; see its "
+            f"trials with: {program_name(sys.argv[0])} trials {_quote(study.name)}"
         )
     best = top[0]
     data: Any = dict(best.params)
     if args.full:
         data = {"number": best.number, "value": best.value, "params": data}
     print(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str))
+    return 0
+
+
+def _print_front(
+    args: argparse.Namespace,
+    study: StudyRecord,
+    objectives: Sequence[Objective],
+    complete: Sequence[TrialRecord],
+) -> int:
+    """``hypersearch best`` of a study with several objectives: its Pareto front, as a
+    table (best first by the first objective), or as JSON with ``--json``."""
+    front = ranked(
+        pareto_front(complete, [o.direction for o in objectives]),
+        [o.direction for o in objectives],
+    )
+    if args.json:
+        data = [
+            {
+                "number": t.number,
+                "values": dict(zip((o.name for o in objectives), t.values or (), strict=True)),
+                "params": dict(t.params),
+            }
+            for t in front
+        ]
+        print(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False))
+        return 0
+    console = _console()
+    if not front:
+        feasible = " feasible" if study.constraints and complete else ""
+        console.print(
+            Text(
+                f"Study {_clean(study.name)} has no{feasible} completed trial with every "
+                f"objective yet; see its trials with: {program_name(sys.argv[0])} trials "
+                f"{_quote(study.name)}"
+            )
+        )
+        return 1
+    values = {t.number: _shown_params(t) for t in front}
+    cols = [
+        Column("#", tuple(str(t.number) for t in front), align="right", priority=0),
+        *_objective_columns(study, front),
+    ]
+    cols = [c for c in cols if c.name != "feasible"]  # the front is feasible by definition
+    for i, name in enumerate(_param_names(study, values.values())):
+        cells = tuple(
+            _fmt_param(values[t.number][name]) if name in values[t.number] else "" for t in front
+        )
+        cols.append(Column(_clean(name), cells, align="right", priority=10 + i))
+    cols.append(
+        Column(
+            "note",
+            tuple(_clean(t.note) for t in front),
+            cut=True,
+            priority=60,
+            max_width=NOTE_WIDTH,
+        )
+    )
+    n_done = len(complete)
+    title = (
+        f"{_clean(study.name)}: Pareto front, {_plural(len(front), 'trial')} of "
+        f"{n_done} completed; {_goal(study)}"
+    )
+    print_table(fit_table(cols, terminal_width(sys.stdout), title=title, hidden_hint=COLUMNS_HINT))
     return 0
 
 
@@ -372,12 +503,18 @@ def cmd_export(args: argparse.Namespace, storage: SQLStorage) -> int:
     study = storage.get_study(args.study)
     trials = storage.get_trials(study.id)
     writer = write_csv if fmt == "csv" else write_json
+    objectives = _objectives(study)
+    constraints = _constraints(study)
+    columns: dict[str, Any] = {
+        "objectives": [o.name for o in objectives] if len(objectives) > 1 else None,
+        "constraints": None if constraints is None else constraints.labels(),
+    }
     if args.output == "-":
-        writer(trials, sys.stdout, study.metric)
+        writer(trials, sys.stdout, study.metric, **columns)
         sys.stdout.flush()
         return 0
     try:
-        writer(trials, args.output, study.metric)
+        writer(trials, args.output, study.metric, **columns)
     except OSError as exc:
         raise CommandError(
             f"cannot write {args.output}: {exc.strerror or exc}; check the folder exists "
@@ -644,9 +781,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--columns", type=_column_list, metavar="LIST", help=COLUMNS_HELP)
 
-    p = command("best", cmd_best, "print the best trial's parameters as JSON")
+    p = command(
+        "best",
+        cmd_best,
+        "print the best trial's parameters as JSON (several objectives: the Pareto front)",
+    )
     p.add_argument("study", metavar="STUDY")
     p.add_argument("--full", action="store_true", help="print number, value and params")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="several objectives: the Pareto front as JSON (number, values, params)",
+    )
 
     p = command("export", cmd_export, "write every trial of a study to CSV or JSON")
     p.add_argument("study", metavar="STUDY")

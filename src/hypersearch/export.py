@@ -21,12 +21,21 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="seconds")
 
 
-def trials_to_rows(trials: Sequence[TrialRecord], metric: str = "value") -> list[dict[str, Any]]:
-    """One dict per trial: number, state, the metric, ``params.<name>``, ``metrics.<name>``,
-    cost (duration, host, GPU), source, note, tags and failure reason."""
+def trials_to_rows(
+    trials: Sequence[TrialRecord],
+    metric: str = "value",
+    *,
+    objectives: Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One dict per trial: number, state, the metric (or, with ``objectives``, a column per
+    objective), with ``constraints`` (their labels) ``feasible`` and ``violation.<label>``,
+    then ``params.<name>``, ``metrics.<name>``, cost (duration, host, GPU), source, note,
+    tags and failure reason."""
     rows = []
     for t in trials:
-        row: dict[str, Any] = {"number": t.number, "state": t.state.value, metric: t.value}
+        row: dict[str, Any] = {"number": t.number, "state": t.state.value}
+        row.update(_outcome(t, metric, objectives, constraints))
         row.update({f"params.{k}": v for k, v in t.params.items()})
         row.update({f"metrics.{k}": v for k, v in t.metrics.items()})
         row["steps"] = len(t.intermediate)
@@ -35,6 +44,27 @@ def trials_to_rows(trials: Sequence[TrialRecord], metric: str = "value") -> list
         row["fail_reason"] = t.fail_reason
         rows.append(row)
     return rows
+
+
+def _outcome(
+    t: TrialRecord,
+    metric: str,
+    objectives: Sequence[str] | None,
+    constraints: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The objective column(s) and, for a study with constraints, feasibility."""
+    if objectives:
+        values = t.values or ()
+        out = {name: values[i] if i < len(values) else None for i, name in enumerate(objectives)}
+    else:
+        out = {metric: t.value}
+    if constraints is not None:
+        violations = t.constraint_violations
+        out["feasible"] = None if violations is None else t.feasible
+        labels = constraints if len(constraints) == len(violations or ()) else None
+        for i, v in enumerate(violations or ()):
+            out[f"violation.{labels[i] if labels else i}"] = v
+    return out
 
 
 def _cost_and_notes(t: TrialRecord) -> dict[str, Any]:
@@ -58,9 +88,14 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def write_csv(
-    trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value"
+    trials: Sequence[TrialRecord],
+    out: str | Path | IO[str],
+    metric: str = "value",
+    *,
+    objectives: Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
 ) -> None:
-    rows = trials_to_rows(trials, metric)
+    rows = trials_to_rows(trials, metric, objectives=objectives, constraints=constraints)
     if isinstance(out, str | Path):
         with open(out, "w", newline="", encoding="utf-8") as fh:
             _write_csv(rows, fh)
@@ -85,19 +120,30 @@ def _jsonable(v: Any) -> Any:
 
 
 def write_json(
-    trials: Sequence[TrialRecord], out: str | Path | IO[str], metric: str = "value"
+    trials: Sequence[TrialRecord],
+    out: str | Path | IO[str],
+    metric: str = "value",
+    *,
+    objectives: Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
 ) -> None:
     """Full records (with learning curves), as strict JSON."""
     data = []
     for t in trials:
+        several = {}
+        if objectives:
+            several["curves"] = {
+                str(s): _jsonable(list(v)) for s, v in t.intermediate_values.items()
+            }
         data.append(
             {
                 "number": t.number,
                 "state": t.state.value,
-                metric: _jsonable(t.value),
+                **_jsonable(_outcome(t, metric, objectives, constraints)),
                 "params": _jsonable(dict(t.params)),
                 "metrics": _jsonable(dict(t.metrics)),
                 "curve": {str(s): _jsonable(v) for s, v in t.intermediate.items()},
+                **several,
                 **_cost_and_notes(t),
                 "tags": list(t.tags),
                 "attrs": _jsonable({k: v for k, v in t.attrs.items() if k != "fixed_params"}),

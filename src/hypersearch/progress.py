@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
+from hypersearch.objectives import front_candidates
 from hypersearch.tables import format_number
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -52,19 +53,35 @@ class _Tally:
         self.metric = study.metric
         self.best: float | None = None
         self.best_number: int | None = None
-        try:
-            best = study.best_trial
-        except ValueError:
-            pass
+        #: Several objectives: their names, and the front's trials (number -> values)
+        self.names = [o.name for o in study.objectives] if study.is_multi_objective else []
+        self.directions = study.directions
+        self.front: dict[int, tuple[float, ...]] = {}
+        if self.names:
+            self.front = {t.number: tuple(t.values or ()) for t in study.best_trials}
         else:
-            self.best, self.best_number = best.value, best.number
+            try:
+                best = study.best_trial
+            except ValueError:
+                pass
+            else:
+                self.best, self.best_number = best.value, best.number
         self.counts = {s: 0 for s in TrialState}
         self.done = 0
 
     def add(self, record: TrialRecord) -> None:
         self.done += 1
         self.counts[record.state] += 1
-        if record.state is TrialState.COMPLETE and record.has_value:
+        if self.names:
+            if front_candidates([record], len(self.names)):
+                from hypersearch.pareto import as_losses, pareto_mask
+
+                points = {**self.front, record.number: tuple(record.values or ())}
+                numbers = list(points)
+                keep = pareto_mask(as_losses([points[n] for n in numbers], self.directions))
+                self.front = {n: points[n] for n, k in zip(numbers, keep, strict=True) if k}
+            return
+        if record.state is TrialState.COMPLETE and record.has_value and record.feasible:
             value = float(record.value)  # type: ignore[arg-type]
             best = self.best
             if best is None or (value < best if self.minimize else value > best):
@@ -72,6 +89,8 @@ class _Tally:
 
     def best_text(self, *, named: bool = False) -> str:
         """``best 0.9622 (trial 3)``; ``named``: ``best val_accuracy=0.9622 (trial 3)``."""
+        if self.names:
+            return f"Pareto front {len(self.front)} trial{'' if len(self.front) == 1 else 's'}"
         label = f"best {self.metric}=" if named else "best "
         if self.best is None:
             return f"{label}-"
@@ -87,7 +106,7 @@ class _Tally:
         return "".join(f" · {p}" for p in parts)
 
 
-def trial_line(record: TrialRecord, metric: str, *, params: bool = True) -> str:
+def trial_line(record: TrialRecord, metric: str | Sequence[str], *, params: bool = True) -> str:
     """One finished trial in a line: number, state, result, duration and (with ``params``)
     its parameters.
 
@@ -98,10 +117,18 @@ def trial_line(record: TrialRecord, metric: str, *, params: bool = True) -> str:
     step = record.last_step
     if record.state is TrialState.STOPPED and step is not None:
         parts.append(f"at step {step}")
+    if not isinstance(metric, str):  # several objectives: every value, by name
+        if record.values is not None:
+            parts += [
+                f"{n}={format_number(v)}" for n, v in zip(metric, record.values, strict=False)
+            ]
+        metric = metric[0]
     if record.has_value:
         parts.append(f"{metric}={format_number(record.value)}")
-    elif step is not None and record.state is not TrialState.FAILED:
+    elif record.values is None and step is not None and record.state is not TrialState.FAILED:
         parts.append(f"{metric}={format_number(record.intermediate[step])} (last report)")
+    if record.constraint_violations is not None and not record.feasible:
+        parts.append("(infeasible)")
     if record.duration is not None:
         parts.append(f"in {record.duration:.1f}s")
     line = " ".join(parts)
@@ -168,7 +195,8 @@ def _lines(
     def update(record: TrialRecord) -> None:
         tally.add(record)
         count = f"{tally.done}/{n_trials}" if n_trials else str(tally.done)
-        line = f"[{name} {count}] {trial_line(record, tally.metric, params=False)}"
+        metric = tally.names or tally.metric
+        line = f"[{name} {count}] {trial_line(record, metric, params=False)}"
         line += f"; {tally.best_text(named=True)}"
         if record.params:
             line += "; " + " ".join(f"{k}={format_number(v)}" for k, v in record.params.items())

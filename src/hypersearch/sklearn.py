@@ -70,6 +70,13 @@ from hypersearch.space import Param
 __all__ = ["GridSearchCV", "RandomizedSearchCV", "SearchCV"]
 
 _LISTED_SAMPLERS = ("grid", "random")  # candidates listed up front, as scikit-learn does
+_TIMES = ("fit_time", "score_time")  # objectives a multi-objective search may minimise
+
+
+def _objective_key(name: str) -> str:
+    """The study's name of a ``directions`` key: as in ``cv_results_`` (``mean_test_accuracy``,
+    ``mean_fit_time``)."""
+    return f"mean_{name}" if name in _TIMES else f"mean_test_{name}"
 
 
 class CandidateNotScored(Exception):
@@ -146,13 +153,21 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     random_state : seed of the sampler.
     storage, study_name : keep the search as a named study (``"sqlite:///search.db"``) to
         inspect it with the CLI or dashboard; by default it lives in memory.
+    directions : several objectives at once, e.g. ``{"accuracy": "maximize", "fit_time":
+        "minimize"}``: each key is a metric of ``scoring`` (``"score"`` for a single one) or
+        ``"fit_time"`` / ``"score_time"`` (mean seconds per fold). The search is then a
+        multi-objective study: the sampler looks for the Pareto front of the trade-off, and
+        ``pareto_front_`` lists its rows of ``cv_results_``; ``refit`` picks the candidate to
+        refit from the front (a metric name: the front's best on it; a callable: your choice
+        from ``cv_results_``; ``True`` with one scoring metric: the front's best score).
 
     Attributes (after ``fit``): ``cv_results_`` (exactly scikit-learn's keys), ``best_params_``,
     ``best_score_``, ``best_index_``, ``best_estimator_`` (with refit), ``n_splits_``,
     ``scorer_``, ``refit_time_``, ``multimetric_``, ``classes_``, ``study_`` (the hypersearch
     Study), ``trial_numbers_`` and ``trial_states_`` (COMPLETE, STOPPED or FAILED per row of
     ``cv_results_``). A stopped candidate's unfitted folds are NaN, its mean is over the folds
-    it ran, and it ranks after every candidate that ran all folds.
+    it ran, and it ranks after every candidate that ran all folds. With ``directions``,
+    ``pareto_front_`` (row indices of ``cv_results_``, best first on the refit metric).
     """
 
     def __init__(
@@ -174,6 +189,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         return_train_score: bool = False,
         storage: Any = None,
         study_name: str | None = None,
+        directions: Mapping[str, str] | None = None,
     ) -> None:
         self.estimator = estimator
         self.space = space
@@ -191,6 +207,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         self.return_train_score = return_train_score
         self.storage = storage
         self.study_name = study_name
+        self.directions = directions
 
     # what the subclasses change -------------------------------------------------------
     def _search_space(self) -> Any:
@@ -284,11 +301,54 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{owner}: refit must be True, False, a metric name or a callable taking "
                 f"cv_results_ and returning the best index, got {self.refit!r}."
             )
+        self._objectives()  # checks directions
         if not isinstance(self.verbose, numbers.Integral):  # True counts as 1
             raise InvalidArgumentError(
                 f"{owner}: verbose must be an integer (0 silent, 1 progress, 2+ one line per "
                 f"fold), got {self.verbose!r}."
             )
+
+    def _objectives(self) -> dict[str, str] | None:
+        """``directions`` checked: metric (or ``fit_time`` / ``score_time``) -> direction;
+        ``None`` for an ordinary search of one metric."""
+        directions = getattr(self, "directions", None)  # GridSearchCV has none
+        if directions is None:
+            return None
+        owner = self._owner()
+        example = '{"accuracy": "maximize", "fit_time": "minimize"}'
+        if not isinstance(directions, Mapping) or len(directions) < 2:
+            raise InvalidArgumentError(
+                f"{owner}: directions must map two or more metrics (names of scoring, or "
+                f"'fit_time' / 'score_time') to 'maximize' or 'minimize', e.g. {example}; got "
+                f"{directions!r}. Leave it out to search one metric."
+            )
+        scoring = self.scoring
+        if isinstance(scoring, dict | list | tuple | set):
+            names = [str(k) for k in scoring]
+        elif scoring is None or isinstance(scoring, str):
+            names = ["score"]
+        else:
+            names = []  # a callable: its names are known after the first fold
+        for key, direction in directions.items():
+            if direction not in ("maximize", "minimize"):
+                raise InvalidArgumentError(
+                    f"{owner}: directions[{key!r}] must be 'maximize' or 'minimize', got "
+                    f"{direction!r}."
+                )
+            if key in _TIMES or not names or key in names:
+                continue
+            raise InvalidArgumentError(
+                f"{owner}: directions names {key!r}, which is neither a metric of scoring "
+                f"({', '.join(map(repr, names))}) nor 'fit_time' / 'score_time'."
+            )
+        refit = self.refit
+        if refit is True and len(names) > 1:
+            raise InvalidArgumentError(
+                f"{owner}: with directions, refit must name the metric to pick the refit "
+                f"candidate from the Pareto front by (one of {', '.join(map(repr, names))}), "
+                "be a callable taking cv_results_ (pareto_front_ lists the front), or be False."
+            )
+        return {str(k): str(v) for k, v in directions.items()}
 
     def _check_names(self, grids: Sequence[Mapping[str, Any]]) -> None:
         valid = self.estimator.get_params(deep=True)
@@ -622,13 +682,19 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         name = self.study_name
         if name is None and self.storage is not None:
             name = f"searchcv-{type(self.estimator).__name__}-{uuid.uuid4().hex[:8]}"
-        metric = self._study_metric(scoring)
         sampler = "random" if plan.candidates is not None else self._sampler_spec()
+        objectives = self._objectives()
+        if objectives is None:
+            goal: dict[str, Any] = {
+                "direction": "maximize",
+                "metric": self._study_metric(scoring),
+            }
+        else:
+            goal = {"directions": {_objective_key(k): d for k, d in objectives.items()}}
         study = hs.create_study(
             name,
             space=plan.declared,
-            direction="maximize",
-            metric=metric,
+            **goal,
             sampler=sampler,
             scheduler=self.scheduler,
             storage=self.storage,
@@ -698,8 +764,15 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         if self.multimetric_ and scoring.names is None:  # a callable returning a dict
             self._check_refit_for_multimetric(run.metric_names())
         refit = self.refit
+        objectives = self._objectives()
+        if objectives is not None:
+            self._choose_from_front(objectives, run)
+            if refit is False:
+                return
         if not (refit or not self.multimetric_):
             return
+        if objectives is not None and not callable(refit):
+            return  # chosen from the front
         if callable(refit):
             index = refit(res)
             if not isinstance(index, numbers.Integral) or isinstance(index, bool):
@@ -718,6 +791,26 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             self.best_score_ = float(res[f"mean_test_{metric}"][index])
         self.best_index_ = int(index)
         self.best_params_ = res["params"][self.best_index_]
+
+    def _choose_from_front(self, objectives: Mapping[str, str], run: _Run) -> None:
+        """``pareto_front_``: the rows of ``cv_results_`` on the study's Pareto front, best
+        first on the refit metric; with a refit metric, the best of them is ``best_index_``."""
+        res = self.cv_results_
+        rows = {int(n): i for i, n in enumerate(self.trial_numbers_)}
+        front = [rows[t.number] for t in self.study_.best_trials if t.number in rows]
+        refit = self.refit
+        by = refit if isinstance(refit, str) else run.primary()
+        key = f"mean_test_{by}"
+        sign = 1.0 if objectives.get(by) == "minimize" else -1.0
+        if key in res:
+            front.sort(key=lambda i: (sign * float(res[key][i]), i))
+        self.pareto_front_ = np.array(front, dtype=int)
+        if callable(refit) or refit is False or not front:
+            return
+        self.best_index_ = int(front[0])
+        self.best_params_ = res["params"][self.best_index_]
+        if key in res:
+            self.best_score_ = float(res[key][self.best_index_])
 
     def _refit(self, X: Any, y: Any, fit_params: dict[str, Any], root: Any, metadata: Any) -> None:
         # the parameters are cloned too: a grid value may itself be an estimator
@@ -1015,7 +1108,7 @@ class _Run:
                 chunk = self.splits[start : start + batch]
                 results.extend(self._run_folds(params, chunk, start))
                 for i in range(start, len(results)):
-                    trial.report(_running_mean(results[: i + 1], self.primary()), step=i + 1)
+                    trial.report(self._running_value(results[: i + 1]), step=i + 1)
                 if trial.should_stop():
                     break
             return self._trial_value(results)
@@ -1077,6 +1170,20 @@ class _Run:
                 m[i, j] = r[key] if metric is None else _fold_score(r, key, metric, error)
         return m
 
+    def _running_value(self, results: list[dict[str, Any]]) -> Any:
+        """What a trial reports after ``results`` folds: the running mean of the refit
+        metric, or with ``directions`` of every objective."""
+        objectives = self.search._objectives()
+        if objectives is None:
+            return _running_mean(results, self.primary())
+        out = {}
+        for name in objectives:
+            if name in _TIMES:
+                out[_objective_key(name)] = float(np.mean([r[name] for r in results]))
+            else:
+                out[_objective_key(name)] = _running_mean(results, name)
+        return out
+
     def _trial_value(self, results: list[dict[str, Any]]) -> Any:
         error = self.search.error_score
         names = self.metric_names()
@@ -1084,7 +1191,15 @@ class _Run:
             name: float(np.mean([_fold_score(r, "test", name, error) for r in results]))
             for name in names
         }
-        primary = means[self.primary()]
+        objectives = self.search._objectives()
+        judged = self.primary()  # the metric whose NaN mean fails the trial
+        if objectives is not None:
+            unscored = [
+                k for k in objectives if k not in _TIMES and np.isnan(means.get(k, np.nan))
+            ]
+            scored = [k for k in objectives if k not in _TIMES]
+            judged = (unscored or scored or [judged])[0]
+        primary = means.get(judged, np.nan) if objectives is not None else means[judged]
         if np.isnan(primary):
             failed = [i for i, r in enumerate(results) if r["fit_error"] is not None]
             if failed:
@@ -1097,13 +1212,19 @@ class _Run:
                 nan = [
                     i
                     for i, r in enumerate(results)
-                    if np.isnan(_fold_score(r, "test", self.primary(), error))
+                    if np.isnan(_fold_score(r, "test", judged, error))
                 ]
                 reason = (
                     f"the scorer returned NaN on fold(s) {', '.join(str(i) for i in nan)} "
                     "(no fit failed); the candidate is kept and ranked last"
                 )
             raise CandidateNotScored(reason)
+        if objectives is not None:
+            value = {f"mean_test_{name}": mean for name, mean in means.items()}
+            for name in objectives:
+                if name in _TIMES:
+                    value[_objective_key(name)] = float(np.mean([r[name] for r in results]))
+            return value
         metric = self.search._study_metric(self.scoring)
         value = {metric: primary}
         for name, mean in means.items():

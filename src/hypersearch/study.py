@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypersearch.exceptions import (
     HypersearchError,
@@ -39,7 +39,13 @@ from hypersearch.lease import Heartbeat as _Heartbeat
 from hypersearch.lease import current_gpu as _current_gpu
 from hypersearch.lease import pid_alive as _pid_alive
 from hypersearch.lease import pid_running as _pid_running
-from hypersearch.objectives import Objective
+from hypersearch.objectives import (
+    ConstraintError,
+    Constraints,
+    Objective,
+    pareto_front,
+    parse_directions,
+)
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision, TrialPlan
@@ -60,6 +66,21 @@ DIRECTIONS = ("minimize", "maximize")
 
 class NoCompletedTrialsError(HypersearchError, ValueError):
     """Asked for a best trial before any trial completed with a value."""
+
+
+class MultiObjectiveError(HypersearchError, ValueError):
+    """A single-objective call (``best_value``, ``best_params``...) on a study with several
+    objectives, which has a Pareto front (``best_trials``) instead of one best trial."""
+
+
+class _Result(NamedTuple):
+    """An objective's return value, read: the value (one objective) or values (several),
+    the other metrics, and why the trial fails (``None``: it does not)."""
+
+    value: float | None
+    values: tuple[float, ...] | None
+    metrics: dict[str, Any]
+    problem: str | None
 
 
 class Study:
@@ -88,7 +109,16 @@ class Study:
         space: Space,
         sampler: Sampler,
         scheduler: Scheduler | None,
+        objectives: Sequence[Objective] | None = None,
+        constraints: Constraints | None = None,
     ) -> None:
+        self._objectives: tuple[Objective, ...] = (
+            tuple(objectives) if objectives else (Objective(metric, direction),)
+        )
+        if len(self._objectives) > 1 and scheduler is not None:
+            _check_multi_objective_scheduler(scheduler, self._objectives)
+        #: The outcome constraints (``None``: every trial with a result is feasible).
+        self.constraints = constraints
         self.name = name
         self.direction = direction
         self.metric = metric
@@ -110,7 +140,6 @@ class Study:
         self._learned: set[int] = set()  # finished trials whose definitions were learned
         self._planned_attrs: dict[str, Any] = {}
         self._artifact_dir: Any = None
-        self._objectives: tuple[Objective, ...] = (Objective(metric, direction),)
 
     @property
     def artifact_dir(self) -> Any:
@@ -124,6 +153,11 @@ class Study:
         self._artifact_dir = None if path is None else os.fspath(path)
 
     def __repr__(self) -> str:
+        if self.is_multi_objective:
+            goal = ", ".join(f"{o.name!r}: {o.direction!r}" for o in self._objectives)
+            return (
+                f"Study(name={self.name!r}, directions={{{goal}}}, storage={self.storage_url!r})"
+            )
         return (
             f"Study(name={self.name!r}, direction={self.direction!r}, "
             f"storage={self.storage_url!r})"
@@ -298,13 +332,25 @@ class Study:
         trial: Trial | int,
         value: Any = None,
         *,
+        values: Sequence[float] | Mapping[str, float] | None = None,
         state: TrialState | str | None = None,
         fail_reason: str | None = None,
     ) -> TrialRecord:
         """Finish a trial from ``ask``: with a value (COMPLETE), or with ``state="STOPPED"`` /
         ``"FAILED"``. A value that is None, NaN, infinite or not a number fails the trial with
-        the reason kept. Returns the stored record."""
+        the reason kept. Returns the stored record.
+
+        With several objectives, give every objective's value: ``values=(acc, ms)`` in the
+        study's order, or a dict ``{"val_accuracy": acc, "latency_ms": ms}`` (extra keys are
+        kept as metrics), as ``value`` or ``values``.
+        """
         live = self._resolve_live(trial)
+        if values is not None:
+            if value is not None:
+                raise InvalidArgumentError(
+                    "tell() takes value= (one objective) or values= (several), not both."
+                )
+            value = _values_argument(values, self._objectives)
         try:
             target = TrialState(state) if state is not None else None
         except ValueError:
@@ -318,14 +364,39 @@ class Study:
             return self._finish(
                 live, TrialState.FAILED, None, {}, fail_reason or "failed by tell()"
             )
-        metric_value, metrics, problem = self._parse_result(value)
+        result = self._parse_result(value)
         if target is TrialState.STOPPED or (target is None and live.should_stop()):
-            if metric_value is None:  # no number given (None, NaN...): keep the last report
-                metric_value = self._last_reported(live)
-            return self._finish(live, TrialState.STOPPED, metric_value, metrics, None)
-        if problem is not None:
-            return self._finish(live, TrialState.FAILED, metric_value, metrics, problem)
-        return self._finish(live, TrialState.COMPLETE, metric_value, metrics, None)
+            if result.problem is not None:  # no number given (None, NaN...): the last report
+                result = self._last_reported(live, result.metrics)
+            violations, _ = self._violations(result)  # judged only where it can be
+            return self._finish(
+                live,
+                TrialState.STOPPED,
+                result.value,
+                result.metrics,
+                None,
+                values=result.values,
+                violations=violations,
+            )
+        if result.problem is not None:
+            return self._finish(
+                live,
+                TrialState.FAILED,
+                result.value,
+                result.metrics,
+                result.problem,
+                values=result.values,
+            )
+        violations, problem = self._violations(result)
+        return self._finish(
+            live,
+            TrialState.COMPLETE if problem is None else TrialState.FAILED,
+            result.value,
+            result.metrics,
+            problem,
+            values=result.values,
+            violations=violations,
+        )
 
     def _resolve_live(self, trial: Trial | int) -> Trial:
         if isinstance(trial, Trial):
@@ -341,8 +412,15 @@ class Study:
             f"Trial {trial!r} is not running in this process; tell() takes a trial from ask()."
         )
 
-    def _parse_result(self, result: Any) -> tuple[float | None, dict[str, Any], str | None]:
-        """The objective's return value as (metric value, other metrics, failure reason)."""
+    def _parse_result(self, result: Any) -> _Result:
+        """The objective's return value as its value(s), other metrics and failure reason."""
+        if self.is_multi_objective:
+            return _parse_several(result, self._objectives)
+        value, metrics, problem = self._parse_single(result)
+        return _Result(value, None, metrics, problem)
+
+    def _parse_single(self, result: Any) -> tuple[float | None, dict[str, Any], str | None]:
+        """One objective's result as (metric value, other metrics, failure reason)."""
         metrics: dict[str, Any] = {}
         if isinstance(result, Mapping):
             metrics = dict(result)
@@ -356,26 +434,39 @@ class Study:
                     ),
                 )
             result = metrics.pop(self.metric)
-        if result is None:
-            return None, metrics, "objective returned None; return the metric value"
-        if isinstance(result, bool | str):
-            return None, metrics, f"objective returned {result!r}, not a number"
-        try:
-            value = float(result)
-        except (TypeError, ValueError):
-            return None, metrics, f"objective returned {type(result).__name__}, not a number"
-        except OverflowError:  # an int beyond ~1.8e308
-            return None, metrics, "objective returned an integer too large for a float"
-        if math.isnan(value):
-            return None, metrics, "objective returned NaN"
-        if math.isinf(value):
-            return value, metrics, f"objective returned {value}"
-        return value, metrics, None
+        value, problem = _read_number(result, "objective returned", "return the metric value")
+        return value, metrics, problem
 
-    def _last_reported(self, trial: Trial) -> float | None:
+    def _last_reported(self, trial: Trial, metrics: dict[str, Any]) -> _Result:
+        """A stopped trial's result: its last report where every objective is finite."""
         record = self._storage.get_trial(self._id, trial.number)
+        if self.is_multi_objective:
+            complete = [
+                v
+                for _, v in sorted(record.intermediate_values.items())
+                if len(v) == len(self._objectives) and all(math.isfinite(x) for x in v)
+            ]
+            return _Result(None, complete[-1] if complete else None, metrics, None)
         finite = [v for _, v in sorted(record.intermediate.items()) if math.isfinite(v)]
-        return finite[-1] if finite else None
+        return _Result(finite[-1] if finite else None, None, metrics, None)
+
+    def _violations(self, result: _Result) -> tuple[tuple[float, ...] | None, str | None]:
+        """The result's constraint violations, or why they cannot be judged (a metric never
+        reported...): then the trial fails with that reason."""
+        if self.constraints is None:
+            return None, None
+        if self.is_multi_objective:
+            if result.values is None:
+                return None, None
+            named = dict(zip((o.name for o in self._objectives), result.values, strict=True))
+        else:
+            if result.value is None:
+                return None, None
+            named = {self.metric: result.value}
+        try:
+            return self.constraints.violations({**result.metrics, **named}), None
+        except ConstraintError as exc:
+            return None, str(exc)
 
     def _finish(
         self,
@@ -385,6 +476,9 @@ class Study:
         metrics: Mapping[str, Any],
         reason: str | None,
         traceback: str | None = None,
+        *,
+        values: Sequence[float] | None = None,
+        violations: Sequence[float] | None = None,
     ) -> TrialRecord:
         if trial._finished:
             raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
@@ -409,6 +503,8 @@ class Study:
                 metrics=metrics,
                 fail_reason=reason,
                 traceback=traceback,
+                values=values,
+                constraint_violations=violations,
             )
         finally:
             trial._finished = True
@@ -423,6 +519,11 @@ class Study:
                 logger.warning("Checkpoint clean-up failed (will retry): %s", exc)
         if state is TrialState.FAILED:
             logger.warning("Trial %d failed: %s", trial.number, reason)
+        elif values is not None:
+            shown = ", ".join(
+                f"{o.name}={v}" for o, v in zip(self._objectives, values, strict=False)
+            )
+            logger.info("Trial %d %s: %s", trial.number, state.value.lower(), shown)
         else:
             logger.info(
                 "Trial %d %s: %s=%s", trial.number, state.value.lower(), self.metric, value
@@ -471,8 +572,54 @@ class Study:
             trial._id, trial._token, {name: value}, {name: param.to_dict()}
         )
 
-    def _on_report(self, trial: Trial, value: float, step: int) -> bool:
-        self._storage.report(trial._id, trial._token, step, value)
+    def _report_values(self, value: Any) -> tuple[float, tuple[float, ...] | None]:
+        """What ``trial.report(value)`` stores: the first objective's value, and with several
+        objectives all of them. NaN is kept (schedulers skip it); a wrong shape is an error."""
+        if not self.is_multi_objective:
+            if isinstance(value, Mapping):
+                if self.metric not in value or len(value) != 1:
+                    raise InvalidArgumentError(
+                        f"report() needs a number, or {{{self.metric!r}: number}} with this "
+                        f"study's metric; got a dict with the keys {sorted(map(str, value))}."
+                    )
+                value = value[self.metric]
+            return _report_number(value, "report()"), None
+        names = [o.name for o in self._objectives]
+        listing = ", ".join(map(repr, names))
+        if isinstance(value, Mapping):
+            missing = [n for n in names if n not in value]
+            extra = sorted(str(k) for k in value if k not in names)
+            if missing or extra:
+                problem = f"misses {missing}" if missing else f"has other keys {extra}"
+                raise InvalidArgumentError(
+                    f"report() on a study with the objectives {listing} needs a value for each "
+                    f"of them, and only them; the dict {problem}. Store other numbers with "
+                    "trial.set_attr(...) or return them from the objective."
+                )
+            items = [value[n] for n in names]
+        elif _is_sequence(value):
+            items = list(value)
+            if len(items) != len(names):
+                raise InvalidArgumentError(
+                    f"report() got {len(items)} values for the {len(names)} objectives "
+                    f"({listing}); give one per objective, in that order."
+                )
+        else:
+            raise InvalidArgumentError(
+                f"This study has {len(names)} objectives ({listing}): report all of them, "
+                f"e.g. trial.report({{{names[0]!r}: ..., {names[1]!r}: ...}}, step=epoch), "
+                f"not the single number {value!r}."
+            )
+        values = tuple(
+            _report_number(v, f"report() value of {n!r}")
+            for n, v in zip(names, items, strict=True)
+        )
+        return values[0], values
+
+    def _on_report(
+        self, trial: Trial, value: float, step: int, values: tuple[float, ...] | None = None
+    ) -> bool:
+        self._storage.report(trial._id, trial._token, step, value, values)
         if self.scheduler is None:
             return False
         previous = getattr(trial, "_previous_step", None)
@@ -706,34 +853,60 @@ class Study:
     def add_trial(
         self,
         params: Mapping[str, Any],
-        value: float,
+        value: Any = None,
         *,
+        values: Sequence[float] | Mapping[str, float] | None = None,
         note: str = "",
         tags: Sequence[str] = (),
-        curve: Mapping[int, float] | Sequence[float] | None = None,
+        curve: Mapping[int, Any] | Sequence[Any] | None = None,
     ) -> int:
-        """Record a trial you already ran by hand, with its result (and learning curve)."""
+        """Record a trial you already ran by hand, with its result (and learning curve).
+
+        With several objectives, pass every objective's value (``values=(acc, ms)`` or a
+        dict by name, extra keys kept as metrics); a curve then has, per step, one value per
+        objective.
+        """
         checked = self._validate_manual(params, partial=False)
-        metric_value, metrics, problem = self._parse_result(value)
+        if values is not None:
+            if value is not None:
+                raise InvalidArgumentError(
+                    "add_trial() takes value= (one objective) or values= (several), not both."
+                )
+            value = _values_argument(values, self._objectives)
+        result = self._parse_result(value)
+        problem = result.problem
+        violations = None
+        if problem is None:
+            violations, problem = self._violations(result)
         if problem is not None:
             raise InvalidArgumentError(
                 f"add_trial: {problem.replace('objective returned', 'value is')}."
             )
         if curve is not None and not isinstance(curve, Mapping):
             curve = dict(enumerate(curve))
+        steps: dict[int, float] = {}
+        several: dict[int, tuple[float, ...]] = {}
+        for k, v in (curve or {}).items():
+            first, per_objective = self._report_values(v)
+            steps[int(k)] = first
+            if per_objective is not None:
+                several[int(k)] = per_objective
         dists = {k: self._definitions[k] for k in checked if k in self._definitions}
         record = TrialRecord(
             number=-1,
             state=TrialState.COMPLETE,
             params=checked,
             distributions=dists,
-            value=metric_value,
-            metrics=metrics,
+            value=result.value,
+            metrics=result.metrics,
             source="manual",
             note=note,
             tags=tuple(tags),
-            intermediate={int(k): float(v) for k, v in (curve or {}).items()},
+            intermediate=steps,
             host=_HOST,
+            values=result.values,
+            constraint_violations=violations,
+            intermediate_values=several,
         )
         return self._storage.add_finished_trial(self._id, record)
 
@@ -777,17 +950,27 @@ class Study:
         """The ``k`` best completed trials, best first (ties: earlier trial first)."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidArgumentError(f"top(k) needs a positive integer, got {k!r}.")
-        done = [t for t in self.get_trials([TrialState.COMPLETE]) if t.has_value]
+        self._single_objective_only("top()")
+        done = [t for t in self.get_trials([TrialState.COMPLETE]) if t.has_value and t.feasible]
         sign = 1.0 if self.direction == "minimize" else -1.0
         done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
         return done[:k]
 
     @property
     def best_trial(self) -> TrialRecord:
+        """The best feasible completed trial (``NoCompletedTrialsError`` before any)."""
+        self._single_objective_only("best_trial")
         best = self.top(1)
         if not best:
+            infeasible = self.constraints is not None and any(
+                t.has_value for t in self.get_trials([TrialState.COMPLETE])
+            )
             raise NoCompletedTrialsError(
-                f"Study {self.name!r} has no completed trial with a value yet; run "
+                f"Study {self.name!r} has no feasible completed trial: every one violates a "
+                f"constraint ({self.constraints.describe()}). Relax the constraints, or look "
+                "at study.trials."
+                if infeasible and self.constraints is not None
+                else f"Study {self.name!r} has no completed trial with a value yet; run "
                 "study.optimize(...) or study.tell(...) first."
             )
         return best[0]
@@ -796,21 +979,44 @@ class Study:
     def best_trials(self) -> list[TrialRecord]:
         """The feasible COMPLETE trials no other one beats on every objective (the Pareto
         front), by number; for one objective, the best trial alone (``[]`` before any)."""
-        return self.top(1)
+        if not self.is_multi_objective:
+            return self.top(1)
+        return pareto_front(self.get_trials([TrialState.COMPLETE]), self.directions)
 
     @property
     def best_value(self) -> float:
+        self._single_objective_only("best_value")
         return float(self.best_trial.value)  # type: ignore[arg-type]
 
     @property
     def best_params(self) -> dict[str, Any]:
+        self._single_objective_only("best_params")
         return dict(self.best_trial.params)
+
+    def _single_objective_only(self, what: str) -> None:
+        if self.is_multi_objective:
+            names = ", ".join(repr(o.name) for o in self._objectives)
+            raise MultiObjectiveError(
+                f"Study {self.name!r} has {len(self._objectives)} objectives ({names}), so it "
+                f"has no single best trial for {what}: use study.best_trials (the Pareto "
+                "front: trials no other trial beats on every objective) and pick one, e.g. "
+                "max(study.best_trials, key=lambda t: t.values[0])."
+            )
 
     def table(self) -> list[dict[str, Any]]:
         """One flat dict per trial (``params.*`` and ``metrics.*`` columns), for CSV or pandas."""
         from hypersearch.export import trials_to_rows
 
-        return trials_to_rows(self.trials, self.metric)
+        return trials_to_rows(
+            self.trials,
+            self.metric,
+            objectives=[o.name for o in self._objectives] if self.is_multi_objective else None,
+            constraints=self.constraint_labels(),
+        )
+
+    def constraint_labels(self) -> list[str] | None:
+        """A short name per constraint (its metric), for tables; ``None`` without any."""
+        return None if self.constraints is None else self.constraints.labels()
 
     def trials_dataframe(self) -> Any:
         """The trials as a pandas DataFrame (needs ``pip install pandas``)."""
@@ -998,6 +1204,130 @@ def _interrupts_held() -> Iterator[Callable[[], None]]:
         release()
 
 
+# results ---------------------------------------------------------------------------------
+def _read_number(result: Any, said: str, fix: str) -> tuple[float | None, str | None]:
+    """``result`` as a float and why it cannot rank a trial (None, NaN, not a number...)."""
+    if result is None:
+        return None, f"{said} None; {fix}"
+    if isinstance(result, bool | str):
+        return None, f"{said} {result!r}, not a number"
+    try:
+        value = float(result)
+    except (TypeError, ValueError):
+        return None, f"{said} {type(result).__name__}, not a number"
+    except OverflowError:  # an int beyond ~1.8e308
+        return None, f"{said} an integer too large for a float"
+    if math.isnan(value):
+        return None, f"{said} NaN"
+    if math.isinf(value):
+        return value, f"{said} {value}"
+    return value, None
+
+
+def _is_sequence(value: Any) -> bool:
+    """A tuple, list or 1-D array of values (not text, not a dict)."""
+    if isinstance(value, str | bytes | Mapping):
+        return False
+    if isinstance(value, Sequence):
+        return True
+    return getattr(value, "ndim", None) == 1  # numpy and torch vectors
+
+
+def _parse_several(result: Any, objectives: Sequence[Objective]) -> _Result:
+    """A multi-objective result: a dict with every objective's name (other keys are
+    metrics) or a tuple/list in objective order."""
+    names = [o.name for o in objectives]
+    listing = ", ".join(map(repr, names))
+    how = (
+        f"return a dict with every objective ({{{names[0]!r}: ..., {names[1]!r}: ..., ...}}) "
+        "or a tuple of values in that order"
+    )
+    metrics: dict[str, Any] = {}
+    if isinstance(result, Mapping):
+        metrics = dict(result)
+        missing = [n for n in names if n not in metrics]
+        if missing:
+            return _Result(
+                None,
+                None,
+                metrics,
+                f"objective returned a dict without the objective(s) "
+                f"{', '.join(map(repr, missing))} (keys: {sorted(map(str, metrics))}); the "
+                f"study's objectives are {listing}",
+            )
+        items = [metrics.pop(n) for n in names]
+    elif _is_sequence(result):
+        items = list(result)
+        if len(items) != len(names):
+            return _Result(
+                None,
+                None,
+                metrics,
+                f"objective returned {len(items)} values for {len(names)} objectives "
+                f"({listing}); {how}",
+            )
+    else:
+        shown = "None" if result is None else f"a single {type(result).__name__}"
+        return _Result(
+            None,
+            None,
+            metrics,
+            f"objective returned {shown}, but the study has {len(names)} objectives "
+            f"({listing}); {how}",
+        )
+    values = []
+    problems = []
+    for name, item in zip(names, items, strict=True):
+        value, problem = _read_number(
+            item, f"objective {name!r} is", f"return a number for {name!r}"
+        )
+        values.append(math.nan if value is None else value)
+        if problem is not None:
+            problems.append(problem)
+    if problems:
+        finite = all(not math.isnan(v) for v in values)  # infinite values are kept as given
+        return _Result(None, tuple(values) if finite else None, metrics, "; ".join(problems))
+    return _Result(None, tuple(values), metrics, None)
+
+
+def _report_number(value: Any, what: str) -> float:
+    """A reported value as a float (NaN kept, to be skipped by schedulers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            if isinstance(value, bool | str | bytes):
+                raise TypeError(value)  # float("0.5") or float(True) would hide a bug
+            value = float(value)  # numpy and torch scalars
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"{what} needs a number, got {value!r} of type {type(value).__name__}."
+            ) from None
+    return float(value)
+
+
+def _values_argument(values: Any, objectives: Sequence[Objective]) -> Any:
+    """``values=`` of tell/add_trial as the objective's return value would be."""
+    if isinstance(values, Mapping) or len(objectives) > 1:
+        return values
+    if _is_sequence(values) and len(values) == 1:
+        return values[0]
+    raise InvalidArgumentError(
+        f"values= needs one value per objective; this study has one ({objectives[0].name!r}): "
+        f"pass value=... (or values=[...] with one number), got {values!r}."
+    )
+
+
+def _check_multi_objective_scheduler(
+    scheduler: Scheduler, objectives: Sequence[Objective]
+) -> None:
+    if not getattr(scheduler, "supports_multi_objective", False):
+        raise InvalidArgumentError(
+            f"The scheduler {type(scheduler).__name__} ranks trials by one objective, but this "
+            f"study has {len(objectives)} ({', '.join(repr(o.name) for o in objectives)}). "
+            "Use scheduler=hs.schedulers.MultiObjectiveASHA(...), which ranks learning curves "
+            "by non-dominated sorting, or no scheduler."
+        )
+
+
 # construction ---------------------------------------------------------------------------
 def _check_direction(direction: str) -> str:
     if direction not in DIRECTIONS:
@@ -1019,8 +1349,10 @@ def create_study(
     name: str | None = None,
     *,
     space: Mapping[str, Param] | Space | None = None,
-    direction: str = "minimize",
-    metric: str = "value",
+    direction: str | None = None,
+    metric: str | None = None,
+    directions: Mapping[str, str] | None = None,
+    constraints: Mapping[str, tuple[str, float]] | Callable[..., Any] | Constraints | None = None,
     sampler: str | Sampler | None = "auto",
     scheduler: str | Scheduler | None = None,
     storage: str | Storage | None = None,
@@ -1030,15 +1362,22 @@ def create_study(
 ) -> Study:
     """Create a study (or, with ``load_if_exists``, resume the one of that name).
 
-    A resumed study must use the same space and sampler as before; a difference is refused
-    with a diff unless ``allow_changes=True``.
+    One objective: ``direction`` ("minimize", the default, or "maximize") of ``metric``
+    (the objective's return value, or that key of the dict it returns). Several:
+    ``directions={"val_accuracy": "maximize", "latency_ms": "minimize"}``; the objective
+    then returns a dict with each name (or a tuple in that order) and ``study.best_trials``
+    is the Pareto front. ``constraints={"gpu_mem_gb": ("<=", 16)}`` (or a function of the
+    metrics returning violations, <= 0 satisfied) keeps infeasible trials out of the best.
+
+    A resumed study must use the same objectives, constraints, space and sampler as before;
+    a difference in space or sampler is refused with a diff unless ``allow_changes=True``.
 
     >>> study = hs.create_study("digits", space=space, direction="maximize",
     ...                         storage="sqlite:///hypersearch.db", seed=0)
     """
-    direction = _check_direction(direction)
-    if not isinstance(metric, str) or not metric:
-        raise InvalidArgumentError(f"metric must be a non-empty name, got {metric!r}.")
+    objectives = _objectives_argument(direction, metric, directions)
+    direction, metric = objectives[0].direction, objectives[0].name
+    the_constraints = Constraints.parse(constraints)
     the_space = Space(space)
     if name is None:
         if storage is not None:
@@ -1054,6 +1393,8 @@ def create_study(
     backend = get_storage(storage)
     the_sampler = make_sampler(sampler, seed=seed)
     the_scheduler = make_scheduler(scheduler)
+    if len(objectives) > 1 and the_scheduler is not None:
+        _check_multi_objective_scheduler(the_scheduler, objectives)
     try:
         record = backend.get_study(name)
     except StudyNotFoundError:
@@ -1082,6 +1423,8 @@ def create_study(
                 metric=metric,
                 space=the_space.to_dict(),
                 config=config,
+                objectives=objectives,
+                constraints=None if the_constraints is None else the_constraints.to_stored(),
             )
         except DuplicateStudyError:
             if not load_if_exists:
@@ -1090,8 +1433,8 @@ def create_study(
             return create_study(
                 name,
                 space=the_space,
-                direction=direction,
-                metric=metric,
+                directions={o.name: o.direction for o in objectives},
+                constraints=the_constraints,
                 sampler=sampler,
                 scheduler=scheduler,
                 storage=backend,
@@ -1100,6 +1443,7 @@ def create_study(
                 allow_changes=allow_changes,
             )
     else:
+        _check_goal(record, objectives, the_constraints)
         _check_drift(record, direction, metric, the_space, config, allow_changes)
         if allow_changes:
             backend.update_study(record.id, space=the_space.to_dict(), config=config)
@@ -1112,10 +1456,60 @@ def create_study(
         space=the_space,
         sampler=the_sampler,
         scheduler=the_scheduler,
+        objectives=objectives,
+        constraints=the_constraints,
     )
     logger.info("Study %r in %s uses the %s.", name, backend.url, the_sampler.describe())
     study.reap_lost_trials()
     return study
+
+
+def _objectives_argument(
+    direction: str | None, metric: str | None, directions: Mapping[str, str] | None
+) -> tuple[Objective, ...]:
+    """The study's objectives from ``direction``/``metric`` or from ``directions``."""
+    if directions is None:
+        direction = _check_direction("minimize" if direction is None else direction)
+        metric = "value" if metric is None else metric
+        if not isinstance(metric, str) or not metric:
+            raise InvalidArgumentError(f"metric must be a non-empty name, got {metric!r}.")
+        return (Objective(metric, direction),)
+    given = [k for k, v in (("direction", direction), ("metric", metric)) if v is not None]
+    if given:
+        raise InvalidArgumentError(
+            f"create_study got directions= and {' and '.join(f'{k}=' for k in given)}: "
+            "directions names every objective and its direction, so leave "
+            f"{' and '.join(given)} out (one objective: directions={{'val_loss': 'minimize'}} "
+            "or direction='minimize', metric='val_loss')."
+        )
+    return parse_directions(directions)
+
+
+def _check_goal(
+    record: Any, objectives: Sequence[Objective], constraints: Constraints | None
+) -> None:
+    """A resumed study keeps what it optimises: its objectives and its constraints."""
+    stored = tuple(record.objectives) or (Objective(record.metric, record.direction),)
+    if stored != tuple(objectives):
+
+        def show(objs: Sequence[Objective]) -> str:
+            return ", ".join(f"{o.name} ({o.direction})" for o in objs)
+
+        raise InvalidArgumentError(
+            f"Study {record.name!r} optimizes {show(stored)}; got {show(objectives)}. Use a "
+            "new study for different objectives."
+        )
+    before = Constraints.from_stored(record.constraints, None)
+    if before != constraints:
+
+        def describe(c: Constraints | None) -> str:
+            return "no constraints" if c is None else c.describe()
+
+        raise InvalidArgumentError(
+            f"Study {record.name!r} has {describe(before)}; got {describe(constraints)}. "
+            "Resume with the same constraints (a changed constraint would judge old and new "
+            "trials differently), or use a new study."
+        )
 
 
 def _check_drift(
@@ -1126,7 +1520,7 @@ def _check_drift(
     config: Mapping[str, Any],
     allow_changes: bool,
 ) -> None:
-    if record.direction != direction or record.metric != metric:
+    if record.direction != direction or record.metric != metric:  # (_check_goal said more)
         raise InvalidArgumentError(
             f"Study {record.name!r} optimizes {record.metric!r} ({record.direction}); "
             f"got {metric!r} ({direction}). Use a new study for a different objective."
@@ -1155,9 +1549,12 @@ def load_study(
     storage: str | Storage,
     sampler: str | Sampler | None = None,
     scheduler: str | Scheduler | None = None,
+    constraints: Callable[..., Any] | None = None,
 ) -> Study:
-    """Open an existing study, with the space, sampler (and seed) it was created with, so a
-    resumed search proposes exactly what an uninterrupted one would have.
+    """Open an existing study, with the space, sampler (and seed), objectives and
+    constraints it was created with, so a resumed search proposes exactly what an
+    uninterrupted one would have. A study whose constraint is a function needs it again
+    as ``constraints=`` to run trials (functions are not stored, only their names).
 
     >>> study = hs.load_study("digits", storage="sqlite:///hypersearch.db")
     """
@@ -1171,6 +1568,16 @@ def load_study(
     if config.get("seed") is not None and not the_sampler.seed_given:
         the_sampler = with_seed(the_sampler, config["seed"])  # an object built without one
     the_scheduler = make_scheduler(scheduler if scheduler is not None else config.get("scheduler"))
+    the_constraints = Constraints.from_stored(record.constraints, constraints)
+    if constraints is not None:
+        given = Constraints.parse(constraints)
+        if given != the_constraints:
+            stored = "none" if the_constraints is None else the_constraints.describe()
+            raise InvalidArgumentError(
+                f"Study {name!r} has the constraints {stored}; load_study(constraints=...) "
+                f"got {given.describe() if given is not None else None}. Pass the function "
+                "the study was created with."
+            )
     study = Study(
         name=name,
         storage=backend,
@@ -1180,6 +1587,8 @@ def load_study(
         space=Space({k: param_from_dict(v) for k, v in (record.space or {}).items()}),
         sampler=the_sampler,
         scheduler=the_scheduler,
+        objectives=record.objectives or None,
+        constraints=the_constraints,
     )
     study.reap_lost_trials()
     return study

@@ -13,7 +13,7 @@ import enum
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -219,21 +219,19 @@ class Trial:
         return bool(self.suggest(name, Bool()))
 
     # learning curve and early stopping ------------------------------------------------
-    def report(self, value: builtins.float, step: builtins.int | None = None) -> None:
+    def report(
+        self,
+        value: builtins.float | Mapping[str, builtins.float] | Sequence[builtins.float],
+        step: builtins.int | None = None,
+    ) -> None:
         """Record ``value`` at ``step`` (epoch, batch, samples...) of the learning curve.
 
         Steps default to 0, 1, 2, ... NaN is stored (and ignored by schedulers); ±inf is
         stored as is. Each report is committed at once, so a crash loses nothing reported.
+        With several objectives, report them all: ``trial.report({"val_accuracy": a,
+        "latency_ms": l}, step=epoch)`` or a tuple in the study's order.
         """
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                if isinstance(value, bool | str | bytes):
-                    raise TypeError(value)  # float("0.5") or float(True) would hide a bug
-                value = float(value)  # numpy and torch scalars
-            except (TypeError, ValueError):
-                raise InvalidArgumentError(
-                    f"report() needs a number, got {value!r} of type {type(value).__name__}."
-                ) from None
+        value, values = self._study._report_values(value)
         if step is None:
             step = self._next_step
         if isinstance(step, numbers.Integral) and not isinstance(step, builtins.bool):
@@ -250,7 +248,7 @@ class Trial:
             )
         self._previous_step = self._next_step - 1 if self._next_step > self.start_step else None
         self._next_step = max(self._next_step, step + 1)
-        self._stop_requested = self._study._on_report(self, float(value), int(step))
+        self._stop_requested = self._study._on_report(self, value, int(step), values)
 
     def should_stop(self) -> builtins.bool:
         """True when the study's scheduler decided this trial should end now.

@@ -46,6 +46,8 @@ class WorkerSpec:
     catch: tuple[type[BaseException], ...] = (Exception,)
     extra: Mapping[str, Any] = field(default_factory=dict)
     connection_retry_s: float | None = None
+    objectives: tuple[Any, ...] = ()
+    constraints: Any = None
 
 
 def check_objective(objective: Callable[..., Any], where: str) -> None:
@@ -131,7 +133,11 @@ def worker_spec(
             "Pass storage='sqlite:///study.db' (one machine) or 'postgresql://...' (many) to "
             "create_study."
         )
-    for label, obj in (("sampler", study.sampler), ("scheduler", study.scheduler)):
+    for label, obj in (
+        ("sampler", study.sampler),
+        ("scheduler", study.scheduler),
+        ("constraints", study.constraints),
+    ):
         try:
             pickle.dumps(obj)
         except Exception as exc:
@@ -154,6 +160,8 @@ def worker_spec(
         deterministic_lag=study._deterministic_lag,
         catch=catch,
         connection_retry_s=storage.connection_retry_s,
+        objectives=study.objectives,
+        constraints=study.constraints,
     )
 
 
@@ -170,6 +178,8 @@ def open_worker_study(spec: WorkerSpec) -> Study:
         space=spec.space,
         sampler=spec.sampler,
         scheduler=spec.scheduler,
+        objectives=spec.objectives,
+        constraints=spec.constraints,
     )
     study.heartbeat_interval = spec.heartbeat_interval
     study._heartbeat._interval = spec.heartbeat_interval

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import IO, Any
 from hypersearch.exceptions import HypersearchError
 from hypersearch.experiment.schema import ExperimentConfig, load_experiment
 from hypersearch.study import Study, create_study
-from hypersearch.trial import Trial, TrialRecord
+from hypersearch.trial import StepOrderWarning, Trial, TrialRecord
 from hypersearch.yaml_loader import ConfigError
 
 __all__ = ["CommandObjective", "TrialCommandError", "run_experiment"]
@@ -81,11 +82,16 @@ def run_experiment(
         or os.environ.get("HYPERSEARCH_STORAGE")
         or "sqlite:///hypersearch.db"
     )
+    goal: dict[str, Any] = (
+        {"directions": config.objectives}
+        if config.objectives
+        else {"direction": config.direction, "metric": config.metric}
+    )
     study = create_study(
         config.name,
         space=config.space,
-        direction=config.direction,
-        metric=config.metric,
+        **goal,
+        constraints=config.constraints,
         sampler=config.strategy,  # type: ignore[arg-type]  # a config dict is accepted too
         scheduler=config.scheduler,  # type: ignore[arg-type]
         storage=url,
@@ -248,8 +254,9 @@ class CommandObjective:
         env = self.env_for(trial, params, params_file)
         output = _Output(run_dir / "output.log", config.max_output)
         last: dict[str, Any] = {}
-        value: float | None = None
+        value: Any = None
         reports = 0  # lines that carried the study's metric: the default step counts them
+        reported_at: int | None = None  # the step of the last report
         matched = False  # a line matched the file's parse.regex
         stopping = timed_out = killed = False
         kill_at: float | None = None
@@ -303,10 +310,23 @@ class CommandObjective:
                 metrics, step, from_regex = reported
                 matched = matched or from_regex
                 last.update(metrics)
-                if config.metric in metrics and not stopping and not timed_out:
-                    value = metrics[config.metric]
+                curve = config.reported
+                if (
+                    any(m in metrics for m in curve)
+                    and all(m in last for m in curve)
+                    and not stopping
+                    and not timed_out
+                ):  # (several objectives: the latest of each, once all were printed)
+                    value = last[curve[0]] if len(curve) == 1 else {m: last[m] for m in curve}
                     reports += 1
-                    trial.report(value, step=reports if step is None else step)
+                    at = reports if step is None else step
+                    with warnings.catch_warnings():
+                        if (
+                            len(curve) > 1 and at == reported_at
+                        ):  # objectives on lines of their own
+                            warnings.simplefilter("ignore", StepOrderWarning)
+                        trial.report(value, step=at)
+                    reported_at = at
                     if trial.should_stop():
                         stopping = True
                         _signal_group(proc, signal.SIGTERM)
@@ -384,9 +404,17 @@ class CommandObjective:
         metric = self.config.metric
         tail = output.tail(600).rstrip()
         shown = f"; last output:\n{tail}" if tail else "; it printed nothing"
+        if self.config.objectives:
+            missing = [m for m in self.config.objectives if m not in last]
+            if missing and not stopping:
+                metric = missing[0]  # what the messages below name
+            else:
+                value = last.get(metric)
         if stopping:
             how = "killed after the grace period" if killed else "ended on SIGTERM"
             logger.info("Trial %d stopped by the scheduler (%s).", trial.number, how)
+            if self.config.objectives:
+                return dict(last) if value is not None else {}
             return {metric: value, **{k: v for k, v in last.items() if k != metric}}
         if timed_out:
             raise TrialCommandError(
@@ -421,6 +449,8 @@ class CommandObjective:
                 f'e.g. {{"{metric}": 0.9, "step": 3}}, or call hypersearch.report({metric}=...)'
                 + shown
             )
+        if self.config.objectives:
+            return dict(last)
         if not math.isfinite(value):
             return {metric: value}
         return {metric: value, **{k: v for k, v in last.items() if k != metric}}

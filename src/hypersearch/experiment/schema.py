@@ -9,6 +9,7 @@ schema is documented in docs/front-doors.md.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -31,9 +32,11 @@ _TOP_KEYS = {
     "command": "command to run: a string (split like a shell) or a list (required)",
     "workdir": "folder the command runs in (default: the experiment file's folder)",
     "space": "parameters to tune (required)",
-    "metric": "name of the reported metric to optimize (required)",
+    "metric": "name of the reported metric to optimize (required, unless objectives)",
     "parse": "read metrics from the command's own output: {regex: ..., metrics: {...}, step: ...}",
-    "direction": "minimize or maximize (required)",
+    "direction": "minimize or maximize (required, unless objectives)",
+    "objectives": "several metrics at once: {val_accuracy: maximize, latency_ms: minimize}",
+    "constraints": "bounds on reported metrics: {gpu_mem_gb: <= 16} (or [<=, 16])",
     "strategy": "sampler name, or {name: ..., options...} (default: auto)",
     "scheduler": "scheduler name, {name: ..., options...} or null (default: null)",
     "budget": "{trials: N, timeout: seconds} (at least one)",
@@ -85,6 +88,16 @@ class ExperimentConfig:
     max_failures: int = 10
     parse: OutputParser | None = None
     source: str = "<string>"
+    #: Several objectives (name -> direction, in order); ``metric``/``direction`` hold the
+    #: first. ``None`` for a study of one metric.
+    objectives: dict[str, str] | None = None
+    #: Outcome constraints: metric -> (op, bound).
+    constraints: dict[str, tuple[str, float]] | None = None
+
+    @property
+    def reported(self) -> tuple[str, ...]:
+        """The metrics whose reports make the learning curve: the objective(s)."""
+        return tuple(self.objectives) if self.objectives else (self.metric,)
 
 
 def load_experiment(path: str | Path) -> ExperimentConfig:
@@ -102,19 +115,32 @@ def parse_experiment(doc: YAMLDocument | str, *, base: Path | None = None) -> Ex
     if not isinstance(data, Mapping):
         raise doc.error((), f"an experiment file is a mapping of keys ({', '.join(_TOP_KEYS)})")
     _check_keys(doc, (), data, _TOP_KEYS, "experiment")
-    for key in ("name", "command", "space", "metric", "direction"):
+    several = "objectives" in data
+    for key in ("name", "command", "space", *(() if several else ("metric", "direction"))):
         if key not in data:
             raise doc.error((), f"missing required key {key!r}: {_TOP_KEYS[key]}")
+    for key in ("metric", "direction"):
+        if several and key in data:
+            raise doc.error(
+                (key,),
+                f"{key} and objectives both given: objectives names every metric and its "
+                f"direction, so remove {key}",
+            )
 
     name = _string(doc, ("name",), data["name"])
     command = _command(doc, data["command"])
     workdir = base / _string(doc, ("workdir",), data.get("workdir", "."))
-    metric = _string(doc, ("metric",), data["metric"])
-    direction = data["direction"]
+    objectives = _objectives(doc, data["objectives"]) if several else None
+    if objectives is not None:
+        metric, direction = next(iter(objectives.items()))
+    else:
+        metric = _string(doc, ("metric",), data["metric"])
+        direction = data["direction"]
     if direction not in ("minimize", "maximize"):
         raise doc.error(
             ("direction",), f"direction must be minimize or maximize, got {direction!r}"
         )
+    constraints = _constraints(doc, data["constraints"]) if "constraints" in data else None
     space = _space(doc, data["space"])
     strategy = _component(doc, "strategy", data.get("strategy", "auto"), allow_null=False)
     scheduler = _component(doc, "scheduler", data.get("scheduler"), allow_null=True)
@@ -131,7 +157,8 @@ def parse_experiment(doc: YAMLDocument | str, *, base: Path | None = None) -> Ex
     stop_grace = _number(doc, ("stop_grace",), data.get("stop_grace", 10.0), zero_ok=True)
     max_output = _positive_int(doc, ("max_output",), data.get("max_output", 1_000_000))
     max_failures = _positive_int(doc, ("max_failures",), data.get("max_failures", 10))
-    parser = _parse(doc, data["parse"], metric) if "parse" in data else None
+    reported = tuple(objectives) if objectives else (metric,)
+    parser = _parse(doc, data["parse"], reported) if "parse" in data else None
     config = ExperimentConfig(
         name=name,
         command=command,
@@ -153,6 +180,8 @@ def parse_experiment(doc: YAMLDocument | str, *, base: Path | None = None) -> Ex
         max_failures=max_failures,
         parse=parser,
         source=doc.source,
+        objectives=objectives,
+        constraints=constraints,
     )
     _check_components(doc, config)
     return config
@@ -338,7 +367,68 @@ def _budget(doc: YAMLDocument, value: Any) -> tuple[int | None, float | None]:
     return trials, timeout
 
 
-def _parse(doc: YAMLDocument, value: Any, metric: str) -> OutputParser:
+def _objectives(doc: YAMLDocument, value: Any) -> dict[str, str]:
+    """``objectives: {val_accuracy: maximize, latency_ms: minimize}``."""
+    example = "{val_accuracy: maximize, latency_ms: minimize}"
+    if not isinstance(value, Mapping) or len(value) < 2:
+        raise doc.error(
+            ("objectives",),
+            f"objectives must map two or more metric names to minimize or maximize, e.g. "
+            f"{example}, got {_show(value)} (one metric: use metric and direction)",
+        )
+    out = {}
+    for key, direction in value.items():
+        path = ("objectives", key)
+        name = _string(doc, path, key)
+        if direction not in ("minimize", "maximize"):
+            raise doc.error(
+                path, f"objectives.{name} must be minimize or maximize, got {_show(direction)}"
+            )
+        out[name] = str(direction)
+    return out
+
+
+_BOUND = re.compile(r"^\s*(<=|>=)\s*(\S+)\s*$")
+
+
+def _constraints(doc: YAMLDocument, value: Any) -> dict[str, tuple[str, float]]:
+    """``constraints: {gpu_mem_gb: <= 16}`` (or ``[<=, 16]``)."""
+    example = "{gpu_mem_gb: <= 16, latency_ms: [<=, 10]}"
+    if not isinstance(value, Mapping) or not value:
+        raise doc.error(
+            ("constraints",),
+            f"constraints must map metric names to a bound, e.g. {example}, got {_show(value)}",
+        )
+    out = {}
+    for key, rule in value.items():
+        path = ("constraints", key)
+        name = _string(doc, path, key)
+        op: Any = None
+        bound: Any = None
+        if isinstance(rule, str) and (found := _BOUND.match(rule)):
+            op, text = found.groups()
+            try:
+                bound = float(text)
+            except ValueError:
+                bound = text
+        elif isinstance(rule, list) and len(rule) == 2:
+            op, bound = rule
+        if (
+            op not in ("<=", ">=")
+            or isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
+            raise doc.error(
+                path,
+                f"constraints.{name} must be '<= number' or '>= number' (or [<=, number]), "
+                f"got {_show(rule)}",
+            )
+        out[name] = (str(op), float(bound))
+    return out
+
+
+def _parse(doc: YAMLDocument, value: Any, reported: tuple[str, ...]) -> OutputParser:
     if not isinstance(value, Mapping):
         raise doc.error(
             ("parse",),
@@ -396,13 +486,14 @@ def _parse(doc: YAMLDocument, value: Any, metric: str) -> OutputParser:
     if step is None and "step" in groups:
         step = "step"  # as in JSON lines: a group named step holds the step
     parser = OutputParser(tuple(patterns), expressions, step)
-    if metric not in parser.names:
-        raise doc.error(
-            ("parse",),
-            f"metric {metric!r} is neither a named group of parse.regex "
-            f"({', '.join(sorted(set(groups) - {step}))}) nor in parse.metrics; name a group "
-            f"(?P<{metric}>...) or add metrics: {{{metric}: <expression>}}",
-        )
+    for metric in reported:
+        if metric not in parser.names:
+            raise doc.error(
+                ("parse",),
+                f"metric {metric!r} is neither a named group of parse.regex "
+                f"({', '.join(sorted(set(groups) - {step}))}) nor in parse.metrics; name a group "
+                f"(?P<{metric}>...) or add metrics: {{{metric}: <expression>}}",
+            )
     return parser
 
 
@@ -451,4 +542,11 @@ def _check_components(doc: YAMLDocument, config: ExperimentConfig) -> None:
             f"scheduler {scheduler.name!r} continues trials from checkpoints, which a command "
             "run by an experiment file cannot hand over; use median, asha, hyperband or a "
             "stopping rule",
+        )
+    if scheduler is not None and config.objectives and not scheduler.supports_multi_objective:
+        raise doc.error(
+            ("scheduler",),
+            f"scheduler {scheduler.name!r} ranks trials by one metric, but objectives names "
+            f"{len(config.objectives)}; use a multi-objective scheduler (MultiObjectiveASHA) "
+            "or none",
         )

@@ -4,7 +4,9 @@ Optuna's own reader opens the source (its RDB storage on SQLite or PostgreSQL, o
 file), so every schema version Optuna can read is readable here. Each Optuna study becomes a
 hypersearch study of the same name (or ``into``): distributions become parameters (log, step,
 int, categorical), trial states map COMPLETE → COMPLETE, PRUNED → STOPPED, FAIL → FAILED, and
-intermediate values become learning curves. Parameters every trial has are declared in the
+intermediate values become learning curves. A multi-objective Optuna study becomes a
+multi-objective study (its metric names, else ``value_0``, ``value_1``...; its directions),
+each trial keeping every objective's value. Parameters every trial has are declared in the
 study's space; the others stay define-by-run, as they were in Optuna.
 
 An import is idempotent: each trial carries ``attrs["optuna"]`` (study name and trial number),
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError, StudyNotFoundError
+from hypersearch.objectives import Objective
 from hypersearch.space import Choice, Float, Int, Param
 from hypersearch.storage import Storage, get_storage
 from hypersearch.trial import TrialRecord, TrialState
@@ -149,17 +152,16 @@ def import_optuna(
     return summaries
 
 
-def _direction_and_metric(source_study: Any, summary: ImportSummary) -> tuple[str, str]:
+def _objectives(source_study: Any) -> tuple[Objective, ...]:
+    """The Optuna study's objectives: its metric names (``set_metric_names``), else
+    ``value`` for one objective and ``value_0``, ``value_1``, ... for several."""
     directions = [d.name.lower() for d in source_study.directions]
-    metric_names = getattr(source_study, "metric_names", None) or []
-    metric = metric_names[0] if metric_names else "value"
-    if len(directions) > 1:
-        others = metric_names[1:] or [f"value_{i}" for i in range(1, len(directions))]
-        summary.notes.append(
-            f"multi-objective study: the first objective ({metric}, {directions[0]}) is the "
-            f"study's value; the others are kept as trial metrics {others}."
+    names = list(getattr(source_study, "metric_names", None) or [])
+    if len(names) != len(directions):
+        names = (
+            ["value"] if len(directions) == 1 else [f"value_{i}" for i in range(len(directions))]
         )
-    return directions[0], metric
+    return tuple(Objective(n, d) for n, d in zip(names, directions, strict=True))
 
 
 def _convert_distribution(dist: Any) -> Param:
@@ -252,8 +254,9 @@ def _import_study(source_study: Any, backend: Storage, name: str) -> ImportSumma
     import hypersearch as hs
 
     summary = ImportSummary(source_study=source_study.study_name, study=name)
-    direction, metric = _direction_and_metric(source_study, summary)
-    metric_names = list(getattr(source_study, "metric_names", None) or [])
+    objectives = _objectives(source_study)
+    several = len(objectives) > 1
+    metric_names = [o.name for o in objectives]
     trials = source_study.get_trials(deepcopy=False)
     for state in ("RUNNING", "WAITING"):
         count = sum(1 for t in trials if t.state.name == state)
@@ -271,17 +274,28 @@ def _import_study(source_study: Any, backend: Storage, name: str) -> ImportSumma
         existing = backend.get_study(name)
     except StudyNotFoundError:
         existing = None
-    if existing is not None and existing.direction != direction:
-        raise InvalidArgumentError(
-            f"A hypersearch study {name!r} already exists with direction "
-            f"{existing.direction!r}, but the Optuna study {source_study.study_name!r} is "
-            f"{direction!r}; import it under another name with into=..."
+    if existing is not None:
+        before = tuple(existing.objectives) or (Objective(existing.metric, existing.direction),)
+        if [o.direction for o in before] != [o.direction for o in objectives]:
+
+            def show(objs: Sequence[Objective]) -> str:
+                return ", ".join(o.direction for o in objs)
+
+            raise InvalidArgumentError(
+                f"A hypersearch study {name!r} already exists with direction(s) "
+                f"{show(before)}, but the Optuna study {source_study.study_name!r} has "
+                f"{show(objectives)}; import it under another name with into=..."
+            )
+        objectives = before  # names kept as the first import gave them
+    if several and any(t.system_attrs.get("constraints") is not None for t in trials):
+        summary.notes.append(
+            "Optuna constraint values (system_attrs['constraints']) are kept in "
+            "attrs['optuna']; the hypersearch study has no constraints of its own."
         )
     study = hs.create_study(
         name,
         space=space or None,
-        direction=direction,
-        metric=metric,
+        directions={o.name: o.direction for o in objectives},
         storage=backend,
         load_if_exists=True,
         allow_changes=True,
@@ -296,7 +310,10 @@ def _import_study(source_study: Any, backend: Storage, name: str) -> ImportSumma
     new = [t for t in finished if t.number not in done]
     summary.already_imported = len(finished) - len(new)
     for start in range(0, len(new), _CHUNK):  # each chunk is one transaction: all or none
-        chunk = [_record(t, defs, metric_names, source_study) for t in new[start : start + _CHUNK]]
+        chunk = [
+            _record(t, defs, metric_names, source_study, several)
+            for t in new[start : start + _CHUNK]
+        ]
         backend.add_finished_trials(study_id, chunk)
         summary.imported += len(chunk)
         if len(new) > _CHUNK:
@@ -309,10 +326,18 @@ def _import_study(source_study: Any, backend: Storage, name: str) -> ImportSumma
 
 
 def _record(
-    t: Any, defs: Mapping[str, Param], metric_names: Sequence[str], src: Any
+    t: Any, defs: Mapping[str, Param], metric_names: Sequence[str], src: Any, several: bool
 ) -> TrialRecord:
     state = _STATES[t.state.name]
-    value, metrics = _value_and_metrics(t, metric_names)
+    values: tuple[float, ...] | None = None
+    metrics: dict[str, Any]
+    if several:  # every objective, raw, in order (as the Optuna trial has them)
+        value, metrics = None, {}
+        raw = list(t.values) if t.values is not None else []
+        if len(raw) == len(metric_names) and all(math.isfinite(float(v)) for v in raw):
+            values = tuple(float(v) for v in raw)
+    else:
+        value, metrics = _value_and_metrics(t, metric_names)
     params = {k: v for k, v in t.params.items() if k in defs}
     optuna_info: dict[str, Any] = {"study": src.study_name, "number": t.number}
     if t.system_attrs:
@@ -324,7 +349,10 @@ def _record(
     fail_reason = None
     if state is TrialState.FAILED:
         fail_reason = str(t.system_attrs.get("fail_reason") or "failed in Optuna")
-        value = None
+        value = values = None
+    elif several and state is TrialState.COMPLETE and values is None:
+        state = TrialState.FAILED  # complete without every objective: nothing to rank
+        fail_reason = f"imported from Optuna without a finite value for each objective: {t.values}"
     if value is not None and not math.isfinite(value):
         value = None
     curve = {int(s): float(v) for s, v in t.intermediate_values.items()}
@@ -343,6 +371,7 @@ def _record(
         created_at=started,
         started_at=started,
         finished_at=_timestamp(t.datetime_complete),
+        values=values,
     )
 
 

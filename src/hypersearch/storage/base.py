@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypersearch.objectives import Objective
 from hypersearch.trial import TrialRecord, TrialState
 
 __all__ = ["ClaimedTrial", "Storage", "StudyRecord", "StudySummary"]
@@ -27,6 +28,11 @@ class StudyRecord:
     space: Mapping[str, Any] | None
     config: Mapping[str, Any] = field(default_factory=dict)
     created_at: float | None = None
+    #: Every objective in order (one, ``Objective(metric, direction)``, for older rows).
+    objectives: tuple[Objective, ...] = ()
+    #: The constraints as stored: ``[{"metric", "op", "bound"}, ...]`` or
+    #: ``[{"function": "module.name"}]``; ``None`` without constraints.
+    constraints: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class StudySummary:
     created_at: float | None
     last_activity: float | None
     id: int = -1
+    objectives: tuple[Objective, ...] = ()
 
     @property
     def n_trials(self) -> int:
@@ -71,6 +78,8 @@ class Storage(ABC):
         metric: str,
         space: Mapping[str, Any] | None,
         config: Mapping[str, Any],
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Mapping[str, Any]] | None = None,
     ) -> StudyRecord: ...
 
     @abstractmethod
@@ -135,7 +144,15 @@ class Storage(ABC):
         """Merge parameters (with their definitions as dicts) into a running trial."""
 
     @abstractmethod
-    def report(self, trial_id: int, token: str, step: int, value: float) -> None: ...
+    def report(
+        self,
+        trial_id: int,
+        token: str,
+        step: int,
+        value: float,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        """Record ``value`` at ``step`` (and, with several objectives, all of ``values``)."""
 
     @abstractmethod
     def heartbeat(self, trial_ids: Iterable[int], token_by_id: Mapping[int, str]) -> None: ...
@@ -151,6 +168,8 @@ class Storage(ABC):
         metrics: Mapping[str, Any] | None = None,
         fail_reason: str | None = None,
         traceback: str | None = None,
+        values: Sequence[float] | None = None,
+        constraint_violations: Sequence[float] | None = None,
     ) -> TrialRecord | None:
         """Finish a running trial. Repeating the same finish with the same token is a no-op;
         a token that no longer owns the trial raises ``StaleTrialError``.

@@ -45,6 +45,7 @@ from hypersearch.exceptions import (
     StudyNotFoundError,
     TrialNotFoundError,
 )
+from hypersearch.objectives import Objective
 from hypersearch.space import param_from_dict
 from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord, StudySummary
 from hypersearch.trial import TrialRecord, TrialState
@@ -52,7 +53,8 @@ from hypersearch.trial import TrialRecord, TrialState
 __all__ = ["SCHEMA_VERSION", "SQLStorage", "redact_url"]
 
 #: Version of the tables below. Bump it with a migration in ``upgrade_schema``.
-SCHEMA_VERSION = 1
+#: v2: several objectives and outcome constraints (JSON text columns, NULL for old rows).
+SCHEMA_VERSION = 2
 
 T = TypeVar("T")
 _metadata = sa.MetaData()
@@ -73,6 +75,9 @@ studies_table = sa.Table(
     sa.Column("space", sa.Text, nullable=True),
     sa.Column("config", sa.Text, nullable=False, default="{}"),
     sa.Column("created_at", sa.Double, nullable=True),
+    # v2: [{"name", "direction"}, ...] and [{"metric", "op", "bound"} | {"function"}, ...]
+    sa.Column("objectives", sa.Text, nullable=True),
+    sa.Column("constraints", sa.Text, nullable=True),
 )
 trials_table = sa.Table(
     "hs_trials",
@@ -100,6 +105,10 @@ trials_table = sa.Table(
     sa.Column("started_at", sa.Double, nullable=True),
     sa.Column("finished_at", sa.Double, nullable=True),
     sa.Column("heartbeat_at", sa.Double, nullable=True),
+    # v2: every objective's value (a JSON list, multi-objective studies) and one violation
+    # per constraint (a JSON list; <= 0 satisfied)
+    sa.Column("objective_values", sa.Text, nullable=True),
+    sa.Column("constraint_violations", sa.Text, nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_trial_number"),
     sa.UniqueConstraint("study_id", "claim_key", name="uq_trial_claim_key"),
     sa.Index("ix_trials_study_state", "study_id", "state"),
@@ -111,6 +120,8 @@ reports_table = sa.Table(
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("value", sa.Double, nullable=True),
     sa.Column("at", sa.Double, nullable=True),
+    # v2: every objective's value at this step (a JSON list; ``value`` keeps the first)
+    sa.Column("objective_values", sa.Text, nullable=True),
 )
 
 _FINISHED = [s.value for s in TrialState if s.is_finished]
@@ -127,9 +138,21 @@ def _has_reports() -> sa.Label[bool]:
     )
 
 
+def _add_multi_objective_columns(conn: Connection) -> None:
+    """v1 -> v2: the columns of several objectives and constraints, NULL in existing rows
+    (which read as single-objective studies without constraints, as before)."""
+    for table, column in (
+        (studies_table, "objectives"),
+        (studies_table, "constraints"),
+        (trials_table, "objective_values"),
+        (trials_table, "constraint_violations"),
+        (reports_table, "objective_values"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column} TEXT"))
+
+
 #: ``_MIGRATIONS[v](conn)`` turns schema v into v+1 inside the upgrade transaction.
-#: v1 is the first schema, so there is none yet.
-_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_multi_objective_columns}
 _WRITE_RETRIES = 12
 #: Error texts that mean the database connection went away (server restart, network).
 _CONNECTION_LOST = (
@@ -241,6 +264,23 @@ def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def _floats_text(values: Sequence[float] | None) -> str | None:
+    """Several numbers as stored (a JSON list; NaN and infinities as JSON extensions)."""
+    return None if values is None else json.dumps([float(v) for v in values])
+
+
+def _floats(text: str | None) -> tuple[float, ...] | None:
+    return None if not text else tuple(float(v) for v in json.loads(text))
+
+
+def _objectives(row: Any) -> tuple[Objective, ...]:
+    """A study row's objectives; rows of schema v1 have one, its metric and direction."""
+    stored = _loads(row._mapping.get("objectives"), None)
+    if not stored:
+        return (Objective(row.metric, row.direction),)
+    return tuple(Objective(o["name"], o["direction"]) for o in stored)
+
+
 def summarise_studies(conn: Connection) -> list[StudySummary]:
     """Every study with its trial counts per state, best value and last activity, in four
     grouped queries (shared by the storage and the dashboard's read-only connection)."""
@@ -278,6 +318,7 @@ def summarise_studies(conn: Connection) -> list[StudySummary]:
                 best_value=lo if s.direction == "minimize" else hi,
                 created_at=s.created_at,
                 last_activity=last.get(s.id) or s.created_at,
+                objectives=_objectives(s),
             )
         )
     return out
@@ -389,6 +430,8 @@ class _HotStatements:
                 metrics=p("v_metrics"),
                 fail_reason=p("v_reason"),
                 traceback=p("v_traceback"),
+                objective_values=p("v_objective_values"),
+                constraint_violations=p("v_constraint_violations"),
                 finished_at=now,
             )
             .returning(*t.c, _has_reports())
@@ -818,7 +861,14 @@ class SQLStorage(Storage):
         metric: str,
         space: Mapping[str, Any] | None,
         config: Mapping[str, Any],
+        objectives: Sequence[Objective] = (),
+        constraints: Sequence[Mapping[str, Any]] | None = None,
     ) -> StudyRecord:
+        stored_objectives = [
+            {"name": o.name, "direction": o.direction}
+            for o in (objectives or [Objective(metric, direction)])
+        ]
+
         def insert(conn: Connection) -> int:
             exists = conn.execute(
                 sa.select(studies_table.c.id).where(studies_table.c.name == name)
@@ -836,6 +886,8 @@ class SQLStorage(Storage):
                     space=None if space is None else _dumps(space),
                     config=_dumps(dict(config)),
                     created_at=self._now,
+                    objectives=_dumps(stored_objectives),
+                    constraints=None if constraints is None else _dumps(list(constraints)),
                 )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -868,6 +920,8 @@ class SQLStorage(Storage):
             space=_loads(row.space, None),
             config=_loads(row.config, {}),
             created_at=row.created_at,
+            objectives=_objectives(row),
+            constraints=_loads(row.constraints, None),
         )
 
     def update_study(
@@ -976,7 +1030,28 @@ class SQLStorage(Storage):
             "host": record.host,
             "started_at": record.started_at,
             "finished_at": record.finished_at,
+            "objective_values": _floats_text(record.values),
+            "constraint_violations": _floats_text(record.constraint_violations),
         }
+
+    @staticmethod
+    def _report_rows(trial_id: int, record: TrialRecord) -> list[dict[str, Any]]:
+        """The learning curve of a trial that ran elsewhere, as ``hs_reports`` rows."""
+        several = record.intermediate_values
+        steps = sorted({*record.intermediate, *several})
+        rows = []
+        for s in steps:
+            values = several.get(s)
+            first = record.intermediate.get(s, values[0] if values else math.nan)
+            rows.append(
+                {
+                    "trial_id": trial_id,
+                    "step": int(s),
+                    "value": _finite_or_none(first),
+                    "objective_values": _floats_text(values),
+                }
+            )
+        return rows
 
     def add_finished_trials(self, study_id: int, records: Sequence[TrialRecord]) -> list[int]:
         """Many trials that ran elsewhere (an import) in one transaction: all or none."""
@@ -994,9 +1069,7 @@ class SQLStorage(Storage):
             numbered = [{**row, "number": first + i} for i, row in enumerate(rows)]
             ids = {int(n): int(i) for i, n in conn.execute(insert, numbered)}
             reports = [
-                {"trial_id": ids[first + i], "step": s, "value": _finite_or_none(v)}
-                for i, r in enumerate(records)
-                for s, v in r.intermediate.items()
+                row for i, r in enumerate(records) for row in self._report_rows(ids[first + i], r)
             ]
             if reports:
                 conn.execute(reports_table.insert(), reports)
@@ -1011,16 +1084,10 @@ class SQLStorage(Storage):
 
     def add_finished_trial(self, study_id: int, record: TrialRecord) -> int:
         trial_id, number = self._insert_with_number(study_id, self._finished_values(record))
-        if record.intermediate:
+        if record.intermediate or record.intermediate_values:
 
             def add_reports(conn: Connection) -> None:
-                conn.execute(
-                    reports_table.insert(),
-                    [
-                        {"trial_id": trial_id, "step": s, "value": _finite_or_none(v)}
-                        for s, v in record.intermediate.items()
-                    ],
-                )
+                conn.execute(reports_table.insert(), self._report_rows(trial_id, record))
 
             self._write_tx(add_reports)
         return number
@@ -1162,19 +1229,32 @@ class SQLStorage(Storage):
         self._owned[trial_id] = merged
         return True
 
-    def report(self, trial_id: int, token: str, step: int, value: float) -> None:
+    def report(
+        self,
+        trial_id: int,
+        token: str,
+        step: int,
+        value: float,
+        values: Sequence[float] | None = None,
+    ) -> None:
+        stored = _finite_or_none(value)
+        several = _floats_text(values)
+
         def write(conn: Connection) -> None:
             self._check_owner(conn, trial_id, token)
-            stored = _finite_or_none(value)
             updated = conn.execute(
                 reports_table.update()
                 .where(reports_table.c.trial_id == trial_id, reports_table.c.step == step)
-                .values(value=stored, at=self._now)
+                .values(value=stored, objective_values=several, at=self._now)
             )
             if updated.rowcount == 0:
                 conn.execute(
                     reports_table.insert().values(
-                        trial_id=trial_id, step=step, value=stored, at=self._now
+                        trial_id=trial_id,
+                        step=step,
+                        value=stored,
+                        objective_values=several,
+                        at=self._now,
                     )
                 )
             conn.execute(
@@ -1214,19 +1294,23 @@ class SQLStorage(Storage):
         metrics: Mapping[str, Any] | None = None,
         fail_reason: str | None = None,
         traceback: str | None = None,
+        values: Sequence[float] | None = None,
+        constraint_violations: Sequence[float] | None = None,
     ) -> TrialRecord | None:
         if not state.is_finished:
             raise ValueError(f"finish_trial needs a finished state, got {state}.")
-        values = {
+        columns = {
             "state": state.value,
             "value": value,
             "metrics": _dumps(dict(metrics or {})),
             "fail_reason": _text(fail_reason),
             "traceback": _text(traceback),
+            "objective_values": _floats_text(values),
+            "constraint_violations": _floats_text(constraint_violations),
             "finished_at": self._now,
         }
         args = {"v_id": trial_id, "v_token": token}
-        args.update({f"v_{k}": v for k, v in values.items() if k != "finished_at"})
+        args.update({f"v_{k}": v for k, v in columns.items() if k != "finished_at"})
         args["v_reason"] = args.pop("v_fail_reason")
 
         def finish(conn: Connection) -> Any:
@@ -1237,7 +1321,7 @@ class SQLStorage(Storage):
         if row is None:  # a repeated finish, or no longer ours: decide in a transaction
             try:
                 self._write_tx(
-                    lambda conn: self._finish_again(conn, trial_id, token, state, values)
+                    lambda conn: self._finish_again(conn, trial_id, token, state, columns)
                 )
             finally:
                 self._owned.pop(trial_id, None)
@@ -1422,22 +1506,28 @@ class SQLStorage(Storage):
         """Records of trial rows, with their learning curves. Rows read with
         ``_has_reports()`` skip the reports query for trials that have none."""
         curves: dict[int, dict[int, float]] = {row.id: {} for row in rows}
-        ids = [r.id for r in rows if r._mapping.get("has_reports", True)]
+        several: dict[int, dict[int, tuple[float, ...]]] = {row.id: {} for row in rows}
+        r = reports_table
+        ids = [row.id for row in rows if row._mapping.get("has_reports", True)]
         if ids:
             for chunk_start in range(0, len(ids), 5000):
                 chunk = ids[chunk_start : chunk_start + 5000]
-                for trial_id, step, value in conn.execute(
-                    sa.select(
-                        reports_table.c.trial_id, reports_table.c.step, reports_table.c.value
-                    )
-                    .where(reports_table.c.trial_id.in_(chunk))
-                    .order_by(reports_table.c.trial_id, reports_table.c.step)
+                for trial_id, step, value, values in conn.execute(
+                    sa.select(r.c.trial_id, r.c.step, r.c.value, r.c.objective_values)
+                    .where(r.c.trial_id.in_(chunk))
+                    .order_by(r.c.trial_id, r.c.step)
                 ):
                     curves[trial_id][int(step)] = math.nan if value is None else float(value)
-        return [self._record(row, curves[row.id]) for row in rows]
+                    if values:
+                        several[trial_id][int(step)] = _floats(values)  # type: ignore[assignment]
+        return [self._record(row, curves[row.id], several[row.id]) for row in rows]
 
     @staticmethod
-    def _record(row: Any, curve: Mapping[int, float]) -> TrialRecord:
+    def _record(
+        row: Any,
+        curve: Mapping[int, float],
+        several: Mapping[int, tuple[float, ...]] | None = None,
+    ) -> TrialRecord:
         dists = _loads(row.distributions, {})
         state = TrialState(row.state)
         value = row.value
@@ -1464,6 +1554,9 @@ class SQLStorage(Storage):
             finished_at=row.finished_at,
             heartbeat_at=row.heartbeat_at,
             claim_key=row.claim_key,
+            values=_floats(row.objective_values),
+            constraint_violations=_floats(row.constraint_violations),
+            intermediate_values=dict(several or {}),
         )
 
     def _trial_by_id(self, trial_id: int) -> TrialRecord:
