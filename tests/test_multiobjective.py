@@ -524,3 +524,34 @@ def test_cli_best_without_a_front_says_so(
     make(url).optimize(lambda t: 0.5, n_trials=1)  # fails: one number for two objectives
     assert main(["best", "mo", "--storage", url]) == 1
     assert "no completed trial with every objective" in capsys.readouterr().out
+
+
+# parallel workers ------------------------------------------------------------------------------
+def test_parallel_workers_keep_every_objective_and_the_function_constraint(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'parallel.db'}"
+    study = make(url, constraints=fits_in_memory)
+    study.optimize(two_objectives, n_trials=6, n_workers=2)
+    trials = study.trials
+    assert [t.state for t in trials] == [hs.TrialState.COMPLETE] * 6
+    for t in trials:  # each worker process judged the constraint with the same function
+        x, n = t.params["x"], t.params["n"]
+        assert t.values == pytest.approx((x - 0.05 * n, 1.0 + n * x))
+        assert t.constraint_violations == pytest.approx((2.0 * n - 6.0, n * x - 4.0))
+        assert sorted(t.intermediate_values) == [0, 1, 2]
+
+
+def test_checkpoints_of_the_whole_front_are_kept(tmp_path: Path) -> None:
+    study = make(f"sqlite:///{tmp_path / 'ckpt.db'}")
+
+    def objective(trial: hs.Trial) -> dict[str, float]:
+        trial.save_checkpoint({"x": trial.params["x"]})
+        return two_objectives(trial)
+
+    study.optimize(objective, n_trials=12)
+    front = {t.number for t in study.best_trials}
+    kept = {t.number for t in study.trials if t.attrs.get("checkpoint")}
+    assert kept == front and len(front) < 12
+    for number in front:
+        assert study.artifact_dir.joinpath(str(number)).is_dir()

@@ -192,7 +192,11 @@ def cleanup(study: Study, trials: Sequence[TrialRecord] | None = None) -> list[i
                 keep.add(int(source))
     if study.scheduler is not None:
         keep |= study.scheduler.needed_checkpoints(trials)
-    best = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value]
+    if study.is_multi_objective:  # every trade-off on the Pareto front may be the one chosen
+        from hypersearch.objectives import pareto_front
+
+        keep |= {t.number for t in pareto_front(trials, study.directions)}
+    best = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value and t.feasible]
     sign = 1.0 if study.direction == "minimize" else -1.0
     best.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
     keep |= {t.number for t in best[: study.keep_checkpoints]}
