@@ -3,6 +3,7 @@
     >>> from hypersearch import plot
     >>> plot.plot_history(study)              # a plotly Figure; Jupyter shows it
     >>> plot.plot_contour(study, "lr", "units")
+    >>> plot.pareto_front(study)              # a multi-objective study's trade-off
 
 The analysis charts (importance, parallel coordinates, slices, contour) compare trials on the
 dashboard's basis (final values, or values at the highest step enough trials reached in a
@@ -16,9 +17,11 @@ the very dict the dashboard's charts are drawn from; ``figure(spec)`` draws any.
 
 from __future__ import annotations
 
-from hypersearch.plot import specs
+from hypersearch.plot import pareto_specs, specs
 from hypersearch.plot.figures import (
     figure,
+    hypervolume_history,
+    pareto_front,
     plot_contour,
     plot_history,
     plot_importance,
@@ -34,6 +37,9 @@ __all__ = [
     "Compared",
     "compared_values",
     "figure",
+    "hypervolume_history",
+    "pareto_front",
+    "pareto_specs",
     "plot_contour",
     "plot_history",
     "plot_importance",

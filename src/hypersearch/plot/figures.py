@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.plot import specs
+from hypersearch.plot import pareto_specs, specs
 from hypersearch.plot.shared import (
     ColorRange,
     Compared,
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "figure",
+    "hypervolume_history",
+    "pareto_front",
     "plot_contour",
     "plot_history",
     "plot_importance",
@@ -62,6 +64,7 @@ def history_spec(study: Study) -> dict[str, Any]:
         direction=study.direction,
         metric=study.metric,
         fail_reasons={t.number: t.fail_reason or "" for t in trials if t.fail_reason},
+        objectives=len(study.objectives),
     )
 
 
@@ -82,6 +85,36 @@ def curves_spec(study: Study, *, max_curves: int | None = 300) -> dict[str, Any]
         metric=study.metric,
         max_curves=max_curves,
     )
+
+
+def _objective_columns(
+    study: Study, function: str
+) -> tuple[list[int], list[Any], list[bool], list[Any], list[tuple[str, str]]]:
+    """The COMPLETE trials' numbers, objective values, feasibility and constraint violations,
+    and the objectives, for the multi-objective charts."""
+    check_study(study, function)
+    objectives = [(o.name, o.direction) for o in study.objectives]
+    if len(objectives) < 2:
+        raise InvalidArgumentError(
+            f"{function}() needs a study with two or more objectives (create_study(directions="
+            f'{{"val_accuracy": "maximize", "latency_ms": "minimize"}})); study '
+            f"{study.name!r} has one, {objectives[0][0]!r}: use plot_history(study)."
+        )
+    return (*pareto_specs.columns_of(study.trials), objectives)
+
+
+def pareto_spec(study: Study) -> dict[str, Any]:
+    """The Pareto-front chart's specification of a multi-objective study."""
+    numbers, values, feasible, violations, objectives = _objective_columns(study, "pareto_front")
+    return pareto_specs.pareto_spec(
+        numbers, values, feasible, objectives=objectives, violations=violations
+    )
+
+
+def hypervolume_spec(study: Study) -> dict[str, Any]:
+    """The hypervolume-over-time chart's specification of a multi-objective study."""
+    numbers, values, feasible, _, objectives = _objective_columns(study, "hypervolume_history")
+    return pareto_specs.hypervolume_spec(numbers, values, feasible, objectives=objectives)
 
 
 def _analysis_inputs(study: Study, function: str) -> tuple[Compared, dict[str, Any], list[str]]:
@@ -109,11 +142,15 @@ def spec_of(study: Study, chart: str) -> dict[str, Any]:
         return history_spec(study)
     if chart == "curves":
         return curves_spec(study, max_curves=None)
+    if chart == "pareto":
+        return pareto_spec(study)
+    if chart == "hypervolume":
+        return hypervolume_spec(study)
     found = analysis_specs(study)
     if chart not in found:
         raise InvalidArgumentError(
             f"spec_of(): no chart {chart!r}; charts are 'history', 'curves', "
-            f"{', '.join(map(repr, found))}."
+            f"{', '.join(map(repr, found))}, 'pareto', 'hypervolume'."
         )
     return found[chart]
 
@@ -360,6 +397,27 @@ def _slices(spec: Mapping[str, Any], cols: int) -> go.Figure:
     return fig
 
 
+def _matrix(spec: Mapping[str, Any], cols: int) -> go.Figure:
+    """Panels of x/y charts (each pair of objectives), the legend once."""
+    with needs_extra("hypersearch.plot"):
+        from plotly.subplots import make_subplots
+    panels = spec["panels"]
+    n_cols = max(1, min(cols, len(panels)))
+    n_rows = math.ceil(len(panels) / n_cols)
+    fig = make_subplots(rows=n_rows, cols=n_cols, horizontal_spacing=0.08, vertical_spacing=0.12)
+    fig.update_layout(**_layout(spec, 140 + 320 * n_rows))
+    for i, p in enumerate(panels):
+        row, col = i // n_cols + 1, i % n_cols + 1
+        for s in p["series"]:
+            trace = _scatter(s, p["x"], p["y"])
+            trace.showlegend = i == 0
+            trace.legendgroup = s["name"]
+            fig.add_trace(trace, row=row, col=col)
+        fig.update_xaxes(_axis(p["x"]), row=row, col=col)
+        fig.update_yaxes(_axis(p["y"]), row=row, col=col)
+    return fig
+
+
 def _contour(spec: Mapping[str, Any]) -> go.Figure:
     go = _go()
     xa, ya = spec["x"], spec["y"]
@@ -416,6 +474,8 @@ def figure(spec: Mapping[str, Any], *, cols: int = 3) -> go.Figure:
         return _slices(spec, cols)
     if kind == "contour":
         return _contour(spec)
+    if kind == "matrix":
+        return _matrix(spec, cols)
     raise InvalidArgumentError(
         f"figure(): unknown chart type {kind!r}; pass a specification from hypersearch.plot.specs."
     )
@@ -479,6 +539,19 @@ def plot_contour(study: Study, x: str | None = None, y: str | None = None) -> go
         compared, definitions, direction=study.direction, metric=study.metric, x=x, y=y
     )
     return figure(spec)
+
+
+def pareto_front(study: Study, *, cols: int = 3) -> go.Figure:
+    """The trade-off of a multi-objective study: each completed trial by its objective values,
+    the feasible Pareto front highlighted, infeasible trials as crosses; one panel per pair of
+    objectives when there are three or more (``cols`` per row)."""
+    return figure(pareto_spec(study), cols=cols)
+
+
+def hypervolume_history(study: Study) -> go.Figure:
+    """The hypervolume of the feasible Pareto front by trial number, up to a fixed reference
+    point: how the trade-off improved as the study ran."""
+    return figure(hypervolume_spec(study))
 
 
 def plot_lr_finder(result: Any) -> go.Figure:

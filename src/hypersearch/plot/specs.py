@@ -146,11 +146,20 @@ def history_spec(
     direction: str,
     metric: str,
     fail_reasons: Mapping[int, str] | None = None,
+    objectives: int = 1,
 ) -> dict[str, Any]:
     """Each finished trial's value by number, the best so far over completed trials, STOPPED
     trials at the value they stopped at and FAILED ones as crosses along the bottom (their
-    hover text: the reason, from ``fail_reasons``)."""
+    hover text: the reason, from ``fail_reasons``). A study of several ``objectives`` has no
+    single best: its history is the hypervolume chart's."""
     title = f"Optimisation history: {metric}"
+    if objectives > 1:
+        return _empty(
+            "xy",
+            title,
+            f"This study has {objectives} objectives: its progress is the hypervolume of its "
+            "Pareto front over time.",
+        )
     reasons = fail_reasons or {}
     rows = sorted(zip(numbers, states, values, strict=True), key=lambda r: r[0])
     by_state: dict[str, list[tuple[int, float]]] = {"COMPLETE": [], "STOPPED": []}
