@@ -28,7 +28,7 @@ __all__ = ["MOObservations", "directions_of", "good_order", "mo_observations", "
 
 #: Front sizes (points x objectives) up to which the cut front is ordered by exact
 #: hypervolume contributions; larger ones use crowding distance, which is O(n log n).
-_MAX_HV_WORK = {2: 400, 3: 60}
+_MAX_HV_WORK = {2: 100, 3: 60}
 
 
 def directions_of(ctx: SamplingContext) -> tuple[str, ...]:
