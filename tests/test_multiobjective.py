@@ -346,13 +346,22 @@ def test_a_function_constraint_is_stored_by_name_and_needed_again(tmp_path: Path
     assert "fits_in_memory" in study.constraints.describe()  # type: ignore[union-attr]
     reader = hs.load_study("mo", storage=url)  # reading needs no function
     assert len(reader.best_trials) == len(study.best_trials)
-    reader.optimize(two_objectives, n_trials=1)
-    assert "not given to this process" in (reader.trials[-1].fail_reason or "")
+    with pytest.raises(hs.InvalidArgumentError, match="was not given: load the study with"):
+        reader.optimize(two_objectives, n_trials=1)
+    record = reader.tell(reader.ask(), (0.5, 1.0))  # ask/tell: that trial fails, saying why
+    assert "not given to this process" in (record.fail_reason or "")
     worker = hs.load_study("mo", storage=url, constraints=fits_in_memory)
     worker.optimize(two_objectives, n_trials=1)
     assert worker.trials[-1].state is hs.TrialState.COMPLETE
     with pytest.raises(hs.InvalidArgumentError, match="constraints"):
         hs.load_study("mo", storage=url, constraints=lambda m: [0.0])
+    from hypersearch.cli import main
+
+    worker_args = ["worker", "mo", "--objective", "test_multiobjective:two_objectives"]
+    worker_args += ["--n-trials", "1", "--storage", url]
+    assert main(worker_args) == 1  # says what to pass
+    assert main([*worker_args, "--constraints", "test_multiobjective:fits_in_memory"]) == 0
+    assert study.trials[-1].state is hs.TrialState.COMPLETE
 
 
 def test_constraints_on_a_single_objective_study() -> None:
@@ -555,3 +564,21 @@ def test_checkpoints_of_the_whole_front_are_kept(tmp_path: Path) -> None:
     assert kept == front and len(front) < 12
     for number in front:
         assert study.artifact_dir.joinpath(str(number)).is_dir()
+
+
+def test_the_default_sampler_and_multi_objective_asha_run_a_study() -> None:
+    study = make(sampler="auto", scheduler="mo_asha", constraints={"mem": ("<=", 12.0)})
+    study.optimize(two_objectives, n_trials=14)
+    states = {t.state for t in study.trials}
+    assert states <= {hs.TrialState.COMPLETE, hs.TrialState.STOPPED}
+    assert study.best_trials and all(t.feasible for t in study.best_trials)
+
+
+def test_trials_dataframe_has_a_column_per_objective_and_the_violations() -> None:
+    pytest.importorskip("pandas")
+    study = make(constraints={"mem": ("<=", 8.0)})
+    study.optimize(two_objectives, n_trials=4)
+    frame = study.trials_dataframe()
+    assert list(frame.columns[:6]) == ["number", "state", "acc", "ms", "feasible", "violation.mem"]
+    assert frame["acc"].tolist() == [t.values[0] for t in study.trials]  # type: ignore[index]
+    assert frame["violation.mem"].tolist() == [2.0 * t.params["n"] - 8.0 for t in study.trials]

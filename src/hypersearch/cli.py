@@ -652,6 +652,7 @@ def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
             timeout=args.timeout,
             max_retries=args.max_retries,
             callbacks=trackers,
+            constraints=args.constraints,
         )
     print(summary)
     return 0
@@ -868,6 +869,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TRACKER",
         help="also log each trial to tensorboard:DIR or mlflow[:URI] (repeatable)",
+    )
+    p.add_argument(
+        "--constraints",
+        metavar="MODULE:FUNCTION",
+        help="the study's constraint function, when it was created with one",
     )
 
     p = command("upgrade", cmd_upgrade, "upgrade the database schema to this version's")

@@ -209,6 +209,12 @@ class Constraints:
             return f"function {self._function_name}"
         return ", ".join(map(str, self.bounds))
 
+    @property
+    def function_missing(self) -> bool:
+        """True for a stored function constraint whose function this process was not given
+        (reading works; judging new trials needs it)."""
+        return self._function_name is not None and self.function is None
+
     def labels(self) -> list[str]:
         """A name per constraint for tables: the metric of each bound (``[]`` for a function,
         whose violations are numbered)."""

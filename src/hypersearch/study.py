@@ -675,6 +675,13 @@ class Study:
             raise InvalidArgumentError(
                 f"objective must be a function taking a trial, got {type(objective).__name__}."
             )
+        if self.constraints is not None and self.constraints.function_missing:
+            raise InvalidArgumentError(
+                f"Study {self.name!r} judges trials with the constraint "
+                f"{self.constraints.describe()}, which this process was not given: load the "
+                "study with hs.load_study(..., constraints=<that function>) (or `hypersearch "
+                "worker ... --constraints module:function`) to run trials."
+            )
         for label, v in (("n_trials", n_trials), ("max_failures", max_failures)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
                 raise InvalidArgumentError(

@@ -17,12 +17,12 @@ from hypersearch.storage import Storage
 __all__ = ["load_objective", "run_worker"]
 
 
-def load_objective(spec: str) -> Callable[..., Any]:
+def load_objective(spec: str, option: str = "--objective") -> Callable[..., Any]:
     """Import ``module:function`` (``pkg.mod:fn``; the current folder is importable)."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise InvalidArgumentError(
-            f"--objective must be module:function (e.g. train:objective), got {spec!r}."
+            f"{option} must be module:function (e.g. train:objective), got {spec!r}."
         )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -30,7 +30,7 @@ def load_objective(spec: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise InvalidArgumentError(
-            f"Cannot import {module_name!r} for --objective {spec!r}: {exc}. Give "
+            f"Cannot import {module_name!r} for {option} {spec!r}: {exc}. Give "
             "module:function importable from the current folder or PYTHONPATH."
         ) from None
     obj: Any = module
@@ -38,11 +38,11 @@ def load_objective(spec: str) -> Callable[..., Any]:
         obj = getattr(obj, part, None)
         if obj is None:
             raise InvalidArgumentError(
-                f"{module_name!r} has no {attr!r} (from --objective {spec!r}; expected "
+                f"{module_name!r} has no {attr!r} (from {option} {spec!r}; expected "
                 "module:function)."
             )
     if not callable(obj):
-        raise InvalidArgumentError(f"--objective {spec!r} is not a function.")
+        raise InvalidArgumentError(f"{option} {spec!r} is not a function.")
     return obj
 
 
@@ -55,13 +55,17 @@ def run_worker(
     timeout: float | None = None,
     max_retries: int = 0,
     callbacks: Sequence[Callable[[Any, Any], None]] = (),
+    constraints: str | Callable[..., Any] | None = None,
 ) -> str:
     """Run trials of an existing study in this process; return a one-line summary.
-    ``callbacks`` (e.g. trackers) receive each trial this worker finishes."""
+    ``callbacks`` (e.g. trackers) receive each trial this worker finishes; ``constraints``
+    is the study's constraint function (``module:function``) when it has one."""
     from hypersearch.study import load_study
 
     func = load_objective(objective) if isinstance(objective, str) else objective
-    study = load_study(study_name, storage=storage)
+    if isinstance(constraints, str):
+        constraints = load_objective(constraints, "--constraints")
+    study = load_study(study_name, storage=storage, constraints=constraints)
     before = {t.number for t in study.trials}
     study.optimize(
         func,
