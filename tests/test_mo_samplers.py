@@ -277,3 +277,12 @@ def test_motpe_in_a_constrained_sqlite_study_learns_and_resumes(tmp_path: Any) -
     # learning sampler still crosses it often, but far less than random
     assert sum(t.feasible for t in late) >= 0.3 * len(late)
     assert all(t.feasible for t in again.best_trials)
+
+
+def test_bad_options_say_what_to_use() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="MOTPESampler: n_startup must be >= 0"):
+        MOTPESampler(n_candidates=0)
+    with pytest.raises(hs.InvalidArgumentError, match="ParEGOSampler: rho must be"):
+        ParEGOSampler(rho=-1.0)
+    with pytest.raises(hs.InvalidArgumentError, match="max_points=250"):
+        ParEGOSampler(max_points=1)

@@ -12,10 +12,12 @@ the GP minimises the total constraint violation instead.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
+from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import (
     EncodingCache,
     Observations,
@@ -70,6 +72,12 @@ class ParEGOSampler(Sampler):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
+        if not (rho >= 0 and math.isfinite(rho)) or int(max_points) < 2:
+            raise InvalidArgumentError(
+                f"ParEGOSampler: rho must be a finite number >= 0 and max_points >= 2, got "
+                f"rho={rho}, max_points={max_points}; the defaults are rho=0.05, "
+                "max_points=250."
+            )
         self.n_startup = None if n_startup is None else int(n_startup)
         self.rho = float(rho)
         self.max_points = int(max_points)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import (
     EncodingCache,
     Observations,
@@ -91,6 +92,12 @@ class MOTPESampler(Sampler):
         self, *, n_startup: int = 10, n_candidates: int = N_CANDIDATES, seed: int | None = None
     ) -> None:
         super().__init__(seed=seed)
+        if int(n_startup) < 0 or int(n_candidates) < 1:
+            raise InvalidArgumentError(
+                f"MOTPESampler: n_startup must be >= 0 and n_candidates >= 1, got "
+                f"n_startup={n_startup}, n_candidates={n_candidates}; the defaults are "
+                f"n_startup=10, n_candidates={N_CANDIDATES}."
+            )
         self.n_startup = int(n_startup)
         self.n_candidates = int(n_candidates)
         self._sobol = SobolSampler(seed=self.seed)
