@@ -366,7 +366,7 @@ class Study:
             )
         result = self._parse_result(value)
         if target is TrialState.STOPPED or (target is None and live.should_stop()):
-            if result.problem is not None:  # no number given (None, NaN...): the last report
+            if result.value is None and result.values is None:  # None, NaN...: last report
                 result = self._last_reported(live, result.metrics)
             violations, _ = self._violations(result)  # judged only where it can be
             return self._finish(
