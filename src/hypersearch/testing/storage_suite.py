@@ -25,6 +25,7 @@ from hypersearch.exceptions import (
     StudyNotFoundError,
     TrialNotFoundError,
 )
+from hypersearch.objectives import Objective
 from hypersearch.space import Float, Int
 from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord
 from hypersearch.trial import TrialRecord, TrialState
@@ -591,6 +592,66 @@ def test_annotations_on_a_running_trial_do_not_break_its_lease(storage: Storage)
 def test_url_never_shows_a_password(storage: Storage) -> None:
     assert isinstance(storage.url, str) and storage.url
     assert ":secret@" not in storage.url
+
+
+# --------------------------------------------------------------------------- several objectives
+
+
+def test_objectives_and_constraints_are_stored_with_the_study(storage: Storage) -> None:
+    objectives = (Objective("acc", "maximize"), Objective("ms", "minimize"))
+    bounds = [{"metric": "mem", "op": "<=", "bound": 16.0}]
+    storage.create_study(
+        "mo",
+        direction="maximize",
+        metric="acc",
+        space=SPACE,
+        config=CONFIG,
+        objectives=objectives,
+        constraints=bounds,
+    )
+    got = storage.get_study("mo")
+    assert got.objectives == objectives and list(got.constraints or []) == bounds
+    (summary,) = storage.list_studies()
+    assert summary.objectives == objectives
+    plain = _study(storage, "one", direction="maximize")  # one objective, no constraints
+    assert plain.objectives == (Objective("value", "maximize"),) and plain.constraints is None
+
+
+def test_every_objective_of_a_result_and_a_curve_is_kept(storage: Storage) -> None:
+    study = _study(storage)
+    c = _claim(storage, study)
+    storage.report(c.record.id, c.token, 0, 0.5, values=(0.5, 12.0))
+    storage.report(c.record.id, c.token, 1, 0.7, values=(0.7, math.nan))
+    storage.report(c.record.id, c.token, 1, 0.75, values=(0.75, 11.0))  # replaced
+    storage.finish_trial(
+        c.record.id,
+        c.token,
+        TrialState.COMPLETE,
+        metrics={"mem": 3.0},
+        values=(0.75, 11.0),
+        constraint_violations=(-13.0, 0.5),
+    )
+    r = _get(storage, study, c)
+    assert r.value is None and r.values == (0.75, 11.0)
+    assert r.constraint_violations == (-13.0, 0.5) and not r.feasible
+    assert dict(r.intermediate_values) == {0: (0.5, 12.0), 1: (0.75, 11.0)}
+    assert dict(r.intermediate) == {0: 0.5, 1: 0.75}
+    # a trial that ran elsewhere keeps them too, one at a time or many at once
+    manual = TrialRecord(
+        number=-1,
+        state=TrialState.COMPLETE,
+        params={"x": 0.5, "n": 2},
+        values=(0.9, 10.0),
+        constraint_violations=(-1.0,),
+        intermediate={0: 0.9},
+        intermediate_values={0: (0.9, 10.0)},
+    )
+    one = storage.add_finished_trial(study.id, manual)
+    many = storage.add_finished_trials(study.id, [manual, manual])
+    for number in (one, *many):
+        again = storage.get_trial(study.id, number)
+        assert again.values == (0.9, 10.0) and again.constraint_violations == (-1.0,)
+        assert dict(again.intermediate_values) == {0: (0.9, 10.0)}
 
 
 #: Every test above, so ``from hypersearch.testing.storage_suite import *`` collects them all.
