@@ -48,6 +48,7 @@ from test_dashboard_support import (  # noqa: E402
     XSS_NOTE,
     build_bulk_study,
     build_hyperband_study,
+    build_multiobjective_study,
     build_odd_study,
     build_single_fidelity_study,
 )
@@ -64,6 +65,7 @@ ARGS = [
 ]
 CHARTS = ("history", "table", "curves", "parcoords", "slices", "importance", "contour")
 PLOTS = ("history", "curves", "importance", "parcoords", "contour", "slices")
+MO_CHARTS = ("pareto", "hypervolume", "table", "curves", "parcoords", "slices", "importance")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 WIDTHS = (1400, 800)
 
@@ -288,6 +290,8 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A plain study with failures ("mlp") and a Hyperband one ("mlp-hyperband"), one file."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     build_single_fidelity_study(path)
+    build_multiobjective_study(path, name="mlp-tradeoff")
+    build_multiobjective_study(path, name="mlp-tradeoff-3", three=True)
     return build_hyperband_study(path, name="mlp-hyperband")
 
 
@@ -411,6 +415,51 @@ def test_charts_are_drawn_for_print(page: Page, demo: str, demo_url: str) -> Non
         assert len(page.pdf()) > 20_000  # the printed page, charts included
 
 
+# several objectives ---------------------------------------------------------------------------
+def test_pareto_front_hypervolume_and_objective_columns(
+    page: Page, demo: str, demo_url: str, tmp_path: Path
+) -> None:
+    sid = _study_id(demo_url, "mlp-tradeoff")
+    page.goto(f"{demo}/studies/{sid}")
+    _wait_charts(page, MO_CHARTS)
+    spec = page.request.get(f"{demo}/api/studies/{sid}/charts/pareto").json()["pareto"]
+    names = {s["name"]: s for s in spec["series"]}
+    # the front, the dominated and the infeasible trials, as the specification says
+    assert _drawn(page, "pareto") > 3 and _drawn(page, "hypervolume") > 3
+    legend = page.inner_text("#plot-pareto")
+    assert "Pareto front" in legend and "infeasible" in legend and "dominated" in legend
+    assert page.inner_text("#pareto-info") == spec["note"]
+    assert "reference point" in page.inner_text("#hypervolume-info")
+    assert page.locator("#plot-history").count() == 0  # no single best: no history
+    # every objective has a column (best first on a click), infeasible rows are marked
+    heads = page.locator("#trials thead th").all_inner_texts()
+    assert "val_accuracy ↑" in heads and "latency_ms ↓" in heads
+    bad = names["infeasible"]["numbers"][0]
+    assert "infeasible" in page.inner_text(f"#trials tbody tr[data-number='{bad}']")
+    page.get_by_text("latency_ms ↓").click()
+    page.wait_for_function(
+        "() => document.querySelector('#trials thead').textContent.includes('▲')"
+    )
+    # three objectives: one panel per pair
+    sid3 = _study_id(demo_url, "mlp-tradeoff-3")
+    page.goto(f"{demo}/studies/{sid3}")
+    _wait_charts(page, MO_CHARTS)
+    assert page.locator("#plot-pareto .slice").count() == 3
+    # the report shows the front offline
+    data = DashboardData.open(demo_url)
+    path = write_report(data, "mlp-tradeoff", tmp_path / "tradeoff.html")
+    data.close()
+    page.route(
+        "**/*",
+        lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
+    )
+    page.goto(path.as_uri())
+    _wait_charts(page, MO_CHARTS)
+    assert _drawn(page, "pareto") > 3 and _drawn(page, "hypervolume") > 3
+    assert page.inner_text("#pareto-info") == spec["note"]
+    assert page.evaluate("window.__hs.errors") == []
+
+
 # screenshots ------------------------------------------------------------------------------------
 def _png_size(path: Path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
@@ -437,6 +486,8 @@ def _screenshot_pages(url: str) -> dict[str, str]:
         "studies": "/",
         "study": f"/studies/{mlp}",
         "study-hyperband": f"/studies/{hyperband}",
+        "study-pareto": f"/studies/{_study_id(url, 'mlp-tradeoff')}",
+        "study-pareto3": f"/studies/{_study_id(url, 'mlp-tradeoff-3')}",
         "trial": f"/studies/{mlp}/trials/0",
         "trial-failed": f"/studies/{mlp}/trials/{_failed_number(url, mlp)}",
         "compare": f"/studies/{mlp}/compare?trials=0,1,2",
@@ -468,7 +519,9 @@ def test_screenshots_of_every_page_at_1400_and_800_pixels(
             response = pg.goto(demo + path)
             assert response is not None
             assert response.status == (400 if name == "error" else 200), name
-            if name.startswith("study"):
+            if name.startswith("study-pareto"):
+                _wait_charts(pg, MO_CHARTS)
+            elif name.startswith("study"):
                 _wait_charts(pg)
             elif name == "trial":  # with an LR-finder plot
                 pg.wait_for_function(

@@ -229,3 +229,50 @@ def build_single_fidelity_study(path: Path, *, n_trials: int = 40, name: str = "
     losses = [2.3 - 1.5 / (1 + math.exp(-3 * (math.log10(lr) + 3.5))) + 30 * lr for lr in lrs]
     study.set_attrs(0, {"lr_finder": {"lrs": lrs, "losses": losses, "suggestion": 3e-4}})
     return url
+
+
+def build_multiobjective_study(
+    path: Path, *, name: str = "mlp-tradeoff", n_trials: int = 40, three: bool = False
+) -> str:
+    """A study of accuracy against latency (and parameter count with ``three``) under a memory
+    constraint, on SQLite: completed trials on and off the front, infeasible ones, failures."""
+    url = f"sqlite:///{path}"
+    directions = {"val_accuracy": "maximize", "latency_ms": "minimize"}
+    if three:
+        directions["params_k"] = "minimize"
+    study = hs.create_study(
+        name,
+        space={
+            "units": hs.Int(16, 512, log=True),
+            "layers": hs.Int(1, 4),
+            "dropout": hs.Float(0.0, 0.5),
+        },
+        directions=directions,
+        constraints={"gpu_mem_gb": ("<=", 6.0)},
+        storage=url,
+        seed=0,
+        sampler="random",
+    )
+
+    def objective(trial: hs.Trial) -> dict[str, float]:
+        p = trial.params
+        if trial.number % 13 == 6:
+            raise RuntimeError("CUDA out of memory")
+        size = p["units"] * p["layers"]
+        accuracy = 0.99 - 0.25 / math.sqrt(size / 16) - 0.2 * p["dropout"]
+        for epoch in range(4):
+            step = {"val_accuracy": accuracy * (epoch + 1) / 4, "latency_ms": 0.5 + size / 300}
+            if three:
+                step["params_k"] = size * 0.784 + 10 * p["layers"]
+            trial.report(step, step=epoch)
+        out = {
+            "val_accuracy": accuracy,
+            "latency_ms": 0.5 + size / 300 + 2.0 * p["dropout"],
+            "gpu_mem_gb": 1.0 + size / 250,
+        }
+        if three:
+            out["params_k"] = size * 0.784 + 10 * p["layers"]
+        return out
+
+    study.optimize(objective, n_trials=n_trials, show_progress=False, max_failures=None)
+    return url

@@ -346,11 +346,11 @@ def test_notebook_example_runs(tmp_path: Path) -> None:
     shutil.copy(ROOT / "examples" / "plots.ipynb", copy)
     nb = nbformat.read(copy, as_version=4)
     committed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert len([o for o in committed if PLOTLY in o.get("data", {})]) == 7, "commit its outputs"
+    assert len([o for o in committed if PLOTLY in o.get("data", {})]) == 9, "commit its outputs"
     nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert len([o for o in outputs if PLOTLY in o.get("data", {})]) == 7
+    assert len([o for o in outputs if PLOTLY in o.get("data", {})]) == 9
     assert any("values at step" in o.get("text", "") for o in outputs)  # the basis it compares

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -228,3 +229,81 @@ def test_contour_cells_are_colour_bands_blank_far_from_trials() -> None:
     assert spec["cells"][0] != "." and spec["cells"][-1] == "."  # near the trials / far away
     assert spec["z"][0][0] is not None and spec["z"][-1][-1] is None
     _json(spec)
+
+
+# -- several objectives ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tradeoff(tmp_path_factory: pytest.TempPathFactory) -> tuple[hs.Study, str]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_dashboard_support import build_multiobjective_study
+
+    url = build_multiobjective_study(tmp_path_factory.mktemp("mo") / "mo.db")
+    return hs.load_study("mlp-tradeoff", storage=url), url
+
+
+def test_pareto_and_hypervolume_are_served_as_plot_draws_them(
+    tradeoff: tuple[hs.Study, str],
+) -> None:
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from hypersearch.dashboard.app import create_app
+    from hypersearch.dashboard.queries import DashboardData
+
+    study, url = tradeoff
+    data = DashboardData.open(url)
+    try:
+        client = TestClient(create_app(data), base_url="http://127.0.0.1:8080")
+        sid = data.list_studies()[0]["id"]
+        served = client.get(f"/api/studies/{sid}/charts/pareto").json()
+        assert served["pareto"] == _json(plot_spec(study, "pareto"))
+        assert served["hypervolume"] == _json(plot_spec(study, "hypervolume"))
+        front = {s["name"]: s for s in served["pareto"]["series"]}["Pareto front"]["numbers"]
+        assert sorted(front) == sorted(t.number for t in study.best_trials)
+        # a study of several objectives has no single best: its history says where to look
+        history = client.get(f"/api/studies/{sid}/charts/history").json()
+        assert "hypervolume of its Pareto front" in history["empty"]
+        # the analysis charts compare the first objective's final values
+        imp = client.get(f"/api/studies/{sid}/charts/analysis").json()["importance"]
+        assert "final values of 37 completed trials" in imp["note"]
+        # the table: every objective's value, feasibility, sorted by an objective
+        page = client.get(
+            f"/api/studies/{sid}/trials", params={"sort": "objective:1", "order": "asc"}
+        ).json()
+        done = [r for r in page["trials"] if r["values"]]
+        assert [r["values"][1] for r in done] == sorted(r["values"][1] for r in done)
+        by_number = {t.number: t for t in study.trials}
+        for r in done:
+            assert r["feasible"] == by_number[r["number"]].feasible
+            assert tuple(r["values"]) == by_number[r["number"]].values
+        csv = client.get(f"/api/studies/{sid}/trials.csv").text.splitlines()
+        assert csv[0].startswith("number,state,value,val_accuracy,latency_ms,feasible,units")
+        assert any(line.split(",")[5] == "false" for line in csv[1:])
+        # the compare and trial pages show every objective and feasibility
+        infeasible = next(r["number"] for r in done if r["feasible"] is False)
+        html = client.get(f"/studies/{sid}/compare", params={"trials": f"0,{infeasible}"}).text
+        assert "latency_ms" in html and "<td>no</td>" in html
+        assert "infeasible" in client.get(f"/studies/{sid}/trials/{infeasible}").text
+    finally:
+        data.close()
+
+
+def test_an_older_database_asks_for_an_upgrade(
+    tradeoff: tuple[hs.Study, str], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from hypersearch.dashboard.queries import DashboardData
+    from hypersearch.exceptions import StorageError
+
+    copy = tmp_path / "old.db"
+    with (
+        sqlite3.connect(tradeoff[1].removeprefix("sqlite:///")) as src,
+        sqlite3.connect(copy) as dst,
+    ):
+        src.backup(dst)  # the whole database, its write-ahead log included
+        dst.execute("UPDATE hs_meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(StorageError, match="hypersearch upgrade --storage"):
+        DashboardData.open(f"sqlite:///{copy}")

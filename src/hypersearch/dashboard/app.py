@@ -30,6 +30,7 @@ from hypersearch.dashboard.charts import (
     contour_chart,
     curves_chart,
     history_chart,
+    pareto_charts,
 )
 from hypersearch.dashboard.queries import Cursor, DashboardData
 from hypersearch.dashboard.security import Guard, allowed_hosts
@@ -131,6 +132,8 @@ class _Charts:
             return hit[1]
         if chart == "history":
             result = history_chart(data, study)
+        elif chart == "pareto":
+            result = pareto_charts(data, study)
         else:
             result = analysis_charts(data, study, self._analyses.get(data, study["id"]))
         self._cache[(study["id"], chart)] = (key, result)
@@ -282,7 +285,10 @@ def create_app(
             return not_found(request, "no such study")
         filters = _table_filters(request.query_params)
         names = list(await blocking(data.param_definitions, study["id"], study["space"]))
-        lines = await blocking(lambda: list(data.trials_csv(study["id"], names, **filters)))
+        objectives = [o["name"] for o in study["objectives"]]
+        lines = await blocking(
+            lambda: list(data.trials_csv(study["id"], names, objectives, **filters))
+        )
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study["name"])[:80]
         filename = f"{safe or 'study'}-trials.csv"
         return Response(
@@ -341,7 +347,7 @@ def create_app(
             return not_found(request, "no such study")
         chart = request.path_params["chart"]
         q = request.query_params
-        if chart in ("history", "analysis"):
+        if chart in ("history", "analysis", "pareto"):
             return JSONResponse(await blocking(charts.get, data, study, chart))
         if chart == "curves":
             extra = _numbers(q.get("trials", ""))
@@ -359,7 +365,7 @@ def create_app(
             return JSONResponse(
                 await blocking(contour_chart, data, study, compared, q.get("x"), q.get("y"))
             )
-        return not_found(request, "no such chart: history, curves, analysis or contour")
+        return not_found(request, "no such chart: history, curves, analysis, contour or pareto")
 
     async def api_changes(request: Request) -> Response:
         study_id = request.path_params["study_id"]
@@ -497,7 +503,7 @@ def study_config(
 ) -> dict[str, Any]:
     """What ``dashboard.js`` needs to know about a study page: the study, every parameter's
     definition (declared and define-by-run) and the first page of the table, best first."""
-    keys = ("id", "name", "direction", "metric", "space")
+    keys = ("id", "name", "direction", "metric", "space", "objectives")
     first = data.trials_page(
         study["id"],
         limit=FIRST_PAGE,

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hypersearch.dashboard.queries import MAX_CURVES, DashboardData
-from hypersearch.plot import specs
+from hypersearch.plot import pareto_specs, specs
 from hypersearch.plot.shared import Compared
 
-__all__ = ["analysis_charts", "contour_chart", "curves_chart", "history_chart"]
+__all__ = ["analysis_charts", "contour_chart", "curves_chart", "history_chart", "pareto_charts"]
 
 #: The note of the dashboard's learning curves: which trials it draws first.
 CURVES_PICKED = "the best, running and latest trials; click a curve or a row to select it"
@@ -29,7 +29,25 @@ def history_chart(data: DashboardData, study: Mapping[str, Any]) -> dict[str, An
         direction=study["direction"],
         metric=study["metric"],
         fail_reasons=data.fail_reasons(study["id"]),
+        objectives=len(study["objectives"]),
     )
+
+
+def pareto_charts(data: DashboardData, study: Mapping[str, Any]) -> dict[str, Any]:
+    """A multi-objective study's Pareto front and hypervolume over time (``{}`` for a study
+    of one objective)."""
+    objectives = [(o["name"], o["direction"]) for o in study["objectives"]]
+    if len(objectives) < 2:
+        return {}
+    numbers, values, feasible, violations = data.objective_points(study["id"])
+    return {
+        "pareto": pareto_specs.pareto_spec(
+            numbers, values, feasible, objectives=objectives, violations=violations
+        ),
+        "hypervolume": pareto_specs.hypervolume_spec(
+            numbers, values, feasible, objectives=objectives
+        ),
+    }
 
 
 def curves_chart(

@@ -25,6 +25,8 @@ from sqlalchemy.pool import QueuePool
 
 from hypersearch.exceptions import InvalidArgumentError, StorageError
 from hypersearch.storage.sql import (
+    SCHEMA_VERSION,
+    meta_table,
     normalise_url,
     redact_url,
     reports_table,
@@ -49,6 +51,7 @@ MAX_CURVES = 500
 MAX_NUMBERS = 2_000
 #: Columns of the trials table that may be sorted on (besides ``param:<name>``).
 SORTS = ("number", "state", "value", "duration", "started", "finished")
+#: ``objective:<i>`` sorts a multi-objective study's table by its i-th objective (from 0).
 _ROW_COLUMNS = (
     T.c.id,
     T.c.number,
@@ -64,6 +67,8 @@ _ROW_COLUMNS = (
     T.c.created_at,
     T.c.started_at,
     T.c.finished_at,
+    T.c.objective_values,
+    T.c.constraint_violations,
 )
 
 
@@ -188,12 +193,22 @@ class DashboardData:
         try:
             with engine.connect() as conn:
                 conn.execute(sa.select(S.c.id).limit(1)).all()
+                version = conn.execute(
+                    sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+                ).scalar()
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             reason = str(getattr(exc, "orig", None) or exc).strip()
             raise StorageError(
                 f"Cannot read {redact_url(url)}: {reason}. Is it a hypersearch database?"
             ) from None
+        if version is not None and int(version) < SCHEMA_VERSION:  # the dashboard only reads
+            engine.dispose()
+            raise StorageError(
+                f"{redact_url(url)} has database schema v{version}, older than "
+                f"v{SCHEMA_VERSION}; the dashboard reads it once upgraded. Back it up, then "
+                f"run: hypersearch upgrade --storage {redact_url(url)}"
+            )
         return data
 
     def close(self) -> None:
@@ -248,6 +263,7 @@ class DashboardData:
                 .limit(1)
             ).first()
         space = _loads(row.space, None)
+        stored = _loads(row.objectives, None) or [{"name": row.metric, "direction": row.direction}]
         return {
             "id": row.id,
             "name": row.name,
@@ -256,6 +272,8 @@ class DashboardData:
             "space": _clean_json(space),
             "config": _clean_json(_loads(row.config, {})),
             "created_at": row.created_at,
+            "objectives": [{"name": o["name"], "direction": o["direction"]} for o in stored],
+            "constraints": _clean_json(_loads(row.constraints, None)),
             "counts": counts,
             "n_trials": sum(counts.values()),
             "best": None
@@ -272,6 +290,12 @@ class DashboardData:
         if self._sqlite:
             return sa.func.json_extract(T.c.params, "$." + json.dumps(name))
         return sa.cast(T.c.params, sa.JSON)[name].as_string()
+
+    def _objective_expr(self, index: int) -> sa.ColumnElement[Any]:
+        if self._sqlite:  # SQLite before 3.42 refuses the Infinity token: such rows sort last
+            valid = sa.func.json_valid(T.c.objective_values) == 1
+            return sa.case((valid, sa.func.json_extract(T.c.objective_values, f"$[{index}]")))
+        return sa.cast(T.c.objective_values, sa.JSON)[index].as_float()
 
     def trials_page(
         self,
@@ -313,6 +337,8 @@ class DashboardData:
         key: sa.ColumnElement[Any]
         if sort.startswith("param:") and len(sort) > 6:
             key = self._param_expr(sort[6:])
+        elif sort.startswith("objective:") and sort[10:].isdigit():
+            key = self._objective_expr(int(sort[10:]))
         elif sort == "value":
             key = T.c.value
         elif sort == "state":
@@ -327,7 +353,8 @@ class DashboardData:
             key = T.c.number
         else:
             raise InvalidArgumentError(
-                f"sort must be one of {', '.join(SORTS)} or param:<name>, got {sort!r}."
+                f"sort must be one of {', '.join(SORTS)}, param:<name> or objective:<index>, "
+                f"got {sort!r}."
             )
         direction = key.desc() if descending else key.asc()
         order = [key.is_(None), direction, T.c.number.desc() if descending else T.c.number]
@@ -344,10 +371,17 @@ class DashboardData:
             "trials": [_row_dict(r, last_steps.get(r.id)) for r in rows],
         }
 
-    def trials_csv(self, study_id: int, params: Sequence[str], **filters: Any) -> Iterator[str]:
+    def trials_csv(
+        self,
+        study_id: int,
+        params: Sequence[str],
+        objectives: Sequence[str] = (),
+        **filters: Any,
+    ) -> Iterator[str]:
         """The trials table as CSV lines (every page, with the table's filters and sort):
-        number, state, value, one column per parameter, times, notes and tags. Text cells that
-        a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
+        number, state, value, one column per objective and ``feasible`` when ``objectives``
+        names several, one per parameter, times, notes and tags. Text cells that a
+        spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) get a leading ``'``."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -357,7 +391,9 @@ class DashboardData:
             buffer.truncate()
             return text
 
-        head = ["number", "state", "value", *params, "duration_s", "started_at", "finished_at"]
+        several = [*objectives, "feasible"] if len(objectives) > 1 else []
+        head = ["number", "state", "value", *several, *params]
+        head += ["duration_s", "started_at", "finished_at"]
         writer.writerow([*head, "last_step", "tags", "note", "fail_reason"])
         yield flush()
         offset = 0
@@ -369,6 +405,7 @@ class DashboardData:
                         r["number"],
                         r["state"],
                         _csv_cell(r["value"]),
+                        *(_objective_cells(r, len(objectives)) if several else ()),
                         *(_csv_cell(r["params"].get(p)) for p in params),
                         _csv_cell(r["duration"]),
                         _csv_cell(r["started_at"]),
@@ -455,6 +492,30 @@ class DashboardData:
         if not with_params:
             del points["params"]
         return points
+
+    def objective_points(
+        self, study_id: int
+    ) -> tuple[list[int], list[list[Any]], list[bool], list[list[Any] | None]]:
+        """The COMPLETE trials with every objective's value: numbers, values, whether each is
+        feasible and its constraint violations (the Pareto and hypervolume charts)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                sa.select(T.c.number, T.c.objective_values, T.c.constraint_violations)
+                .where(
+                    T.c.study_id == study_id,
+                    T.c.state == TrialState.COMPLETE.value,
+                    T.c.objective_values.is_not(None),
+                )
+                .order_by(T.c.number)
+            ).all()
+        numbers, values, feasible, violations = [], [], [], []
+        for n, given, violated in rows:
+            numbers.append(int(n))
+            values.append(_numbers(given) or [])
+            found = _numbers(violated)
+            violations.append(found)
+            feasible.append(found is None or _satisfied(found))
+        return numbers, values, feasible, violations
 
     def fail_reasons(self, study_id: int) -> dict[int, str]:
         """``{number: reason}`` of the FAILED trials (the history's hover texts)."""
@@ -588,26 +649,31 @@ class DashboardData:
         self, study_id: int, *, limit: int
     ) -> tuple[list[int], list[float], list[dict[str, Any]]]:
         """Numbers, finite values and parameters of the COMPLETE trials (an evenly spaced
-        sample of at most ``limit``), for the analysis charts."""
+        sample of at most ``limit``), for the analysis charts; a multi-objective study's first
+        objective."""
         with self._conn() as conn:
             rows = conn.execute(
-                sa.select(T.c.number, T.c.params, T.c.value)
+                sa.select(T.c.number, T.c.params, T.c.value, T.c.objective_values)
                 .where(
                     T.c.study_id == study_id,
                     T.c.state == TrialState.COMPLETE.value,
-                    T.c.value.is_not(None),
+                    sa.or_(T.c.value.is_not(None), T.c.objective_values.is_not(None)),
                 )
                 .order_by(T.c.number)
             ).all()
         if len(rows) > limit:
             stride = len(rows) / limit
             rows = [rows[int(i * stride)] for i in range(limit)]
-        kept = [r for r in rows if math.isfinite(r.value)]
-        return (
-            [r.number for r in kept],
-            [float(r.value) for r in kept],
-            [_loads(r.params, {}) for r in kept],
-        )
+        numbers: list[int] = []
+        values: list[float] = []
+        params: list[dict[str, Any]] = []
+        for r in rows:
+            value = r.value if r.value is not None else _first(r.objective_values)
+            if value is not None and math.isfinite(value):
+                numbers.append(r.number)
+                values.append(float(value))
+                params.append(_loads(r.params, {}))
+        return numbers, values, params
 
     def last_steps_of_finished(self, study_id: int) -> dict[int, int]:
         """``{number: last reported step}`` of the COMPLETE and STOPPED trials that reported."""
@@ -762,6 +828,26 @@ class DashboardData:
             after_id = batch[-1].id
 
 
+def _first(text: str | None) -> float | None:
+    """The first of a stored list of objective values."""
+    found = json.loads(text) if text else None
+    return float(found[0]) if found else None
+
+
+def _numbers(text: str | None) -> list[Any] | None:
+    """A stored JSON list of numbers (NaN and infinities as JSON extensions) for the API."""
+    if not text:
+        return None
+    return [json_number(float(v)) for v in json.loads(text)]
+
+
+def _objective_cells(row: Mapping[str, Any], m: int) -> list[Any]:
+    """A row's objective values and whether it satisfies the constraints, as CSV cells."""
+    values = row["values"] or [None] * m
+    feasible = "" if row["values"] is None else str(row["feasible"] is not False).lower()
+    return [*(_csv_cell(v) for v in values), feasible]
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -778,7 +864,13 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _satisfied(violations: Sequence[Any]) -> bool:
+    """Every constraint satisfied (a violation <= 0; NaN or infinity as a string: not)."""
+    return all(isinstance(v, int | float) and v <= 0 for v in violations)
+
+
 def _row_dict(row: Any, last_step: int | None) -> dict[str, Any]:
+    violations = _numbers(row.constraint_violations)
     duration = None
     if row.started_at is not None and row.finished_at is not None:
         duration = max(0.0, row.finished_at - row.started_at)
@@ -787,6 +879,9 @@ def _row_dict(row: Any, last_step: int | None) -> dict[str, Any]:
         "state": row.state,
         "source": row.source,
         "value": json_number(row.value),
+        "values": _numbers(row.objective_values),
+        "constraint_violations": violations,
+        "feasible": None if violations is None else _satisfied(violations),
         "params": _clean_json(_loads(row.params, {})),
         "note": row.note or "",
         "tags": [str(t) for t in _loads(row.tags, [])],

@@ -20,6 +20,7 @@ from hypersearch.dashboard.charts import (
     contour_chart,
     curves_chart,
     history_chart,
+    pareto_charts,
 )
 from hypersearch.dashboard.queries import MAX_PAGE, DashboardData
 from hypersearch.exceptions import HypersearchError, StudyNotFoundError
@@ -47,6 +48,9 @@ ROW_KEYS = (
     "finished_at",
     "duration",
     "last_step",
+    "values",
+    "constraint_violations",
+    "feasible",
 )
 
 
@@ -88,6 +92,7 @@ def build_report(data: DashboardData, study_name: str) -> str:
             "history": history_chart(data, study),
             "curves": curves_chart(data, study, k=REPORT_CURVES // 3),
             "analysis": charts,
+            **pareto_charts(data, study),
         },
         "contours": _contours(data, study, compared, charts["contour"]),
         "palette": list(specs.PALETTE),
@@ -101,7 +106,7 @@ def build_report(data: DashboardData, study_name: str) -> str:
         "js": _script_safe(assets.read_static("dashboard.js")),
         "data": to_json(payload),
     }
-    keys = ("id", "name", "direction", "metric", "space")
+    keys = ("id", "name", "direction", "metric", "space", "objectives")
     config = {"page": "study", "poll_ms": 0, "study": {k: study[k] for k in keys}}
     return (
         templates_env()

@@ -300,7 +300,7 @@ def hypervolume_spec(
         for (name, _), r in zip(objectives, ref_raw, strict=True)
     )
     x_axis = value_axis("trial", [float(x) for x in line_x], integer=True)
-    y_axis = value_axis("hypervolume", [0.0, *ys])
+    y_axis = value_axis("hypervolume", ys)
     return {
         "type": "xy",
         "title": title,

@@ -411,11 +411,11 @@ def compared_values(study: Study, *, trials: Sequence[TrialRecord] | None = None
 
     records = list(study.trials if trials is None else trials)
     complete = _evenly(
-        [t for t in records if t.state == TrialState.COMPLETE and t.value is not None], SAMPLE
+        [t for t in records if t.state == TrialState.COMPLETE and _value(t) is not None], SAMPLE
     )
-    kept = [t for t in complete if math.isfinite(t.value)]
+    kept = [t for t in complete if math.isfinite(_value(t))]  # type: ignore[arg-type]
     numbers = [t.number for t in kept]
-    values = [float(t.value) for t in kept]
+    values = [float(_value(t)) for t in kept]  # type: ignore[arg-type]
     params = [dict(t.params) for t in kept]
     basis = choose_basis(len(kept), [])  # final values
     if len(kept) < MIN_TRIALS:
@@ -437,6 +437,13 @@ def compared_values(study: Study, *, trials: Sequence[TrialRecord] | None = None
     return Compared(
         basis, tuple(numbers), tuple(values), tuple(params), main_effects(params, values)
     )
+
+
+def _value(trial: TrialRecord) -> float | None:
+    """The value the analysis compares: a multi-objective trial's first objective."""
+    if trial.value is not None:
+        return trial.value
+    return trial.values[0] if trial.values else None
 
 
 def _value_at(curve: Mapping[int, float], step: int) -> float | None:

@@ -337,6 +337,18 @@
     });
   }
 
+  /* Panels of x/y charts (type "matrix": each pair of objectives), in a grid. */
+  function matrix(node, spec, opts) {
+    node.textContent = "";
+    const grid = node.appendChild(document.createElement("div"));
+    grid.className = "slices";
+    spec.panels.forEach(function (p) {
+      const cell = grid.appendChild(document.createElement("div"));
+      cell.className = "slice";
+      xy(cell, p, opts);
+    });
+  }
+
   /* A contour (type "contour"): the specification's grid of colour bands ('0'..'9', '.' blank;
    * rows from the bottom), its axes, and the trials on top. */
   function contour(node, spec) {
@@ -364,5 +376,5 @@
     return f;
   }
 
-  window.HSCharts = { xy: xy, bars: bars, parcoords: parcoords, slices: slices, contour: contour, colorLegend: colorLegend, fmtNum: fmtNum };
+  window.HSCharts = { xy: xy, bars: bars, parcoords: parcoords, slices: slices, matrix: matrix, contour: contour, colorLegend: colorLegend, fmtNum: fmtNum };
 })();

@@ -93,7 +93,9 @@
     const selected = new Set();
     const specs = {};            // chart name -> its specification
     let cursor = null;
-    const table = { offset: 0, limit: 50, sort: "value", order: study.direction === "minimize" ? "asc" : "desc",
+    const objectives = study.objectives || [];
+    const multi = objectives.length > 1;  // several objectives: the Pareto front, no history
+    const table = { offset: 0, limit: 50, sort: multi ? "number" : "value", order: multi ? "asc" : study.direction === "minimize" ? "asc" : "desc",
       state: "", tag: "", q: "", numbers: null, total: 0, rows: [] };
 
     function addParamNames(params) {
@@ -143,6 +145,12 @@
         C.xy(node, spec, { onClick: function (s, i) { if (s.numbers) toggle(s.numbers[i]); } });
       });
     }
+    function drawTradeoffs() {
+      const click = { onClick: function (s, i) { if (s.numbers) toggle(s.numbers[i]); } };
+      drawSpec("pareto", function (spec, node) { if (spec.type === "matrix") C.matrix(node, spec, click); else C.xy(node, spec, click); });
+      drawSpec("hypervolume", function (spec, node) { C.xy(node, spec, click); });
+    }
+    function setTradeoffs(charts) { specs.pareto = charts.pareto; specs.hypervolume = charts.hypervolume; drawTradeoffs(); }
     function drawCurves() {
       drawSpec("curves", function (spec, node) {
         C.xy(node, spec, { highlight: selected, onClick: function (s) { if (s.number !== undefined) toggle(s.number); } });
@@ -223,7 +231,9 @@
     function header() {
       const tr = el("tr");
       tr.appendChild(el("th", null, ""));
-      const cols = [["number", "#", true], ["state", "State", false], ["value", study.metric, true]];
+      const cols = [["number", "#", true], ["state", "State", false]];
+      if (multi) objectives.forEach(function (o, i) { cols.push(["objective:" + i, o.name + (o.direction === "maximize" ? " ↑" : " ↓"), true]); });
+      else cols.push(["value", study.metric, true]);
       paramNames.forEach(function (p) { cols.push(["param:" + p, p, !(defs[p] && (defs[p].type === "choice" || defs[p].type === "bool"))]); });
       cols.push(["duration", "Duration", true], [null, "Step", true], [null, "Tags", false], [null, "Note", false]);
       cols.forEach(function (c) {
@@ -231,7 +241,10 @@
           c[1] + (table.sort === c[0] ? (table.order === "desc" ? " ▼" : " ▲") : ""));
         if (c[0]) th.addEventListener("click", function () {
           if (table.sort === c[0]) table.order = table.order === "desc" ? "asc" : "desc";
-          else { table.sort = c[0]; table.order = c[0] === "value" && study.direction === "maximize" ? "desc" : "asc"; }
+          else {
+            const up = c[0] === "value" ? study.direction === "maximize" : c[0].startsWith("objective:") && objectives[Number(c[0].slice(10))].direction === "maximize";
+            table.sort = c[0]; table.order = up ? "desc" : "asc";  // best first
+          }
           table.offset = 0; loadTable();
         });
         tr.appendChild(th);
@@ -249,8 +262,12 @@
       const link = remote ? el("a", { href: "/studies/" + study.id + "/trials/" + r.number }, r.number) : el("span", null, r.number);
       tr.appendChild(el("td", { class: "num" })).appendChild(link);
       tr.appendChild(el("td")).appendChild(el("span", { class: "state " + r.state }, r.state));
-      const vtd = tr.appendChild(el("td", { class: "num" }, fmt(r.value)));
-      if (r.fail_reason) vtd.title = r.fail_reason;
+      if (infeasible(r)) tr.lastChild.appendChild(el("span", { class: "state FAILED infeasible", title: "violates a constraint by " + r.constraint_violations.filter(function (v) { return !(v <= 0); }).map(fmt).join(", ") }, "infeasible"));
+      const cells = multi ? objectives.map(function (o, i) { return r.values ? r.values[i] : null; }) : [r.value];
+      cells.forEach(function (v) {
+        const vtd = tr.appendChild(el("td", { class: "num" }, fmt(v)));
+        if (r.fail_reason) vtd.title = r.fail_reason;
+      });
       paramNames.forEach(function (p) {
         const v = r.params[p];
         tr.appendChild(el("td", { class: typeof v === "number" ? "num" : null }, v === undefined ? "" : fmt(v)));
@@ -263,6 +280,7 @@
       tr.addEventListener("click", function (e) { if (e.target.tagName !== "A") toggle(r.number); });
       return tr;
     }
+    function infeasible(r) { return r.feasible === false; }
     function renderRows() {
       const body = document.querySelector("#trials tbody");
       body.textContent = "";
@@ -281,7 +299,8 @@
     }
     function sortedLocal() {
       const key = table.sort;
-      const get = key.startsWith("param:") ? function (r) { return r.params[key.slice(6)]; } : key === "started" ? function (r) { return r.started_at; } : key === "finished" ? function (r) { return r.finished_at; } : function (r) { return r[key]; };
+      const get = key.startsWith("param:") ? function (r) { return r.params[key.slice(6)]; } :
+        key.startsWith("objective:") ? function (r) { return r.values ? r.values[Number(key.slice(10))] : null; } : key === "started" ? function (r) { return r.started_at; } : key === "finished" ? function (r) { return r.finished_at; } : function (r) { return r[key]; };
       return INLINE.trials.filter(matches).sort(function (a, b) {
         let x = get(a), y = get(b);
         if (x === null || x === undefined) return y === null || y === undefined ? a.number - b.number : 1;
@@ -334,10 +353,12 @@
         if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;  // not a formula in a spreadsheet
         return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
       };
-      const head = ["number", "state", "value"].concat(paramNames, ["duration_s", "last_step", "tags", "note", "fail_reason"]);
+      const several = multi ? objectives.map(function (o) { return o.name; }).concat(["feasible"]) : [];
+      const head = ["number", "state", "value"].concat(several, paramNames, ["duration_s", "last_step", "tags", "note", "fail_reason"]);
       const lines = [head.map(cell).join(",")];
       sortedLocal().forEach(function (r) {
-        lines.push([r.number, r.state, r.value].concat(paramNames.map(function (p) { return r.params[p]; }),
+        const mo = multi ? objectives.map(function (o, i) { return r.values ? r.values[i] : null; }).concat([r.values ? String(!infeasible(r)) : null]) : [];
+        lines.push([r.number, r.state, r.value].concat(mo, paramNames.map(function (p) { return r.params[p]; }),
           [r.duration, r.last_step, r.tags.join(" "), r.note, r.fail_reason]).map(cell).join(","));
       });
       return lines.join("\r\n") + "\r\n";
@@ -360,7 +381,12 @@
       };
       line("state", rows.map(function (r) { return r.state; }), false);
       body.lastChild.querySelectorAll("td + td").forEach(function (td) { const s = td.textContent; td.textContent = ""; td.appendChild(el("span", { class: "state " + s }, s)); });
-      line(study.metric, rows.map(function (r) { return fmt(r.value); }), false);
+      if (multi) {
+        objectives.forEach(function (o, i) { line(o.name, rows.map(function (r) { return r.values ? fmt(r.values[i]) : "—"; }), false); });
+      } else line(study.metric, rows.map(function (r) { return fmt(r.value); }), false);
+      if (rows.some(function (r) { return r.feasible === true || r.feasible === false; })) {
+        line("feasible", rows.map(function (r) { return r.feasible === true ? "yes" : r.feasible === false ? "no" : "—"; }), false);
+      }
       line("duration", rows.map(function (r) { return fmtDuration(r.duration); }), false);
       const names = paramNames.filter(function (p) { return rows.some(function (r) { return r.params[p] !== undefined; }); });
       names.forEach(function (p) { line(p, rows.map(function (r) { return r.params[p] === undefined ? "" : fmt(r.params[p]); }), true); });
@@ -438,7 +464,8 @@
       drawSummary();
       refresh("curves", curvesUrl(), function (spec) { specs.curves = spec; drawCurves(); });
       if (fresh || changed) {
-        refresh("history", base + "/charts/history", function (spec) { specs.history = spec; drawHistory(); });
+        if (multi) refresh("pareto", base + "/charts/pareto", setTradeoffs);
+        else refresh("history", base + "/charts/history", function (spec) { specs.history = spec; drawHistory(); });
         refresh("analysis", base + "/charts/analysis", setAnalysis);
         loadTable();
       } else renderRows();
@@ -460,7 +487,9 @@
         note.textContent = "This report holds the rows of the best " + INLINE.trials.length + " of " + INLINE.n_trials + " trials; the charts use every trial.";
       }
       specs.history = INLINE.charts.history; specs.curves = INLINE.charts.curves;
-      loadTable(); drawHistory(); drawCurves(); setAnalysis(INLINE.charts.analysis);
+      loadTable();
+      if (multi) setTradeoffs(INLINE.charts); else drawHistory();
+      drawCurves(); setAnalysis(INLINE.charts.analysis);
       return;
     }
     header();
@@ -471,7 +500,8 @@
     document.getElementById("csv").href = base + "/trials.csv?" + query();
     const first = api(base).then(function (s) { cursor = s.cursor; });
     api(base + "/points?params=0").then(function (p) { loadPoints(p); drawSummary(); }).catch(function () {});
-    api(base + "/charts/history").then(function (spec) { specs.history = spec; drawHistory(); })
+    if (multi) api(base + "/charts/pareto").then(setTradeoffs).catch(function (e) { fail("plot-pareto", e.message); });
+    else api(base + "/charts/history").then(function (spec) { specs.history = spec; drawHistory(); })
       .catch(function (e) { fail("plot-history", e.message); });
     api(base + "/charts/analysis").then(setAnalysis).catch(function (e) { fail("plot-parcoords", e.message); });
     loadCurves();
