@@ -14,7 +14,9 @@ The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and 
 The objective saves a checkpoint after every epoch, so a trial that falls short at a rung is
 *paused*, and if it later ranks among the best of its rung a new trial continues it from its
 checkpoint (``trial.start_step``, ``trial.load_checkpoint()``) instead of retraining it.
-``--no-checkpoints`` shows the stopping form (the best trials simply train on).
+``--no-checkpoints`` trains without them: ``MultiFidelity`` still pauses at rungs and a
+promotion retrains the configuration from epoch 1 (ASHA, Hyperband and BOHB use the
+stopping form: the best trials simply train on).
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--storage", default="sqlite:///hypersearch.db")
     ap.add_argument("--epochs", type=int, default=EPOCHS, help="max_resource")
-    ap.add_argument("--no-checkpoints", action="store_true", help="stop instead of pause")
+    ap.add_argument("--no-checkpoints", action="store_true", help="save no checkpoints")
     args = ap.parse_args()
     torch.set_num_threads(1)
     scheduler: hs.schedulers.Scheduler
@@ -126,13 +128,15 @@ def main() -> None:
     trials = study.trials
     epochs = sum(len(t.intermediate) for t in trials)
     promoted = sum(t.attrs.get("promoted_from") is not None for t in trials)
+    resumed = sum(t.attrs.get("resume_from") is not None for t in trials)
     configs = len(trials) - promoted  # a promotion continues a configuration
     stopped = sum(t.state is hs.TrialState.STOPPED for t in trials)
     print(f"best val accuracy {study.best_value:.4f} with {study.best_params}")
     print(
-        f"{configs} configurations in {len(trials)} trials ({promoted} promotions from a "
-        f"checkpoint), {stopped} stopped or paused early; {epochs} epochs trained of "
-        f"{configs * args.epochs} for full training ({epochs / (configs * args.epochs):.0%})"
+        f"{configs} configurations in {len(trials)} trials ({resumed} promotions from a "
+        f"checkpoint, {promoted - resumed} retrained), {stopped} stopped or paused early; "
+        f"{epochs} epochs trained of {configs * args.epochs} for full training "
+        f"({epochs / (configs * args.epochs):.0%})"
     )
 
 

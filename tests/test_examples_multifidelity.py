@@ -47,6 +47,20 @@ def test_digits_hyperband_example(tmp_path: Path, scheduler: str) -> None:
             assert min(t.intermediate) == study.get_trial(source).last_step + 1
 
 
+def test_digits_example_without_checkpoints_retrains_promotions(tmp_path: Path) -> None:
+    """MultiFidelity on an objective that saves no checkpoint: paused trials are promoted by
+    retraining from epoch 1, and the summary says so."""
+    storage = f"sqlite:///{tmp_path / 'mf.db'}"
+    out = _run("digits_hyperband.py", "--trials", "10", "--epochs", "6", "--storage", storage,
+               "--no-checkpoints", cwd=tmp_path)  # fmt: skip
+    assert "0 promotions from a checkpoint" in out and "epochs trained of" in out
+    study = hs.load_study("digits-multifidelity", storage=storage)
+    assert not study.get_trials(["FAILED"]) and study.best_trial.last_step == 6
+    promoted = [t for t in study.trials if t.attrs.get("promoted_from") is not None]
+    assert promoted and all(min(t.intermediate) == 1 for t in promoted)
+    assert f"{len(promoted)} retrained" in out
+
+
 def test_pbt_schedule_example(tmp_path: Path) -> None:
     out = _run("pbt_schedule.py", "--population", "4", "--epochs", "6", "--compare",
                cwd=tmp_path)  # fmt: skip

@@ -30,9 +30,11 @@ def curve(params: dict[str, Any]) -> list[float]:
     return [error(params, e) for e in range(1, EPOCHS + 1)]
 
 
-def simulate(checkpoints: bool, *, seed: int = 0, n: int = 60) -> tuple[hs.Study, Any]:
-    study = hs.create_study(space=SPACE, sampler="random", seed=seed,
-                            scheduler=MultiFidelity(max_resource=EPOCHS, seed=seed))  # fmt: skip
+def simulate(
+    checkpoints: bool, *, seed: int = 0, n: int = 60, pause: bool | None = None
+) -> tuple[hs.Study, Any]:
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=seed, pause=pause)
+    study = hs.create_study(space=SPACE, sampler="random", seed=seed, scheduler=scheduler)
     sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
     return study, sim.run(study, n_trials=n)
 
@@ -63,7 +65,8 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"max_resource": 5, "min_resource": 10}, "max_resource must be 'auto' or an integer > "),
+        ({"max_resource": 5, "min_resource": 10}, "min_resource=10 must be below max_resource=5"),
+        ({"max_resource": 5, "min_resource": 5}, "min_resource=5 must be below max_resource=5"),
         ({"max_resource": 1}, "max_resource must be an integer >= 2"),
         ({"max_resource": "auto"}, "max_resource must be an integer >= 2"),
         ({"max_resource": 27, "reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
@@ -112,7 +115,7 @@ def test_model_needs_three_curves_and_bounds_its_points() -> None:
 
 # stop and pause mode -------------------------------------------------------------------------
 def test_stop_mode_stops_at_rungs_and_proposes_from_the_model() -> None:
-    study, result = simulate(checkpoints=False)
+    study, result = simulate(checkpoints=False, pause=False)
     trials = study.trials
     stopped = [t for t in trials if t.state is hs.TrialState.STOPPED]
     assert len(stopped) > len(trials) / 2
@@ -138,6 +141,36 @@ def test_pause_mode_promotes_from_checkpoints() -> None:
         assert min(t.intermediate) == parent.last_step + 1  # continued, not retrained
     assert result.steps == sum(len(t.intermediate) for t in trials)
     assert Counter(t.attrs["promoted_from"] for t in promoted).most_common(1)[0][1] == 1
+    assert study.best_value < 0.1
+
+
+def test_without_checkpoints_promotions_retrain_from_step_0() -> None:
+    """The default without checkpoints: trials pause at rungs (STOPPED) and a promotion
+    retrains its configuration from the first step, driven through ask/tell as a user would."""
+    study = hs.create_study(space=SPACE, sampler="random", seed=3,
+                            scheduler=MultiFidelity(max_resource=EPOCHS, seed=3))  # fmt: skip
+    epochs = 0
+    for _ in range(40):
+        trial = study.ask()
+        value = float("nan")
+        for epoch in range(1, EPOCHS + 1):  # no checkpoint: always from the first epoch
+            value = error(trial.params, epoch)
+            trial.report(value, step=epoch)
+            epochs += 1
+            if trial.should_stop():
+                break
+        study.tell(trial, value)
+    trials = study.trials
+    assert all(t.state.is_finished for t in trials)
+    promoted = [t for t in trials if t.attrs.get("promoted_from") is not None]
+    assert promoted
+    for t in promoted:
+        parent = study.get_trial(t.attrs["promoted_from"])
+        assert t.params == parent.params and t.attrs["start_step"] == 0
+        assert min(t.intermediate) == 1  # retrained, not continued
+        assert "resume_from" not in t.attrs
+    assert Counter(t.attrs["promoted_from"] for t in promoted).most_common(1)[0][1] == 1
+    assert epochs == sum(len(t.intermediate) for t in trials)
     assert study.best_value < 0.1
 
 

@@ -66,6 +66,7 @@ FRACTIONS = (0.1, 0.2, 0.5, 1.0)
 METHODS = [
     "random",
     "multifidelity",
+    "multifidelity_nockpt",
     "multifidelity_stop",
     "optuna_tpe_sh",
     "optuna_tpe_hb",
@@ -148,7 +149,10 @@ def run_ours(
     e = problem.epochs
     scheduler: Any
     if method.startswith("multifidelity"):
-        scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed)
+        # _stop: the stopping form (pause=False); _nockpt: the default on an objective that
+        # saves no checkpoint (pause at rungs, a promotion retrains from step 0)
+        pause = False if method == "multifidelity_stop" else None
+        scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, pause=pause)
     elif method == "asha":
         scheduler = hs.schedulers.ASHA(min_resource=1, max_resource=e)
     elif method == "hyperband":
@@ -161,9 +165,8 @@ def run_ours(
         space=problem.space, direction="minimize", sampler="random", scheduler=scheduler,
         seed=seed,
     )  # fmt: skip
-    sim = SimulatedExecutor(
-        problem.curve, max_steps=e, first_step=1, checkpoints=not method.endswith("_stop")
-    )
+    checkpoints = not method.endswith(("_stop", "_nockpt"))
+    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, checkpoints=checkpoints)
     return [(int(c), float(v)) for c, v in sim.run(study, max_total_steps=budget).trace]
 
 

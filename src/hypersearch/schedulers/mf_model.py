@@ -28,6 +28,10 @@ __all__ = ["Curve", "CurveModel"]
 
 #: Refit the kernel's hyperparameters once the data grew by this factor since the last fit.
 _REFIT_GROWTH = 1.5
+#: Proposals: candidates perturb the ``LOCAL_TOP`` configurations predicted best by a normal
+#: step of ``LOCAL_SCALE`` (unit cube).
+LOCAL_TOP = 5
+LOCAL_SCALE = 0.08
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,9 @@ class CurveModel:
         d = observed.shape[1]
         mean_obs, _ = self.predict(observed, self.max_resource)
         best = float(mean_obs.min())
-        top = observed[np.argsort(mean_obs)[:5]]
-        local = top[rng.integers(0, len(top), n_local)] + rng.normal(0.0, 0.08, (n_local, d))
+        top = observed[np.argsort(mean_obs)[:LOCAL_TOP]]
+        picks = top[rng.integers(0, len(top), n_local)]
+        local = picks + rng.normal(0.0, LOCAL_SCALE, (n_local, d))
         cand = np.clip(np.vstack([rng.random((n_random, d)), local]), 0.0, 1.0 - 1e-12)
         mean, var = self.predict(cand, self.max_resource)
         return np.asarray(cand[int(np.argmax(log_ei(mean, var, best)))])

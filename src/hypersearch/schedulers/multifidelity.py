@@ -4,7 +4,13 @@ a model of every reported point (``CurveModel``: a GP over configuration and res
 Only ``max_resource`` is needed. ``reduction_factor`` defaults to 3 and ``min_resource`` to
 ``max_resource / reduction_factor**3`` (at least 1): three rungs below full training, the
 first at about 4% of it, cheap enough to drop poor configurations early and late enough that
-the first rung ranks configurations better than the first epoch does.
+the first rung ranks configurations better than the first epoch does. These defaults held up
+against 2 and 4 rungs and a reduction factor of 2 or 4 on the benchmark's development half
+(bench/RESULTS-multifidelity.md).
+
+Trials pause at rungs even when the objective saves no checkpoint: the paused trial ends as
+STOPPED and a promotion retrains its configuration from step 0. On the development half this
+beat the stopping form (``pause=False``) at every budget, although it repeats some training.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ __all__ = ["MultiFidelity", "derived_resources"]
 #: Rungs below full training when ``min_resource`` is not given.
 DEFAULT_RUNGS = 3
 DEFAULT_REDUCTION_FACTOR = 3
+#: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
+INITIAL_PER_PARAM = 1
+INITIAL_EXTRA = 2
 
 
 def derived_resources(
@@ -43,6 +52,16 @@ def derived_resources(
             f"reports last, e.g. the number of epochs), got {max_resource!r}."
         )
     eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
+    if (
+        isinstance(min_resource, int)
+        and not isinstance(min_resource, bool)
+        and min_resource >= max_resource
+    ):
+        raise InvalidArgumentError(
+            f"MultiFidelity: min_resource={min_resource} must be below max_resource="
+            f"{max_resource} (the first rung comes before full training). Lower min_resource, "
+            "or leave it out to take max_resource / reduction_factor**3."
+        )
     if min_resource is None:
         scale = eta**DEFAULT_RUNGS if isinstance(eta, int) and eta >= 2 else 27
         min_resource = min(max(1, round(max_resource / scale)), max_resource - 1)
@@ -52,12 +71,14 @@ def derived_resources(
 class MultiFidelity(ASHA):
     """ASHA whose new trials come from a model of all reported points.
 
-    Stops (no checkpoints) or pauses and promotes (with checkpoints) at rungs exactly as
-    ``ASHA``; each new configuration maximises expected improvement at ``max_resource`` under
-    a GP fitted on every curve so far, stopped and paused ones included. The first
-    ``n_initial`` configurations (default: parameters + 2) and ``random_fraction`` of the
-    rest are uniform random draws. When several paused trials may be promoted, the one the
-    model predicts to end best goes first.
+    Pauses trials at rungs and promotes the top ``1/reduction_factor`` of each rung as
+    ``ASHA`` does: from the paused trial's checkpoint when the objective saves one, else by
+    retraining the configuration from step 0; ``pause=False`` gives the stopping form instead
+    (the best trials simply train on). Each new configuration maximises expected improvement
+    at ``max_resource`` under a GP fitted on every curve so far, stopped and paused ones
+    included. The first ``n_initial`` configurations (default: parameters + 2) and
+    ``random_fraction`` of the rest are uniform random draws. When several paused trials may
+    be promoted, the one the model predicts to end best goes first.
 
     >>> hs.create_study(..., scheduler=hs.schedulers.MultiFidelity(max_resource=52))
     """
@@ -151,7 +172,7 @@ class MultiFidelity(ASHA):
             return None  # define-by-run objective: leave the parameters to the sampler
         rng = trial_rng(self.seed, number, self.name)
         new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
-        n_initial = self.n_initial or len(space) + 2
+        n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
         explore = new < n_initial or rng.random() < self.random_fraction
         if not explore:
             history = self.curves(trials, study)
@@ -162,6 +183,11 @@ class MultiFidelity(ASHA):
         return TrialPlan(
             params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
         )
+
+    def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
+        """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
+        STOPPED and its promotion retrains the configuration from step 0."""
+        return self.pause is not False
 
     def _promotion_order(
         self, candidates: Sequence[TrialRecord], trials: Sequence[TrialRecord], study: Study

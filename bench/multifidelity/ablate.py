@@ -1,0 +1,148 @@
+# ruff: noqa: E402  (thread limits are set before numpy is imported)
+"""Ablations of MultiFidelity's defaults on the DEVELOPMENT half of the suite (never the
+validation half): each variant is a label, constructor keyword arguments and module constants
+to set, run on the same problems and seeds as the suite; rows go to ``results/ablation.jsonl``
+(resumable) and the gap is normalised exactly as the suite's (its random rows and references).
+
+    nice .venv/bin/python -m bench.multifidelity.ablate --label rungs2 \\
+        --set multifidelity.DEFAULT_RUNGS=2 --seeds 5
+    nice .venv/bin/python -m bench.multifidelity.ablate --report
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import atexit
+import importlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import hypersearch as hs
+from bench.multifidelity import suite
+from hypersearch.execution.simulated import SimulatedExecutor
+
+OUT = suite.HERE / "results"
+ABLATION_FILE = OUT / "ablation.jsonl"
+
+
+def apply_settings(settings: Sequence[str]) -> None:
+    """``module.NAME=value`` (module under hypersearch.schedulers; value as JSON)."""
+    for s in settings:
+        target, _, raw = s.partition("=")
+        mod, _, attr = target.rpartition(".")
+        module = importlib.import_module(f"hypersearch.schedulers.{mod}")
+        if not hasattr(module, attr):
+            raise SystemExit(f"{module.__name__} has no {attr}")
+        setattr(module, attr, json.loads(raw))
+
+
+def run_variant(problem: suite.CurveProblem, seed: int, kwargs: dict[str, Any], stop: bool) -> Any:
+    e = problem.epochs
+    scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, **kwargs)
+    study = hs.create_study(space=problem.space, direction="minimize", sampler="random",
+                            scheduler=scheduler, seed=seed)  # fmt: skip
+    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, checkpoints=not stop)
+    return [(int(c), float(v)) for c, v in sim.run(study, max_total_steps=20 * e).trace]
+
+
+def load() -> dict[tuple[str, str, int], dict[str, Any]]:
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    if ABLATION_FILE.exists():
+        for line in ABLATION_FILE.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: rerun
+            rows[(r["problem"], r["method"], int(r["seed"]))] = r
+    return rows
+
+
+def run(args: argparse.Namespace) -> None:
+    apply_settings(args.set)
+    kwargs = json.loads(args.kwargs)
+    names = [n for n in suite.split()["development"] if n.split("-")[0] in args.families]
+    done = load()
+    for name in names:
+        problem = None
+        for seed in range(args.seeds):
+            if (name, args.label, seed) in done:
+                continue
+            problem = problem or suite.make_problem(name)
+            t = time.time()
+            trace = run_variant(problem, seed, kwargs, args.stop)
+            row = {"problem": name, "method": args.label, "seed": seed,
+                   "budget": 20 * problem.epochs, "epochs": problem.epochs, "trace": trace,
+                   "seconds": round(time.time() - t, 2), "kwargs": kwargs, "set": args.set,
+                   "stop": args.stop}  # fmt: skip
+            with ABLATION_FILE.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(f"{args.label} seed {seed} {name} {trace[-1][1] if trace else None} "
+                  f"({row['seconds']} s)", flush=True)  # fmt: skip
+
+
+def report() -> str:
+    """Mean gap per label at 1/10, 1/5, 1/2, full, on the (problem, seed) pairs every shown
+    label has; the suite's ``multifidelity`` rows (the frozen-before default) as ``baseline``."""
+    base = suite.load(OUT, "surrogates")
+    dev = set(suite.split()["development"])
+    rows = {k: v for k, v in base.items() if k[0] in dev}
+    ab = load()
+    rows.update(ab)
+    g = suite.gaps(rows, OUT, suite.FRACTIONS)
+    labels = sorted({m for (_, m, _) in ab})
+    lines = []
+    for fam in ("lcbench", "rbv2_xgboost", "rbv2_rpart"):
+        for label in labels:
+            stop = any(r.get("stop") for r in ab.values() if r["method"] == label)
+            ref = "multifidelity_stop" if stop else "multifidelity"
+            cells = []
+            for m in (ref, label, "optuna_tpe_sh", "optuna_tpe_hb"):
+                per = []
+                for (p, mm, s), _ in ab.items():
+                    if mm == label and p.startswith(fam + "-") and p in g and m in g[p]:
+                        per.append(g[p][m][s])
+                if per:
+                    cells.append(f"{m} " + "/".join(f"{x:.2f}" for x in np.mean(per, axis=0)))
+            n = sum(1 for (p, mm, _) in ab if mm == label and p.startswith(fam + "-"))
+            if n:
+                lines.append(f"{fam:12s} {label:18s} n={n:3d}  " + " | ".join(cells))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label")
+    ap.add_argument("--kwargs", default="{}")
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--stop", action="store_true")
+    ap.add_argument("--families", nargs="+", default=["lcbench", "rbv2_xgboost", "rbv2_rpart"])
+    ap.add_argument("--report", action="store_true")
+    args = ap.parse_args()
+    logging.getLogger("hypersearch").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    if "HYPERSEARCH_ARTIFACTS" not in os.environ and Path("/dev/shm").is_dir():
+        scratch = tempfile.mkdtemp(dir="/dev/shm", prefix="mfablate")
+        os.environ["HYPERSEARCH_ARTIFACTS"] = scratch
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    if not args.report:
+        run(args)
+    print(report())
+
+
+if __name__ == "__main__":
+    main()
