@@ -262,6 +262,8 @@ def test_pareto_and_hypervolume_are_served_as_plot_draws_them(
         assert served["hypervolume"] == _json(plot_spec(study, "hypervolume"))
         front = {s["name"]: s for s in served["pareto"]["series"]}["Pareto front"]["numbers"]
         assert sorted(front) == sorted(t.number for t in study.best_trials)
+        listed = client.get("/").text  # the studies list names every objective
+        assert "2 objectives" in listed and "latency_ms ↓" in listed
         # a study of several objectives has no single best: its history says where to look
         history = client.get(f"/api/studies/{sid}/charts/history").json()
         assert "hypervolume of its Pareto front" in history["empty"]

@@ -227,6 +227,9 @@ class DashboardData:
                 "name": s.name,
                 "direction": s.direction,
                 "metric": s.metric,
+                "objectives": [
+                    {"name": o.name, "direction": o.direction} for o in (s.objectives or ())
+                ],
                 "counts": dict(s.counts),
                 "n_trials": s.n_trials,
                 "state": "running" if s.counts.get("RUNNING") else "idle",
