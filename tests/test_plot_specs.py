@@ -309,3 +309,37 @@ def test_an_older_database_asks_for_an_upgrade(
         dst.execute("UPDATE hs_meta SET value = '1' WHERE key = 'schema_version'")
     with pytest.raises(StorageError, match="hypersearch upgrade --storage"):
         DashboardData.open(f"sqlite:///{copy}")
+
+
+def test_pareto_charts_and_objective_sort_on_postgresql(postgres_url: str) -> None:
+    """The dashboard reads a multi-objective study from PostgreSQL as from SQLite."""
+    from hypersearch.dashboard.charts import pareto_charts
+    from hypersearch.dashboard.queries import DashboardData
+
+    study = hs.create_study(
+        "pg-tradeoff",
+        space={"x": hs.Float(0.0, 1.0)},
+        directions={"acc": "maximize", "cost": "minimize"},
+        constraints={"mem": ("<=", 0.8)},
+        storage=postgres_url,
+        seed=0,
+        sampler="random",
+    )
+    study.optimize(
+        lambda t: {"acc": t.params["x"], "cost": t.params["x"] ** 2, "mem": t.params["x"]},
+        n_trials=15,
+        show_progress=False,
+    )
+    data = DashboardData.open(postgres_url)
+    try:
+        summary = data.study(data.list_studies()[0]["id"])
+        assert summary is not None
+        charts = pareto_charts(data, summary)
+        assert charts["pareto"] == _json(plot_spec(study, "pareto"))
+        assert charts["hypervolume"] == _json(plot_spec(study, "hypervolume"))
+        page = data.trials_page(summary["id"], sort="objective:1", descending=True)
+        costs = [r["values"][1] for r in page["trials"]]
+        assert costs == sorted(costs, reverse=True)
+        assert {r["feasible"] for r in page["trials"]} == {True, False}
+    finally:
+        data.close()
