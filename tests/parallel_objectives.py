@@ -73,6 +73,19 @@ def sleepy_grid(trial: Any) -> float:
     return float(trial.params["a"] + trial.params["b"])
 
 
+def uncheckpointed_curve(trial: Any) -> float:
+    """The same curve without checkpoints: every trial, a promotion too, trains from epoch 1
+    (MultiFidelity's promotions then retrain the paused configuration)."""
+    value = float("nan")
+    for epoch in range(1, 28):
+        time.sleep(0.002)
+        value = (1.0 - trial.params["q"]) + (0.5 + 0.3 * trial.params["z"]) / epoch
+        trial.report(value, step=epoch)
+        if trial.should_stop():
+            break
+    return value
+
+
 def checkpointed_curve(trial: Any) -> float:
     """27 epochs of a curve that falls towards 1 - q, checkpointed after each, continuing
     from the checkpoint a promotion gives it (for ASHA with pause in worker processes)."""

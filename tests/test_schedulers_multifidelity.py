@@ -217,18 +217,26 @@ def test_pause_mode_in_a_sqlite_study_through_optimize(tmp_path: Path) -> None:
     assert study.best_value < 0.2
 
 
-def test_parallel_workers_promote_each_paused_trial_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("objective", ["checkpointed_curve", "uncheckpointed_curve"])
+def test_parallel_workers_promote_each_paused_trial_once(tmp_path: Path, objective: str) -> None:
+    """Two worker processes on one SQLite file: each promotion is claimed in the database, so
+    a paused trial is continued (or retrained) by exactly one later trial."""
     sys.path.insert(0, str(Path(__file__).parent))
     import parallel_objectives
 
     study = hs.create_study("parallel-mf", space=SPACE, sampler="random", seed=1,
                             storage=f"sqlite:///{tmp_path / 'mf.db'}",
-                            scheduler=MultiFidelity(max_resource=EPOCHS, pause=True))  # fmt: skip
-    study.optimize(parallel_objectives.checkpointed_curve, n_trials=60, n_workers=2)
+                            scheduler=MultiFidelity(max_resource=EPOCHS))  # fmt: skip
+    study.optimize(getattr(parallel_objectives, objective), n_trials=60, n_workers=2)
     trials = study.trials
     assert not [t for t in trials if t.state is hs.TrialState.FAILED]
     promoted = Counter(t.attrs["promoted_from"] for t in trials if "promoted_from" in t.attrs)
     assert promoted and max(promoted.values()) == 1, promoted
+    for t in trials:
+        if "promoted_from" in t.attrs:
+            assert t.claim_key == f"promote:{t.attrs['promoted_from']}"
+            retrained = objective == "uncheckpointed_curve"
+            assert min(t.intermediate) == (1 if retrained else t.attrs["promoted_at"] + 1)
 
 
 # bad input -------------------------------------------------------------------------------------

@@ -292,8 +292,8 @@ def report(args: argparse.Namespace) -> str:
     grid = np.linspace(0.02, 1.0, 50)
     g_table = gaps(rows, out, FRACTIONS)
     g_curve = gaps(rows, out, grid)
-    methods = [m for m in [*METHODS, "asha", "hyperband", "bohb"]
-               if any(m in by for by in g_table.values())]  # fmt: skip
+    all_methods = [m for m in [*METHODS, "asha", "hyperband", "bohb"]
+                   if any(m in by for by in g_table.values())]  # fmt: skip
     lines = []
     curves: dict[str, dict[str, np.ndarray]] = {}
     for half, names in halves.items():
@@ -302,8 +302,15 @@ def report(args: argparse.Namespace) -> str:
         names = [n for n in names if n in g_table]
         if not names:
             continue
-        # per problem, the seeds every method has finished (same seeds for all methods)
-        seeds_of = {n: min(len(g_table[n].get(m, [])) for m in methods) for n in names}
+        # methods run on every problem of this half; per problem, the seeds every one of them
+        # has finished (same problems and seeds for all methods in a table)
+        # (a method still running, with fewer seeds than random search, is left out)
+        methods = [
+            m
+            for m in all_methods
+            if all(len(g_table[n].get(m, [])) >= len(g_table[n]["random"]) for n in names)
+        ]
+        seeds_of = {n: min(len(g_table[n][m]) for m in methods) for n in names}
         names = [n for n in names if seeds_of[n] > 0]
         if not names:
             continue
@@ -328,11 +335,13 @@ def report(args: argparse.Namespace) -> str:
                 cells.append(f"**{cell}**" if means[m][j] == best else cell)
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         optuna = [m for m in methods if m.startswith("optuna")]
-        if "multifidelity" in means and optuna:
-            j = FRACTIONS.index(0.2)
+        j = FRACTIONS.index(0.2)
+        for ours_m in [m for m in ("multifidelity", "multifidelity_nockpt") if m in means]:
+            if not optuna:
+                break
             best_optuna = min(means[m][j] for m in optuna)
-            ours = means["multifidelity"][j]
-            lines.append(f"\nAt 1/5 of the budget: multifidelity {ours:.3f} vs best Optuna "
+            ours = means[ours_m][j]
+            lines.append(f"\nAt 1/5 of the budget: {ours_m} {ours:.3f} vs best Optuna "
                          f"combination {best_optuna:.3f} (ratio "
                          f"{ours / max(best_optuna, 1e-12):.2f}).")  # fmt: skip
         fam: dict[str, list[str]] = {}
@@ -363,7 +372,12 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grid: np.ndarray, path: Path)
     fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.2), squeeze=False)
     for ax, (half, by_method) in zip(axes[0], curves.items(), strict=True):
         for m, y in by_method.items():
-            ax.plot(grid * FULL_TRAININGS, y, label=m, lw=2.2 if m == "multifidelity" else 1.2)
+            ax.plot(
+                grid * FULL_TRAININGS,
+                y,
+                label=m,
+                lw=2.2 if m.startswith("multifidelity") and m != "multifidelity_stop" else 1.2,
+            )
         ax.axhline(1.0, color="grey", lw=0.6, ls=":")
         ax.set_xlabel("budget spent (full trainings)")
         ax.set_ylabel("mean normalised gap")
