@@ -17,8 +17,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from hypersearch.exceptions import InvalidArgumentError
 
-_CHUNK = 512  # rows compared with every point at once: bounds memory at n * 512 * m
-
 __all__ = [
     "crowding_distance",
     "default_reference",
@@ -50,29 +48,63 @@ def dominates(a: ArrayLike, b: ArrayLike) -> bool:
 
 
 def pareto_mask(losses: ArrayLike) -> NDArray[np.bool_]:
-    """Which points no other point dominates (duplicates of a front point are all kept)."""
+    """Which points no other point dominates (duplicates of a front point are all kept).
+
+    In lexicographic order a point can only be dominated by points before it, and whatever
+    dominates it is dominated by (or is) a front point found so far, so each point is
+    compared with the front built so far only.
+    """
     arr = _losses(losses)
-    n = len(arr)
-    mask = np.ones(n, dtype=bool)
-    for start in range(0, n, _CHUNK):  # all pairs, a block of rows at a time
-        block = arr[start : start + _CHUNK, None, :]
-        no_worse = np.all(arr[None, :, :] <= block, axis=2)
-        better = np.any(arr[None, :, :] < block, axis=2)
-        mask[start : start + _CHUNK] = ~np.any(no_worse & better, axis=1)
+    mask = np.zeros(len(arr), dtype=bool)
+    front = np.empty((0, arr.shape[1]))
+    for i in np.lexsort(arr.T[::-1]):
+        point = arr[i]
+        if not np.any(np.all(front <= point, axis=1) & np.any(front < point, axis=1)):
+            mask[i] = True
+            front = np.vstack([front, point])
     return mask
 
 
 def nondominated_ranks(losses: ArrayLike) -> NDArray[np.int64]:
-    """Each point's front: 0 for the Pareto front, 1 for the front once that is removed, ..."""
+    """Each point's front: 0 for the Pareto front, 1 for the front once that is removed, ...
+
+    Efficient non-dominated sorting with binary search (Zhang et al., 2015): in lexicographic
+    order a point can only be dominated by points before it, and the fronts that hold a point
+    dominating it form a prefix, so each point is placed by a binary search over the fronts
+    built so far. Each check compares one point with one front at once (numpy), which keeps
+    5,000 points well under a second instead of comparing all pairs.
+    """
     arr = _losses(losses)
-    ranks = np.full(len(arr), -1, dtype=np.int64)
-    remaining = np.arange(len(arr))
-    rank = 0
-    while remaining.size:
-        mask = pareto_mask(arr[remaining])
-        ranks[remaining[mask]] = rank
-        remaining = remaining[~mask]
-        rank += 1
+    n = len(arr)
+    ranks = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return ranks
+    order = np.lexsort(arr.T[::-1])  # by the first objective, then the second, ...
+    fronts: list[list[int]] = []
+    cache: list[NDArray[np.float64] | None] = []
+
+    def dominated_by(front: int, point: NDArray[np.float64]) -> bool:
+        rows = cache[front]
+        if rows is None:
+            rows = cache[front] = arr[fronts[front]]
+        no_worse = np.all(rows <= point, axis=1)
+        return bool(np.any(no_worse & np.any(rows < point, axis=1)))
+
+    for i in order:
+        point = arr[i]
+        lo, hi = 0, len(fronts)  # the first front with no point dominating this one
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if dominated_by(mid, point):
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(fronts):
+            fronts.append([])
+            cache.append(None)
+        fronts[lo].append(int(i))
+        cache[lo] = None
+        ranks[i] = lo
     return ranks
 
 
