@@ -771,8 +771,8 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 return
         if not (refit or not self.multimetric_):
             return
-        if objectives is not None and not callable(refit):
-            return  # chosen from the front
+        if objectives is not None and not callable(refit) and len(self.pareto_front_):
+            return  # chosen from the front (with no front, as scikit-learn: the best rank)
         if callable(refit):
             index = refit(res)
             if not isinstance(index, numbers.Integral) or isinstance(index, bool):
