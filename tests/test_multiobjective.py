@@ -582,3 +582,40 @@ def test_trials_dataframe_has_a_column_per_objective_and_the_violations() -> Non
     assert list(frame.columns[:6]) == ["number", "state", "acc", "ms", "feasible", "violation.mem"]
     assert frame["acc"].tolist() == [t.values[0] for t in study.trials]  # type: ignore[index]
     assert frame["violation.mem"].tolist() == [2.0 * t.params["n"] - 8.0 for t in study.trials]
+
+
+# trackers ----------------------------------------------------------------------------------------
+def test_trackers_log_every_objective(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from hypersearch.integrations.mlflow import MLflowCallback
+    from hypersearch.integrations.tensorboard import TensorBoardCallback
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow_cb, tensorboard_cb = MLflowCallback(uri), TensorBoardCallback(tmp_path / "tb")
+    study = make(f"sqlite:///{tmp_path / 'hs.db'}")
+    study.optimize(two_objectives, n_trials=2, callbacks=[mlflow_cb, tensorboard_cb])
+    assert mlflow_cb.flush(timeout=120)
+    mlflow_cb.close()
+    trials = study.trials
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("mo")
+    runs = client.search_runs([experiment.experiment_id], max_results=10)
+    by_trial = {
+        int(r.data.tags["hypersearch.trial"]): r
+        for r in runs
+        if "hypersearch.trial" in r.data.tags
+    }
+    for t in trials:
+        metrics = by_trial[t.number].data.metrics
+        assert metrics["final/acc"] == pytest.approx(t.values[0])  # type: ignore[index]
+        assert metrics["final/ms"] == pytest.approx(t.values[1])  # type: ignore[index]
+        history = client.get_metric_history(by_trial[t.number].info.run_id, "ms")
+        assert [m.step for m in history] == [0, 1, 2]
+    for run in sorted((tmp_path / "tb" / "mo").iterdir()):
+        events = EventAccumulator(str(run))
+        events.Reload()
+        assert {"acc", "ms", "final/acc", "final/ms", "final/mem"} <= set(events.Tags()["scalars"])

@@ -105,3 +105,21 @@ def test_a_script_missing_an_objective_fails_naming_it(tmp_path: Path) -> None:
     (trial,) = study.trials
     assert trial.state is hs.TrialState.FAILED
     assert "printed no 'latency_ms' metric" in (trial.fail_reason or "")
+
+
+def test_the_run_command_checks_runs_and_names_the_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hypersearch.cli import main
+
+    (tmp_path / "train.py").write_text(textwrap.dedent(TRAIN))
+    path = tmp_path / "experiment.yaml"
+    path.write_text(HEAD + GOALS)
+    assert main(["run", str(path), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "maximize 'acc', minimize 'latency_ms'; subject to mem_gb <= 4, acc >= 0.2" in out
+    url = f"sqlite:///{tmp_path / 'hs.db'}"
+    assert main(["run", str(path), "--storage", url]) == 0
+    out = capsys.readouterr().out
+    front = hs.load_study("mo", storage=url).best_trials
+    assert f"Pareto front: {len(front)} trial(s)" in out and "best mo --storage" in out

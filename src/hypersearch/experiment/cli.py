@@ -47,9 +47,18 @@ def main(args: argparse.Namespace) -> int:
         if args.check:
             config = load_experiment(args.experiment)
             _check_command(config)
+            goal = (
+                ", ".join(f"{d} {n!r}" for n, d in config.objectives.items())
+                if config.objectives
+                else f"{config.direction} {config.metric!r}"
+            )
+            if config.constraints:
+                goal += "; subject to " + ", ".join(
+                    f"{n} {op} {bound:g}" for n, (op, bound) in config.constraints.items()
+                )
             print(
                 f"{args.experiment}: ok — study {config.name!r}, {len(config.space)} "
-                f"parameter(s), {config.direction} {config.metric!r}"
+                f"parameter(s), {goal}"
             )
             return 0
         trackers = [tracker_from_spec(spec) for spec in getattr(args, "log_to", [])]
@@ -62,14 +71,25 @@ def main(args: argparse.Namespace) -> int:
                 show_progress=True,
                 callbacks=trackers,
             )
+        command = program_name(sys.argv[0])
+        name = shlex.quote(study.name)
+        if study.is_multi_objective:
+            front = study.best_trials
+            if not front:
+                print(f"study {study.name!r}: no feasible trial completed yet", file=sys.stderr)
+                return 1
+            numbers = ", ".join(str(t.number) for t in front)
+            print(
+                f"Pareto front: {len(front)} trial(s) ({numbers}); see it with: "
+                f"{command} best {name} --storage {_safe_url(study.storage_url)}"
+            )
+            return 0
         try:
             best = study.best_trial
         except HypersearchError:
             print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
             return 1
         print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
-        command = program_name(sys.argv[0])
-        name = shlex.quote(study.name)
         print(f"more: {command} trials {name} --storage {_safe_url(study.storage_url)}")
         return 0
     except HypersearchError as exc:

@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import json
 import logging
-import math
 import queue
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.trackers import (
+    curves,
     final_metrics,
     loggable_params,
     require,
@@ -69,6 +69,8 @@ class _Job:
     direction: str
     record: TrialRecord
     best_before: float | None
+    #: The objectives' names of a multi-objective study (each logged under its name)
+    objectives: tuple[str, ...] = ()
 
 
 class MLflowCallback:
@@ -124,10 +126,15 @@ class MLflowCallback:
     def __call__(self, study: Study, record: TrialRecord) -> None:
         if not record.state.is_finished:
             return
-        if study.name not in self._best:  # resumed: start from the best trial before this one
+        objectives = tuple(o.name for o in study.objectives) if study.is_multi_objective else ()
+        if objectives:  # a front, not one best value to follow
+            self._best[study.name] = None
+        elif study.name not in self._best:  # resumed: start from the best trial before this one
             earlier = [t for t in study.top(2) if t.number != record.number and t.has_value]
             self._best[study.name] = float(earlier[0].value) if earlier else None  # type: ignore[arg-type]
-        job = _Job(study.name, study.metric, study.direction, record, self._best[study.name])
+        job = _Job(
+            study.name, study.metric, study.direction, record, self._best[study.name], objectives
+        )
         if record.state is TrialState.COMPLETE and record.has_value:
             self._best[study.name] = _better(job.best_before, float(record.value), study.direction)  # type: ignore[arg-type]
         if not self._background:
@@ -241,14 +248,14 @@ class MLflowCallback:
         ]
         end_ms = int(end * 1000)
         metrics = [
-            Metric(job.metric, float(v), end_ms, int(s))
-            for s, v in sorted(record.intermediate.items())
-            if math.isfinite(v)
+            Metric(name, v, end_ms, s)
+            for name, points in curves(job.metric, record, job.objectives).items()
+            for s, v in points
         ]
         last = max(record.intermediate, default=0)
         metrics += [
             Metric(f"final/{k}", v, end_ms, last)
-            for k, v in final_metrics(job.metric, record).items()
+            for k, v in final_metrics(job.metric, record, job.objectives).items()
         ]
         run_tags = [RunTag(k, v) for k, v in tags.items()]
         self._client.log_batch(run_id, metrics=metrics[:_BATCH], params=params, tags=run_tags)
@@ -307,6 +314,7 @@ def _job_to_json(job: _Job) -> dict[str, Any]:
         "metric": job.metric,
         "direction": job.direction,
         "best_before": job.best_before,
+        "objectives": list(job.objectives),
         "record": {
             "number": r.number,
             "state": r.state.value,
@@ -314,6 +322,8 @@ def _job_to_json(job: _Job) -> dict[str, Any]:
             "value": r.value,
             "metrics": dict(r.metrics),
             "intermediate": [[int(k), float(v)] for k, v in r.intermediate.items()],
+            "values": None if r.values is None else list(r.values),
+            "intermediate_values": [[int(k), list(v)] for k, v in r.intermediate_values.items()],
             "source": r.source,
             "note": r.note,
             "tags": list(r.tags),
@@ -339,8 +349,17 @@ def _job_from_json(data: dict[str, Any]) -> _Job:
         fail_reason=r["fail_reason"],
         started_at=r["started_at"],
         finished_at=r["finished_at"],
+        values=None if r.get("values") is None else tuple(r["values"]),
+        intermediate_values={int(k): tuple(v) for k, v in r.get("intermediate_values", [])},
     )
-    return _Job(data["study"], data["metric"], data["direction"], record, data["best_before"])
+    return _Job(
+        data["study"],
+        data["metric"],
+        data["direction"],
+        record,
+        data["best_before"],
+        tuple(data.get("objectives", ())),
+    )
 
 
 def _writer_main(argv: Sequence[str] | None = None) -> int:

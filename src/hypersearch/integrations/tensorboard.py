@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.integrations.trackers import (
+    curves,
     final_metrics,
     folder_name,
     loggable_params,
@@ -76,10 +77,16 @@ class TensorBoardCallback:
             start = record.started_at or time.time()
             end = record.finished_at or start
             writer.add_event(p.event(start, 0, p.session_start(record, study.name, start)))
-            for step, value in sorted(record.intermediate.items()):
-                writer.add_event(p.event(end, step, p.scalar(study.metric, value)))
+            objectives = [o.name for o in study.objectives] if study.is_multi_objective else []
+            if objectives:  # a curve per objective
+                for name, points in curves(study.metric, record, objectives).items():
+                    for step, value in points:
+                        writer.add_event(p.event(end, step, p.scalar(name, value)))
+            else:
+                for step, value in sorted(record.intermediate.items()):
+                    writer.add_event(p.event(end, step, p.scalar(study.metric, value)))
             last = max(record.intermediate, default=0)
-            for name, value in final_metrics(study.metric, record).items():
+            for name, value in final_metrics(study.metric, record, objectives).items():
                 writer.add_event(p.event(end, last, p.scalar(f"final/{name}", value)))
             writer.add_event(p.event(end, last, p.session_end(record, end)))
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from hypersearch.trial import TrialRecord
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["TRACKERS", "Tracker", "final_metrics", "tracker_from_spec"]
+__all__ = ["TRACKERS", "Tracker", "curves", "final_metrics", "tracker_from_spec"]
 
 #: A tracker is a callback of ``optimize``: called with the study and each finished trial.
 Tracker = Callable[["Study", TrialRecord], None]
@@ -65,18 +65,40 @@ def folder_name(study_name: str) -> str:
     return study_folder(study_name)
 
 
-def final_metrics(metric: str, record: TrialRecord) -> dict[str, float]:
+def final_metrics(
+    metric: str, record: TrialRecord, objectives: Sequence[str] = ()
+) -> dict[str, float]:
     """The finite numbers a finished trial ends with: its value under the study's metric
-    name, and each numeric entry of ``record.metrics``."""
+    name (with several ``objectives``, each value under its name), and each numeric entry
+    of ``record.metrics``."""
     out: dict[str, float] = {}
     if record.value is not None and math.isfinite(record.value):
         out[metric] = float(record.value)
+    for name, v in zip(objectives, record.values or (), strict=False):
+        if math.isfinite(v):
+            out[name] = float(v)
     for key, v in record.metrics.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or key in out:
             continue
         if math.isfinite(float(v)):
             out[str(key)] = float(v)
     return out
+
+
+def curves(
+    metric: str, record: TrialRecord, objectives: Sequence[str] = ()
+) -> dict[str, list[tuple[int, float]]]:
+    """The finite points of each learning curve, by step: the metric's, or with several
+    ``objectives`` each objective's."""
+    if objectives and record.intermediate_values:
+        out: dict[str, list[tuple[int, float]]] = {name: [] for name in objectives}
+        for step, values in sorted(record.intermediate_values.items()):
+            for name, v in zip(objectives, values, strict=False):
+                if math.isfinite(v):
+                    out[name].append((int(step), float(v)))
+        return out
+    points = [(int(s), float(v)) for s, v in sorted(record.intermediate.items())]
+    return {metric: [(s, v) for s, v in points if math.isfinite(v)]}
 
 
 def loggable_params(params: Mapping[str, Any]) -> dict[str, float | str | bool]:
