@@ -13,6 +13,7 @@ import hypersearch as hs
 from hypersearch.samplers import RandomSampler, Sampler, SamplingContext
 from hypersearch.schedulers import Scheduler
 from hypersearch.storage import SQLStorage
+from hypersearch.tables import format_number
 
 SPACE = {"x": hs.Float(0.0, 1.0), "n": hs.Int(1, 8)}
 
@@ -533,6 +534,33 @@ def test_cli_best_without_a_front_says_so(
     make(url).optimize(lambda t: 0.5, n_trials=1)  # fails: one number for two objectives
     assert main(["best", "mo", "--storage", url]) == 1
     assert "no completed trial with every objective" in capsys.readouterr().out
+
+
+def test_studies_list_the_front_size_and_the_best_feasible_value(
+    storage_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hypersearch studies`` (and the dashboard's list, from the same summary) shows a
+    multi-objective study's front size, and a constrained study's best FEASIBLE value."""
+    from hypersearch.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    mo = make(storage_url, constraints={"mem": ("<=", 10.0)})
+    mo.optimize(two_objectives, n_trials=12)
+    single = hs.create_study(
+        "con", space={"x": hs.Float(0, 1)}, metric="loss", sampler="random", seed=0,
+        constraints={"x": ("<=", 0.5)}, storage=storage_url,
+    )  # fmt: skip
+    single.optimize(lambda t: {"loss": 1 - t.params["x"], "x": t.params["x"]}, n_trials=12)
+    assert any(not t.feasible for t in single.trials)  # the unconstrained best is infeasible
+    summaries = {s.name: s for s in SQLStorage(storage_url).list_studies()}
+    assert summaries["mo"].front_size == len(mo.best_trials) > 0
+    assert summaries["mo"].best_value is None
+    assert summaries["con"].best_value == pytest.approx(single.best_value)  # same floats
+    assert summaries["con"].front_size is None
+    assert main(["studies", "--storage", storage_url, "--columns", "study,best"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[3:]}
+    assert rows["mo"] == ["front", "of", str(len(mo.best_trials))]
+    assert rows["con"] == [format_number(single.best_value)]
 
 
 # parallel workers ------------------------------------------------------------------------------

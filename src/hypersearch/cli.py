@@ -305,7 +305,15 @@ def cmd_studies(args: argparse.Namespace, storage: SQLStorage) -> int:
             Column(state.value.lower(), counts(state), align="right", priority=20)
             for state in STATE_COLUMNS
         ),
-        Column("best", tuple(format_number(s.best_value) for s in summaries), "right", priority=1),
+        Column(
+            "best",
+            tuple(
+                format_number(s.best_value) if s.front_size is None else f"front of {s.front_size}"
+                for s in summaries
+            ),
+            "right",
+            priority=1,
+        ),
         Column("last activity", tuple(_fmt_time(s.last_activity) for s in summaries), priority=50),
     ]
     shown = _choose(columns, args.columns, {"name": "study"}, "hypersearch studies")

@@ -234,6 +234,7 @@ class DashboardData:
                 "n_trials": s.n_trials,
                 "state": "running" if s.counts.get("RUNNING") else "idle",
                 "best_value": json_number(s.best_value),
+                "front_size": s.front_size,
                 "created_at": s.created_at,
                 "last_activity": s.last_activity,
             }

@@ -48,6 +48,8 @@ class StudySummary:
     last_activity: float | None
     id: int = -1
     objectives: tuple[Objective, ...] = ()
+    #: Multi-objective studies: how many trials are on the Pareto front (``best_value`` is None).
+    front_size: int | None = None
 
     @property
     def n_trials(self) -> int:

@@ -573,7 +573,7 @@
           cells[1].firstChild.className = "state " + s.state; cells[1].firstChild.textContent = s.state;
           cells[4].textContent = s.n_trials;
           ["COMPLETE", "STOPPED", "FAILED", "RUNNING"].forEach(function (st, j) { cells[5 + j].textContent = s.counts[st] || 0; });
-          cells[9].textContent = fmt(s.best_value);
+          cells[9].textContent = s.front_size != null ? "front of " + s.front_size : fmt(s.best_value);
           if (s.last_activity) cells[10].textContent = new Date(s.last_activity * 1000).toLocaleString();
         });
       }).catch(function () {}).then(function () { setTimeout(tick, Math.max(cfg.poll_ms, 3000)); });
