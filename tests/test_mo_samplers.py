@@ -282,6 +282,8 @@ def test_motpe_in_a_constrained_sqlite_study_learns_and_resumes(tmp_path: Any) -
 def test_bad_options_say_what_to_use() -> None:
     with pytest.raises(hs.InvalidArgumentError, match="MOTPESampler: n_startup must be >= 0"):
         MOTPESampler(n_candidates=0)
+    with pytest.raises(hs.InvalidArgumentError, match="good_fraction must be in"):
+        MOTPESampler(good_fraction=0.0)
     with pytest.raises(hs.InvalidArgumentError, match="ParEGOSampler: rho must be"):
         ParEGOSampler(rho=-1.0)
     with pytest.raises(hs.InvalidArgumentError, match="max_points=250"):

@@ -9,6 +9,7 @@ yet are the least-violating infeasible trials taken as good, to steer towards fe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,9 @@ __all__ = ["MOTPESampler", "motpe_point"]
 #: bench/multiobjective (ablate.py, 3 seeds): hypervolume as a fraction of the best at 100
 #: trials 0.80 with 128, 0.78 with 64 or 256, 0.73 with 24 (TPE's default for one objective).
 N_CANDIDATES = 128
+#: The good group: this fraction of the feasible trials, at most ``MAX_GOOD`` (TPE's rule).
+GOOD_FRACTION = 0.1
+MAX_GOOD = 25
 
 
 def motpe_point(
@@ -89,7 +93,13 @@ class MOTPESampler(Sampler):
     name = "motpe"
 
     def __init__(
-        self, *, n_startup: int = 10, n_candidates: int = N_CANDIDATES, seed: int | None = None
+        self,
+        *,
+        n_startup: int = 10,
+        n_candidates: int = N_CANDIDATES,
+        good_fraction: float = GOOD_FRACTION,
+        max_good: int = MAX_GOOD,
+        seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
         if int(n_startup) < 0 or int(n_candidates) < 1:
@@ -98,14 +108,32 @@ class MOTPESampler(Sampler):
                 f"n_startup={n_startup}, n_candidates={n_candidates}; the defaults are "
                 f"n_startup=10, n_candidates={N_CANDIDATES}."
             )
+        if not 0 < float(good_fraction) <= 1 or int(max_good) < 1:
+            raise InvalidArgumentError(
+                f"MOTPESampler: good_fraction must be in (0, 1] and max_good >= 1, got "
+                f"good_fraction={good_fraction}, max_good={max_good}; the defaults are "
+                f"good_fraction={GOOD_FRACTION}, max_good={MAX_GOOD}."
+            )
         self.n_startup = int(n_startup)
         self.n_candidates = int(n_candidates)
+        self.good_fraction = float(good_fraction)
+        self.max_good = int(max_good)
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
         self._one_caches: dict[str, tuple[Space, EncodingCache]] = {}
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "n_startup": self.n_startup, "n_candidates": self.n_candidates}
+        return {
+            "name": self.name,
+            "n_startup": self.n_startup,
+            "n_candidates": self.n_candidates,
+            "good_fraction": self.good_fraction,
+            "max_good": self.max_good,
+        }
+
+    def _gamma(self, n: int) -> int:
+        """How many of ``n`` feasible trials are good."""
+        return min(math.ceil(self.good_fraction * n), self.max_good)
 
     def describe(self) -> str:
         return (
@@ -124,6 +152,7 @@ class MOTPESampler(Sampler):
             obs,
             trial_rng(self.seed, ctx.number, "motpe"),
             n_candidates=self.n_candidates,
+            gamma=self._gamma,
         )
         return ctx.space.decode(u)
 
@@ -136,7 +165,6 @@ class MOTPESampler(Sampler):
         obs = mo_observations(ctx, sub, cache)
         if obs.n_told < max(self.n_startup, 1) or param.cardinality == 1 or not _learnable(obs):
             return super().sample_one(ctx, name, param)
-        u = motpe_point(
-            sub, obs, trial_rng(self.seed, ctx.number, name), n_candidates=self.n_candidates
-        )
+        rng = trial_rng(self.seed, ctx.number, name)
+        u = motpe_point(sub, obs, rng, n_candidates=self.n_candidates, gamma=self._gamma)
         return param.decode(float(u[0]))
