@@ -292,6 +292,43 @@ def test_pareto_and_hypervolume_are_served_as_plot_draws_them(
         data.close()
 
 
+def test_a_constrained_study_marks_infeasible_trials_and_keeps_them_out_of_the_best(
+    tmp_path: Path,
+) -> None:
+    """One objective with a constraint: the history draws the trials that break it as crosses
+    and its best so far, like the dashboard's best trial, is the study's best feasible one."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from hypersearch.dashboard.app import create_app
+    from hypersearch.dashboard.queries import DashboardData
+
+    url = f"sqlite:///{tmp_path / 'constrained.db'}"
+    study = hs.create_study(
+        "constrained", space={"x": hs.Float(0, 1)}, metric="loss", sampler="random", seed=0,
+        constraints={"x": ("<=", 0.5)}, storage=url,
+    )  # fmt: skip
+    study.optimize(lambda t: {"loss": 1 - t.params["x"], "x": t.params["x"]}, n_trials=16)
+    broken = sorted(t.number for t in study.trials if not t.feasible)
+    assert broken and min(t.value for t in study.trials) < study.best_value  # type: ignore[type-var]
+    spec = plot_spec(study, "history")
+    series = {s["name"]: s for s in spec["series"]}
+    assert series["infeasible"]["numbers"] == broken and series["infeasible"]["symbol"] == "x"
+    assert not set(broken) & set(series["completed"]["numbers"])
+    assert series["best so far"]["y"][-1] == pytest.approx(study.best_value, rel=1e-5)  # 6 digits
+    assert f"{len(broken)} break a constraint" in spec["note"]
+    data = DashboardData.open(url)
+    try:
+        client = TestClient(create_app(data), base_url="http://127.0.0.1:8080")
+        sid = data.list_studies()[0]["id"]
+        assert client.get(f"/api/studies/{sid}/charts/history").json() == _json(spec)
+        assert (
+            client.get(f"/api/studies/{sid}").json()["best"]["number"] == study.best_trial.number
+        )
+    finally:
+        data.close()
+
+
 def test_an_older_database_asks_for_an_upgrade(
     tradeoff: tuple[hs.Study, str], tmp_path: Path
 ) -> None:

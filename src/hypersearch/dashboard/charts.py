@@ -30,6 +30,7 @@ def history_chart(data: DashboardData, study: Mapping[str, Any]) -> dict[str, An
         metric=study["metric"],
         fail_reasons=data.fail_reasons(study["id"]),
         objectives=len(study["objectives"]),
+        infeasible=data.infeasible_numbers(study["id"]) if study["constraints"] else (),
     )
 
 

@@ -256,16 +256,18 @@ class DashboardData:
                 )
             }
             order = T.c.value.asc() if row.direction == "minimize" else T.c.value.desc()
-            best = conn.execute(
-                sa.select(T.c.number, T.c.value)
+            ranked = conn.execute(
+                sa.select(T.c.number, T.c.value, T.c.constraint_violations)
                 .where(
                     T.c.study_id == study_id,
                     T.c.state == TrialState.COMPLETE.value,
                     T.c.value.is_not(None),
                 )
-                .order_by(order)
-                .limit(1)
-            ).first()
+                .order_by(order, T.c.number)
+                .limit(None if row.constraints else 1)
+            )
+            # with constraints the best is the best feasible trial (as Study.best_trial)
+            best = next((r for r in ranked if _satisfied(_numbers(r[2]) or [])), None)
         space = _loads(row.space, None)
         stored = _loads(row.objectives, None) or [{"name": row.metric, "direction": row.direction}]
         return {
@@ -520,6 +522,18 @@ class DashboardData:
             violations.append(found)
             feasible.append(found is None or _satisfied(found))
         return numbers, values, feasible, violations
+
+    def infeasible_numbers(self, study_id: int) -> list[int]:
+        """The numbers of the COMPLETE trials that break a constraint (the history's ×)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                sa.select(T.c.number, T.c.constraint_violations).where(
+                    T.c.study_id == study_id,
+                    T.c.state == TrialState.COMPLETE.value,
+                    T.c.constraint_violations.is_not(None),
+                )
+            ).all()
+        return sorted(int(n) for n, found in rows if not _satisfied(_numbers(found) or []))
 
     def fail_reasons(self, study_id: int) -> dict[int, str]:
         """``{number: reason}`` of the FAILED trials (the history's hover texts)."""

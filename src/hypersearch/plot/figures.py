@@ -65,6 +65,7 @@ def history_spec(study: Study) -> dict[str, Any]:
         metric=study.metric,
         fail_reasons={t.number: t.fail_reason or "" for t in trials if t.fail_reason},
         objectives=len(study.objectives),
+        infeasible=[t.number for t in trials if not t.feasible],
     )
 
 

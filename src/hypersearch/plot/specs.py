@@ -17,7 +17,7 @@ so the dashboard feeds them from its read-only queries and ``hypersearch.plot`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -147,11 +147,13 @@ def history_spec(
     metric: str,
     fail_reasons: Mapping[int, str] | None = None,
     objectives: int = 1,
+    infeasible: Collection[int] = (),
 ) -> dict[str, Any]:
-    """Each finished trial's value by number, the best so far over completed trials, STOPPED
-    trials at the value they stopped at and FAILED ones as crosses along the bottom (their
-    hover text: the reason, from ``fail_reasons``). A study of several ``objectives`` has no
-    single best: its history is the hypervolume chart's."""
+    """Each finished trial's value by number, the best so far over completed feasible trials,
+    STOPPED trials at the value they stopped at, completed trials that break a constraint (the
+    numbers in ``infeasible``) as crosses at their value and FAILED ones as crosses along the
+    bottom (their hover text: the reason, from ``fail_reasons``). A study of several
+    ``objectives`` has no single best: its history is the hypervolume chart's."""
     title = f"Optimisation history: {metric}"
     if objectives > 1:
         return _empty(
@@ -164,17 +166,22 @@ def history_spec(
     rows = sorted(zip(numbers, states, values, strict=True), key=lambda r: r[0])
     by_state: dict[str, list[tuple[int, float]]] = {"COMPLETE": [], "STOPPED": []}
     failed = [n for n, s, _ in rows if s == "FAILED"]
+    broken = set(infeasible)
     best: float | None = None
     best_xy: list[tuple[int, float]] = []
+    outside: list[tuple[int, float]] = []  # completed, but breaking a constraint
     for n, s, v in rows:
         x = finite(v)
         if x is None or s not in by_state:
+            continue
+        if s == "COMPLETE" and n in broken:
+            outside.append((n, x))
             continue
         by_state[s].append((n, x))
         if s == "COMPLETE" and (best is None or better(x, best, direction)):
             best = x
             best_xy.append((n, x))
-    shown = by_state["COMPLETE"] + by_state["STOPPED"]
+    shown = by_state["COMPLETE"] + by_state["STOPPED"] + outside
     if not shown:
         why = f" ({len(failed)} failed)" if failed else ""
         return _empty("xy", title, f"No finished trial with a value yet{why}.")
@@ -205,6 +212,25 @@ def history_spec(
             }
         )
         legend.append({"name": name, "color": STATE_COLORS[state]})
+    if outside:
+        series.append(
+            {
+                "kind": "points",
+                "name": "infeasible",
+                "symbol": "x",
+                "x": [n for n, _ in outside],
+                "y": [_rn(clamp(bounds, v)) for _, v in outside],
+                "color": STATE_COLORS["FAILED"],
+                "size": 7,
+                "opacity": 0.9,
+                "numbers": [n for n, _ in outside],
+                "tips": [
+                    f"trial {n} (COMPLETE, breaks a constraint)\n{metric} {format_number(v)}"
+                    for n, v in outside
+                ],
+            }
+        )
+        legend.append({"name": "infeasible", "color": STATE_COLORS["FAILED"]})
     if best_xy:
         series.append(
             {
@@ -238,6 +264,8 @@ def history_spec(
         )
         legend.append({"name": "failed", "color": STATE_COLORS["FAILED"]})
     notes = [f"{len(shown)} trials with a value"]
+    if outside:
+        notes.append(f"{len(outside)} break a constraint (×, not in the best so far)")
     if failed:
         notes.append(f"{len(failed)} failed (× along the bottom)")
     if thinned:
