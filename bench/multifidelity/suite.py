@@ -16,8 +16,10 @@ at least 5% of the mean random configuration's distance from the best, so a prob
 random search already finds the best value does not divide by zero).
 
 Methods, all in the same run with the same seeds: random search (every trial in full); ours,
-``MultiFidelity(max_resource)`` in pause/promote mode (the simulated objective saves a
-checkpoint after every step) and in stop mode (no checkpoints); Optuna TPE +
+``MultiFidelity(max_resource)`` on an objective that saves a checkpoint after every step
+(``multifidelity``: pause, continue from the checkpoint) and on one that saves none
+(``multifidelity_nockpt``: pause, a promotion retrains), and ``pause=False`` without
+checkpoints (``multifidelity_stop``, the stopping form); Optuna TPE +
 SuccessiveHalvingPruner, TPE + HyperbandPruner and random + HyperbandPruner; optionally our
 ASHA, Hyperband and BOHB (``--methods``).
 
