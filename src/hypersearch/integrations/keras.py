@@ -18,6 +18,14 @@ and sets ``model.stop_training`` when the scheduler says stop. ``resume(model)``
 trial's checkpoint into the compiled model and returns the ``initial_epoch`` to start from;
 the optimizer keeps this trial's learning rate. ``hypersearch.keras.Tuner`` trains with this
 same callback.
+
+On a study with several objectives, monitor one logged metric per objective:
+``monitor=["val_accuracy", "latency_ms"]`` (logged under the objectives' names) or
+``monitor={"val_accuracy": "val_accuracy", "latency_ms": "val_latency"}`` (objective ->
+logged metric). Each epoch reports them together; ``last_value`` and ``curve`` hold
+``{objective: value}`` dicts (return ``cb.last_value``). There is no single best epoch then:
+``best_value``, ``best_epoch`` and ``best_weights`` stay None, and ``report_transform`` is
+refused.
 """
 
 from __future__ import annotations
@@ -28,6 +36,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.integrations.monitor import (
+    Monitor,
+    check_monitor,
+    missing,
+    monitored_values,
+    reportable,
+)
 from hypersearch.integrations.steps import epochs_done
 from hypersearch.tools._torch import lazy_import
 
@@ -90,7 +105,7 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         self,
         trial: Any,
         *,
-        monitor: str = "val_loss",
+        monitor: Monitor = "val_loss",
         checkpoint: bool = True,
         mode: str = "auto",
         keep_best_weights: bool = True,
@@ -99,8 +114,12 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         on_missing: str = "raise",
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise InvalidArgumentError(f"monitor must be a metric name, got {monitor!r}.")
+        checked = check_monitor(monitor, "HypersearchKerasCallback")
+        if not isinstance(checked, str) and report_transform is not None:
+            raise InvalidArgumentError(
+                "HypersearchKerasCallback: report_transform changes one monitored value; with "
+                f"several (monitor={monitor!r}) leave it out."
+            )
         if mode == "auto":
             mode = getattr(getattr(trial, "study", None), "direction", "minimize")
         if mode not in _MODES:
@@ -112,7 +131,7 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
                 f"on_missing must be 'raise' or 'skip', got {on_missing!r}."
             )
         self.trial = trial
-        self.monitor = monitor
+        self.monitor = checked
         self.checkpoint = checkpoint
         self.report = report
         self.report_transform = report_transform
@@ -120,11 +139,11 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         self.final_weights: list[Any] | None = None  # set by the Tuner after fit
         self.direction = _MODES[mode]
         self.keep_best_weights = keep_best_weights
-        self.last_value: float | None = None
+        self.last_value: float | dict[str, float] | None = None
         self.best_value: float | None = None
         self.best_epoch: int | None = None  # epochs completed when the best value was seen
         self.best_weights: list[Any] | None = None
-        self.curve: dict[int, float] = {}  # epochs completed -> monitored value
+        self.curve: dict[int, Any] = {}  # epochs completed -> value ({objective: value}: several)
 
     # checkpoints -----------------------------------------------------------------------
     @staticmethod
@@ -176,17 +195,22 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
     # reporting -------------------------------------------------------------------------
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
-        if self.monitor not in logs:
+        found = monitored_values(self.monitor, logs)
+        if found is None:
             if self.on_missing == "skip":
                 return
             raise InvalidArgumentError(
-                f"HypersearchKerasCallback: no {self.monitor!r} in the epoch's logs "
-                f"{sorted(logs)}; pass validation_data=... for val_* metrics, or monitor=..."
+                f"HypersearchKerasCallback: no {missing(self.monitor, logs)[0]!r} in the "
+                f"epoch's logs {sorted(logs)}; pass validation_data=... for val_* metrics, or "
+                "monitor=..."
             )
-        value = float(logs[self.monitor])
         epochs = int(epoch) + 1
-        self.last_value = value
-        self.curve[epochs] = value
+        self.last_value = found
+        self.curve[epochs] = found
+        if isinstance(found, dict):  # several objectives: no single best epoch
+            self._report(found, epochs)
+            return
+        value = found
         if math.isfinite(value) and (
             self.best_value is None
             or (
@@ -202,7 +226,13 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
             return
         if self.report_transform is not None:
             value = float(self.report_transform(epochs, value))
-        self.trial.report(value if math.isfinite(value) else float("nan"), step=epochs)
+        self._report(value, epochs)
+
+    def _report(self, value: float | dict[str, float], epochs: int) -> None:
+        """Report at ``epochs`` completed, checkpoint, and stop training when told."""
+        if not self.report:
+            return
+        self.trial.report(reportable(value), step=epochs)
         if self.checkpoint:
             self.trial.save_checkpoint(self.state(self.model, epochs))
         if self.trial.should_stop():

@@ -17,16 +17,28 @@ the scheduler says so. The trial's checkpoint replaces Lightning's: the trainer'
 writes the trial's checkpoint (its own, or the one it continues from) to a temporary file for
 ``trainer.fit(ckpt_path=...)``; after the restore, the optimizers get
 this trial's hyperparameters back (PBT's new learning rate wins over the donor's).
+
+On a study with several objectives, monitor one logged metric per objective:
+``monitor=["val_accuracy", "latency_ms"]`` (logged under the objectives' names) or
+``monitor={"val_accuracy": "val_acc", "latency_ms": "latency"}`` (objective -> logged
+metric); each epoch reports them together and ``last_value`` is ``{objective: value}``,
+which the objective can return as is.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.integrations.monitor import (
+    Monitor,
+    check_monitor,
+    missing,
+    monitored_values,
+    reportable,
+)
 from hypersearch.integrations.torch import apply_hparams, group_hparams
 from hypersearch.tools._torch import lazy_import
 
@@ -50,24 +62,23 @@ def _fresh_optimizers(pl_module: Any) -> list[Any]:
 
 
 class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
-    """Report ``monitor`` each validation epoch; stop when told; checkpoint for resumption."""
+    """Report ``monitor`` (a metric, or one per objective) each validation epoch; stop when
+    told; checkpoint for resumption."""
 
     def __init__(
         self,
         trial: Any,
         *,
-        monitor: str = "val_loss",
+        monitor: Monitor = "val_loss",
         checkpoint: bool = True,
         keep_model_checkpoints: bool = False,
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise InvalidArgumentError(f"monitor must be a metric name, got {monitor!r}.")
         self.trial = trial
-        self.monitor = monitor
+        self.monitor = check_monitor(monitor, "HypersearchCallback")
         self.checkpoint = checkpoint
         self.keep_model_checkpoints = keep_model_checkpoints
-        self.last_value: float | None = None
+        self.last_value: float | dict[str, float] | None = None
         self._resuming = False
         self._tmpdir: str | None = None
 
@@ -103,17 +114,16 @@ class HypersearchCallback(_pl.Callback):  # type: ignore[name-defined]
         if trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics
-        if self.monitor not in metrics:
+        value = monitored_values(self.monitor, metrics)
+        if value is None:
+            absent = missing(self.monitor, metrics)
             raise InvalidArgumentError(
-                f"HypersearchCallback: the metric {self.monitor!r} was not logged; logged "
-                f"metrics are {sorted(metrics)}. Call self.log({self.monitor!r}, value) in "
+                f"HypersearchCallback: the metric {absent[0]!r} was not logged; logged "
+                f"metrics are {sorted(metrics)}. Call self.log({absent[0]!r}, value) in "
                 "validation_step, or pass monitor=... with one of those."
             )
-        value = float(metrics[self.monitor])
         self.last_value = value
-        self.trial.report(
-            value if math.isfinite(value) else float("nan"), step=int(trainer.current_epoch) + 1
-        )
+        self.trial.report(reportable(value), step=int(trainer.current_epoch) + 1)
         if self.checkpoint:
             self.trial.save_checkpoint(_lightning_checkpoint(trainer))
         if self.trial.should_stop():

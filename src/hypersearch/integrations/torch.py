@@ -17,12 +17,16 @@ exactly their configured epochs and the top rung is the full training.
 ...         train_one_epoch(model, opt)
 ...         loop.report(evaluate(model))       # reports, saves a checkpoint, honours should_stop
 ...     return loop.last_value
+
+On a study with several objectives, report them together: ``loop.report({"val_accuracy":
+acc, "latency_ms": ms})`` (or a tuple in the study's order); ``last_value`` is then that dict
+(or tuple), which the objective can return as is.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
@@ -83,7 +87,7 @@ class TorchTrialLoop:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.epoch = 0
-        self.last_value: float | None = None
+        self.last_value: float | dict[str, float] | tuple[float, ...] | None = None
         self.stopped = False
         self.resumed_from: int | None = None  # epochs the loaded checkpoint had completed
 
@@ -127,11 +131,21 @@ class TorchTrialLoop:
             self.epoch = epoch
             yield epoch
 
-    def report(self, value: float, *, save: bool | None = None) -> bool:
-        """Report ``value`` at step ``epoch + 1`` (epochs completed), checkpoint, and return
-        ``should_stop()``."""
+    def report(
+        self,
+        value: float | Mapping[str, float] | Sequence[float],
+        *,
+        save: bool | None = None,
+    ) -> bool:
+        """Report ``value`` (several objectives: a dict or a tuple of every objective) at step
+        ``epoch + 1`` (epochs completed), checkpoint, and return ``should_stop()``."""
         self.trial.report(value, step=self.epoch + 1)
-        self.last_value = float(value)
+        if isinstance(value, Mapping):
+            self.last_value = {str(k): float(v) for k, v in value.items()}
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            self.last_value = tuple(float(v) for v in value)
+        else:
+            self.last_value = float(value)
         self.stopped = bool(self.trial.should_stop())
         due = (self.epoch + 1) % self.checkpoint_every == 0 or self.stopped
         if self.checkpoint and (save if save is not None else due):
