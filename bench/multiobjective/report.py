@@ -112,7 +112,9 @@ def main() -> None:
         for ours in ("hs_auto", "hs_motpe"):
             for n, theirs, label in (
                 ("100", OPTUNA, "the best Optuna sampler"),
+                ("100", ("optuna_nsga2", "optuna_tpe"), "the better of NSGA-II and Optuna TPE"),
                 ("200", ("optuna_nsga2",), "NSGA-II"),
+                ("100", ("hs_motpe",) if ours == "hs_auto" else (), "MOTPE (auto's choice)"),
             ):
                 g, notes = ratio(runs, names, ours, theirs, n)
                 if notes:

@@ -36,7 +36,7 @@ __all__ = ["MOTPESampler", "motpe_point"]
 
 #: Candidates drawn from the good density per ask. Chosen on the development half of
 #: bench/multiobjective (ablate.py, 3 seeds): hypervolume as a fraction of the best at 100
-#: trials 0.80 with 128, 0.78 with 64 or 256, 0.73 with 24 (TPE's default for one objective).
+#: trials 0.78 with 128, 0.76 with 64 or 256, 0.71 with 24 (TPE's default for one objective).
 N_CANDIDATES = 128
 #: The good group: this fraction of the feasible trials, at most ``MAX_GOOD`` (TPE's rule).
 GOOD_FRACTION = 0.1
