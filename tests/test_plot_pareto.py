@@ -145,3 +145,16 @@ def test_plotly_draws_the_specifications() -> None:
     assert "trial" in front.hovertext[0]
     hv = plot.figure(hypervolume_spec(numbers, values, feasible, objectives=THREE))
     assert hv.data[0].line.shape == "hv"
+
+
+@pytest.mark.parametrize("cols", [0, -1, 1.5, True, "2"])
+def test_panels_per_row_must_be_a_positive_integer(cols: Any) -> None:
+    pytest.importorskip("plotly")
+    from hypersearch import plot
+    from hypersearch.exceptions import InvalidArgumentError
+
+    numbers, values, feasible, violations = columns_of(_records(10, 3, seed=1))
+    spec = pareto_spec(numbers, values, feasible, objectives=THREE, violations=violations)
+    with pytest.raises(InvalidArgumentError, match="cols is the number of panels per row"):
+        plot.figure(spec, cols=cols)
+    assert len({t.xaxis for t in plot.figure(spec, cols=1).data}) == 3  # one per row works

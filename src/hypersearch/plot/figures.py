@@ -461,7 +461,11 @@ def _contour(spec: Mapping[str, Any]) -> go.Figure:
 
 def figure(spec: Mapping[str, Any], *, cols: int = 3) -> go.Figure:
     """A chart specification (from ``hypersearch.plot.specs`` or the dashboard's API) as a
-    Plotly figure; ``cols``: panels per row of a slices chart."""
+    Plotly figure; ``cols``: panels per row of a slices or pairwise Pareto chart."""
+    if isinstance(cols, bool) or not isinstance(cols, int) or cols < 1:
+        raise InvalidArgumentError(
+            f"cols is the number of panels per row, an integer >= 1 (default 3); got {cols!r}."
+        )
     if spec.get("empty"):
         return _message(spec)
     kind = spec["type"]
