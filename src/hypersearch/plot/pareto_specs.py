@@ -305,9 +305,9 @@ def hypervolume_spec(
         "type": "xy",
         "title": title,
         "note": (
-            f"Hypervolume of the feasible Pareto front of {len(order)} trials, up to the "
-            f"reference point ({ref_text}): the worst feasible value of each objective plus 10% "
-            "of its range"
+            f"Hypervolume of the feasible Pareto front after each trial ({len(order)} feasible "
+            f"completed trials), up to the reference point ({ref_text}): the worst feasible "
+            "value of each objective plus 10% of its range"
         ),
         "height": 300,
         "x": axis_spec(x_axis, "trial", count=10),
