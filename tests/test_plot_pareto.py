@@ -108,6 +108,7 @@ def test_hypervolume_grows_to_the_fronts_and_marks_where_the_front_changed() -> 
     grew = _series(spec)["the front grew"]["x"]
     assert grew[0] == ok[0].number and all(a < b for a, b in pairwise(grew))
     assert "reference point (val_accuracy" in spec["note"]
+    assert f"front after each trial ({len(ok)} feasible completed trials)" in spec["note"]
 
 
 def test_a_long_study_computes_the_hypervolume_at_most_200_times() -> None:
