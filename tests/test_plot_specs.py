@@ -322,6 +322,25 @@ def test_a_constrained_study_marks_infeasible_trials_and_keeps_them_out_of_the_b
         client = TestClient(create_app(data), base_url="http://127.0.0.1:8080")
         sid = data.list_studies()[0]["id"]
         assert client.get(f"/api/studies/{sid}/charts/history").json() == _json(spec)
+        # the table sorted by value (its default, best first): feasible trials first
+        by_value = sorted(study.trials, key=lambda t: float(t.value or 0.0))  # all have one
+        feasible = [t for t in by_value if t.feasible]
+        infeasible = [t for t in by_value if not t.feasible]
+        for order, expected in (
+            ("asc", feasible + infeasible),
+            ("desc", feasible[::-1] + infeasible[::-1]),
+        ):
+            pages = [
+                client.get(
+                    f"/api/studies/{sid}/trials",
+                    params={"sort": "value", "order": order, "offset": offset, "limit": 5},
+                ).json()
+                for offset in range(0, 16, 5)
+            ]
+            assert [r["number"] for p in pages for r in p["trials"]] == [
+                t.number for t in expected
+            ]
+            assert pages[0]["total"] == 16
         assert (
             client.get(f"/api/studies/{sid}").json()["best"]["number"] == study.best_trial.number
         )

@@ -366,9 +366,16 @@ class DashboardData:
         order = [key.is_(None), direction, T.c.number.desc() if descending else T.c.number]
         with self._conn() as conn:
             total = conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
-            rows = conn.execute(
-                sa.select(*_ROW_COLUMNS).where(*where).order_by(*order).offset(offset).limit(limit)
-            ).all()
+            if sort == "value" and self._constrained(conn, study_id):
+                rows = self._feasible_first(conn, where, descending, offset, limit)
+            else:
+                rows = conn.execute(
+                    sa.select(*_ROW_COLUMNS)
+                    .where(*where)
+                    .order_by(*order)
+                    .offset(offset)
+                    .limit(limit)
+                ).all()
             last_steps = self._last_steps(conn, [r.id for r in rows])
         return {
             "total": int(total),
@@ -376,6 +383,36 @@ class DashboardData:
             "limit": limit,
             "trials": [_row_dict(r, last_steps.get(r.id)) for r in rows],
         }
+
+    @staticmethod
+    def _constrained(conn: sa.Connection, study_id: int) -> bool:
+        found = conn.execute(sa.select(S.c.constraints).where(S.c.id == study_id)).scalar()
+        return bool(_loads(found, None))
+
+    @staticmethod
+    def _feasible_first(
+        conn: sa.Connection, where: list[Any], descending: bool, offset: int, limit: int
+    ) -> list[Any]:
+        """A page sorted by value on a constrained study: feasible trials first (the best
+        first, as ``Study.best_trial`` and ``hypersearch trials``), then those that break a
+        constraint, then trials without a value, in either order. Ranked in Python: whether a
+        trial is feasible is in its stored list of violations."""
+        ranked = conn.execute(
+            sa.select(T.c.number, T.c.value, T.c.constraint_violations).where(*where)
+        ).all()
+        sign = -1.0 if descending else 1.0
+
+        def rank(row: Any) -> tuple[int, int, float, float]:
+            n, value, violations = row
+            if value is None or math.isnan(value):
+                return (1, 0, 0.0, sign * n)
+            broken = not _satisfied(_numbers(violations) or [])
+            return (0, int(broken), sign * value, sign * n)
+
+        page = [row[0] for row in sorted(ranked, key=rank)[offset : offset + limit]]
+        rows = conn.execute(sa.select(*_ROW_COLUMNS).where(*where, T.c.number.in_(page))).all()
+        position = {n: i for i, n in enumerate(page)}
+        return sorted(rows, key=lambda r: position[r.number])
 
     def trials_csv(
         self,

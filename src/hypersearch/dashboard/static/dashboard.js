@@ -305,6 +305,7 @@
         let x = get(a), y = get(b);
         if (x === null || x === undefined) return y === null || y === undefined ? a.number - b.number : 1;
         if (y === null || y === undefined) return -1;
+        if (key === "value" && infeasible(a) !== infeasible(b)) return infeasible(a) ? 1 : -1;  // feasible first, as the server sorts
         x = num(x) === null ? String(x) : num(x); y = num(y) === null ? String(y) : num(y);
         const c = x < y ? -1 : x > y ? 1 : a.number - b.number;
         return table.order === "desc" ? -c : c;
