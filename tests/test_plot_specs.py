@@ -264,6 +264,9 @@ def test_pareto_and_hypervolume_are_served_as_plot_draws_them(
         assert sorted(front) == sorted(t.number for t in study.best_trials)
         listed = client.get("/").text  # the studies list names every objective
         assert "2 objectives" in listed and "latency_ms ↓" in listed
+        assert f"front of {len(study.best_trials)}</td>" in listed  # its best: the front's size
+        api = client.get("/api/studies").json()["studies"][0]
+        assert api["front_size"] == len(study.best_trials) and api["best_value"] is None
         # a study of several objectives has no single best: its history says where to look
         history = client.get(f"/api/studies/{sid}/charts/history").json()
         assert "hypervolume of its Pareto front" in history["empty"]
