@@ -295,8 +295,9 @@ def test_pareto_and_hypervolume_are_served_as_plot_draws_them(
         data.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite-file", "postgresql"])
 def test_a_constrained_study_marks_infeasible_trials_and_keeps_them_out_of_the_best(
-    tmp_path: Path,
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
 ) -> None:
     """One objective with a constraint: the history draws the trials that break it as crosses
     and its best so far, like the dashboard's best trial, is the study's best feasible one."""
@@ -307,6 +308,8 @@ def test_a_constrained_study_marks_infeasible_trials_and_keeps_them_out_of_the_b
     from hypersearch.dashboard.queries import DashboardData
 
     url = f"sqlite:///{tmp_path / 'constrained.db'}"
+    if backend == "postgresql":
+        url = str(request.getfixturevalue("postgres_url"))
     study = hs.create_study(
         "constrained", space={"x": hs.Float(0, 1)}, metric="loss", sampler="random", seed=0,
         constraints={"x": ("<=", 0.5)}, storage=url,
