@@ -8,6 +8,9 @@ relabelled. ``--check N`` also reruns N untriggered runs to show they reproduce 
 
     nice -n 10 .venv/bin/python -m bench.samplers.plateau_ablation --label auto@p8 \\
         --base bench/samplers/suite-auto-v1.jsonl --out bench/samplers/dev-ablation.jsonl
+
+``--rule level`` picks the runs where a plateau *above* the best value would first have
+acted, from runs recorded with the best-tie rule only (``--base bench/samplers/suite-auto.jsonl``).
 """
 
 from __future__ import annotations
@@ -22,14 +25,25 @@ import numpy as np
 from bench.samplers.run import SUITE_OUT, run_one, suite_problems
 
 
-def first_trigger(losses: list[float], window: int) -> int | None:
-    """The first trial number at which the GP's plateau condition holds (None: never)."""
+def first_trigger(losses: list[float], window: int, rule: str = "best") -> int | None:
+    """The first trial number at which the GP's plateau condition holds (None: never).
+
+    ``rule="best"``: half of the last ``window`` results tie with the best value (the
+    safeguard of commit 6726f23). ``rule="level"``: half of them share one value that is
+    worse than the best and the best-tie condition does not hold -- the first trial at which
+    a run recorded with the ``best`` rule would change under the rule that adds it."""
     done: list[float] = []
     for n, loss in enumerate(losses):
         if window and len(done) >= 2 * window:
-            ties = np.isclose(done[-window:], min(done), rtol=1e-9, atol=0.0)
-            if int(ties.sum()) * 2 >= window:
+            last = np.array(done[-window:])
+            best = min(done)
+            on_best = int(np.isclose(last, best, rtol=1e-9, atol=0.0).sum()) * 2 >= window
+            if rule == "best" and on_best:
                 return n
+            if rule == "level" and not on_best:
+                _, counts = np.unique(last, return_counts=True)
+                if int(counts.max()) * 2 >= window:
+                    return n
         if math.isfinite(loss):
             done.append(loss)
     return None
@@ -43,6 +57,12 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=SUITE_OUT)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--check", type=int, default=2)
+    ap.add_argument(
+        "--rule",
+        choices=("best", "level"),
+        default="best",
+        help="which condition decides the reruns (see first_trigger); the code run is HEAD's",
+    )
     args = ap.parse_args()
     problems = set(suite_problems(args.half))
     base = {}
@@ -65,7 +85,7 @@ def main() -> None:
     for (problem, seed), r in sorted(base.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if (problem, args.label, seed) in done:
             continue
-        at = first_trigger(r["losses"], args.window)
+        at = first_trigger(r["losses"], args.window, args.rule)
         rerun = at is not None or checks < args.check
         if rerun:
             opts = json.dumps({"plateau_window": args.window}) if args.window != 8 else "{}"
