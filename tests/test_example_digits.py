@@ -53,6 +53,12 @@ def _run(storage: str, trials: int, timeout: float = 120) -> subprocess.Complete
     )
 
 
+def _ctrl_c_reaches_the_child() -> None:
+    """A shell that starts pytest in the background without job control ignores SIGINT, and
+    children inherit an ignored signal; the example must see Ctrl-C as a terminal sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _check(proc: subprocess.CompletedProcess[str]) -> None:
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
@@ -151,6 +157,7 @@ def test_digits_example_ctrl_c_keeps_results(tmp_path: Path) -> None:
         text=True,
         cwd=EXAMPLE.parent,
         env=ENV,
+        preexec_fn=_ctrl_c_reaches_the_child,
     )
     try:
         deadline = time.monotonic() + 60
