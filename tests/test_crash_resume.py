@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -653,3 +654,26 @@ def test_a_trial_whose_row_the_database_lost_does_not_stop_the_worker(tmp_path: 
         (0, TrialState.COMPLETE),
         (1, TrialState.COMPLETE),
     ]
+
+
+def test_heartbeat_thread_ends_when_no_trial_runs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A study dropped between trials (a SearchCV fit, a notebook cell) leaves no thread
+    behind holding its storage; the next trial starts a new one."""
+    monkeypatch.setattr(Study, "heartbeat_interval", 0.05)
+
+    def beating() -> int:
+        return sum(t.name == "hypersearch-heartbeat" for t in threading.enumerate())
+
+    before = beating()
+    for i in range(5):
+        study = hs.create_study(f"s{i}", space=SPACE, storage=f"sqlite:///{tmp_path}/t.db")
+        study.optimize(lambda t: 1.0, n_trials=2, show_progress=False)
+    deadline = time.monotonic() + 5  # a thread ends within one interval of its last trial
+    while beating() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert beating() == before
+    study.optimize(lambda t: 1.0, n_trials=1, show_progress=False)  # starts again on demand
+    assert len(study.get_trials(["COMPLETE"])) == 3

@@ -63,7 +63,9 @@ def current_gpu() -> str | None:
 
 
 class Heartbeat:
-    """Refreshes the lease of every trial this process runs, from a daemon thread."""
+    """Refreshes the lease of every trial this process runs, from a daemon thread that lives
+    only while there is a trial to refresh (a study dropped between trials leaves no thread
+    holding its storage open)."""
 
     def __init__(self, storage: Storage, interval: float) -> None:
         self._storage = storage
@@ -94,8 +96,9 @@ class Heartbeat:
         while not self._wake.wait(self._interval):
             with self._lock:
                 tokens = dict(self._tokens)
-            if not tokens:
-                continue
+                if not tokens:  # decided under the lock: add() then starts a new thread
+                    self._thread = None
+                    return
             try:
                 self._storage.heartbeat(tokens, tokens)
             except Exception as exc:  # a missed beat is retried; never kill the worker
