@@ -21,6 +21,7 @@ from hypersearch.trial import TrialRecord, TrialState
 __all__ = [
     "EncodingCache",
     "Observations",
+    "ParamSpaces",
     "Sampler",
     "SamplingContext",
     "impute_stopped",
@@ -193,6 +194,21 @@ class EncodingCache:
         if trial.state.is_finished:
             self._rows[key] = row
         return row
+
+
+class ParamSpaces:
+    """One-parameter spaces, each with its encoding cache, for define-by-run asks: kept per
+    name and made again only when the parameter's definition changes."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, tuple[Space, EncodingCache]] = {}
+
+    def get(self, name: str, param: Param) -> tuple[Space, EncodingCache]:
+        cached = self._by_name.get(name)
+        if cached is None or cached[0][name] != param:
+            cached = (Space({name: param}), EncodingCache())
+            self._by_name[name] = cached
+        return cached
 
 
 def observations(

@@ -28,6 +28,7 @@ from scipy.special import logsumexp, ndtr, ndtri
 from hypersearch.samplers.base import (
     EncodingCache,
     Observations,
+    ParamSpaces,
     Sampler,
     SamplingContext,
     observations,
@@ -162,7 +163,7 @@ class TPESampler(Sampler):
         self.n_candidates = int(n_candidates)
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
-        self._one_caches: dict[str, tuple[Space, EncodingCache]] = {}
+        self._one_spaces = ParamSpaces()
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "n_startup": self.n_startup, "n_candidates": self.n_candidates}
@@ -188,11 +189,7 @@ class TPESampler(Sampler):
         return ctx.space.decode(u)
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
-        cached = self._one_caches.get(name)
-        if cached is None or cached[0][name] != param:
-            cached = (Space({name: param}), EncodingCache())
-            self._one_caches[name] = cached
-        sub, cache = cached
+        sub, cache = self._one_spaces.get(name, param)
         obs = observations(ctx, sub, cache)
         if len(obs.loss) < max(self.n_startup, 1) or param.cardinality == 1:
             return super().sample_one(ctx, name, param)

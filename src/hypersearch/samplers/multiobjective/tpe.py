@@ -19,6 +19,7 @@ from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import (
     EncodingCache,
     Observations,
+    ParamSpaces,
     Sampler,
     SamplingContext,
     trial_rng,
@@ -120,7 +121,7 @@ class MOTPESampler(Sampler):
         self.max_good = int(max_good)
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
-        self._one_caches: dict[str, tuple[Space, EncodingCache]] = {}
+        self._one_spaces = ParamSpaces()
 
     def config(self) -> dict[str, Any]:
         return {
@@ -157,11 +158,7 @@ class MOTPESampler(Sampler):
         return ctx.space.decode(u)
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
-        cached = self._one_caches.get(name)
-        if cached is None or cached[0][name] != param:
-            cached = (Space({name: param}), EncodingCache())
-            self._one_caches[name] = cached
-        sub, cache = cached
+        sub, cache = self._one_spaces.get(name, param)
         obs = mo_observations(ctx, sub, cache)
         if obs.n_told < max(self.n_startup, 1) or param.cardinality == 1 or not _learnable(obs):
             return super().sample_one(ctx, name, param)
