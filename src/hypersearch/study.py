@@ -223,8 +223,11 @@ class Study:
             record, token = claimed.record, claimed.token
             self._heartbeat.add(record.id, token)
             try:
-                release()  # a Ctrl-C held during the claim arrives here, where it is undone
+                # Ctrl-C waits for the sampler too (a fraction of a second): some compiled code
+                # it calls reports an interrupt as "ignored" and goes on, which would lose it
+                # (scipy's Sobol engine reading its tables on first use did, in CI).
                 params = self._propose(record, token)
+                release()  # a Ctrl-C held until now arrives here, where it is undone
             except BaseException as exc:
                 # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
                 with suppress(HypersearchError), _interrupts_held():
@@ -564,7 +567,9 @@ class Study:
             direction=self.direction,
             directions=self.directions,
         )
-        return param.validate(self.sampler.sample_one(ctx, name, param), name)
+        with _interrupts_held():  # as in ``_ask_once``: compiled code must not lose a Ctrl-C
+            value = self.sampler.sample_one(ctx, name, param)
+        return param.validate(value, name)
 
     def _record_param(self, trial: Trial, name: str, value: Any, param: Param) -> None:
         self._definitions.setdefault(name, param)
