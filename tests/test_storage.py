@@ -158,6 +158,15 @@ def test_in_memory_storages_are_independent() -> None:
     assert a.url == b.url == "sqlite://"
 
 
+def test_worker_url_keeps_what_url_redacts(tmp_path: Path) -> None:
+    memory = SQLStorage(None)
+    assert memory.in_memory and memory.worker_url == "sqlite://"
+    path = tmp_path / "w.db"
+    on_disk = SQLStorage(str(path))
+    assert not on_disk.in_memory and on_disk.worker_url == f"sqlite:///{path}"
+    assert SQLStorage(on_disk.worker_url).url == on_disk.url  # a worker opens the same file
+
+
 def test_get_storage() -> None:
     assert isinstance(get_storage(None), SQLStorage)
     backend = SQLStorage(None)

@@ -574,6 +574,18 @@ class SQLStorage(Storage):
         self.connection_retry_s = retry_s
         _OPEN.add(self)
 
+    @property
+    def in_memory(self) -> bool:
+        """True for an in-memory database (``SQLStorage(None)``): it lives in this process
+        only, so other processes cannot share it."""
+        return self._in_memory
+
+    @property
+    def worker_url(self) -> str:
+        """The URL with its password, to open this database from our own worker processes.
+        Never print or log it: ``url`` is the redacted one, safe to show."""
+        return self._raw_url
+
     # engine and transactions -------------------------------------------------------
     def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
         try:
