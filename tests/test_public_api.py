@@ -16,6 +16,7 @@ from hypersearch import exceptions
 PUBLIC = [
     "Bool",
     "Choice",
+    "Direction",
     "Float",
     "HypersearchError",
     "Int",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from hypersearch import samplers, schedulers
+from hypersearch.direction import Direction
 from hypersearch.exceptions import (
     HypersearchError,
     InvalidArgumentError,
@@ -39,6 +40,7 @@ logging.getLogger("hypersearch").addHandler(logging.NullHandler())
 __all__ = [
     "Bool",
     "Choice",
+    "Direction",
     "Float",
     "HypersearchError",
     "Int",
