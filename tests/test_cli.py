@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -723,7 +724,7 @@ def test_program_name_is_a_command_that_runs_as_printed(
 def test_program_name_without_an_installed_script_runs_the_module(
     url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.sysconfig, "get_path", lambda name: str(tmp_path / "no-scripts"))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path / "no-scripts"))
     printed = cli.program_name("/somewhere/pytest")
     assert printed.endswith(" -m hypersearch.cli")
     proc = subprocess.run(

@@ -18,22 +18,26 @@ import logging
 import math
 import os
 import shlex
-import shutil
 import sys
-import sysconfig
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import unquote
 
 from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
 from hypersearch import __version__
+from hypersearch.cli_common import (
+    DEFAULT_STORAGE,
+    ENV_STORAGE,
+    program_name,
+    scrub,
+    storage_url,
+)
 from hypersearch.exceptions import HypersearchError, TrialNotFoundError
 from hypersearch.export import write_csv, write_json
 from hypersearch.objectives import Constraints, Objective, front_ranks, pareto_front
@@ -43,8 +47,6 @@ from hypersearch.trial import TrialRecord, TrialState
 
 __all__ = ["CommandError", "build_parser", "main", "open_storage", "program_name"]
 
-ENV_STORAGE = "HYPERSEARCH_STORAGE"
-DEFAULT_STORAGE = "sqlite:///hypersearch.db"
 #: Column order of the per-state counts in ``hypersearch studies``.
 STATE_COLUMNS = (
     TrialState.COMPLETE,
@@ -67,34 +69,9 @@ class CommandError(HypersearchError, RuntimeError):
 
 
 # storage -------------------------------------------------------------------------------
-def storage_url(given: str | None) -> str:
-    """``--storage``, else ``$HYPERSEARCH_STORAGE``, else ``sqlite:///hypersearch.db``."""
-    return given or os.environ.get(ENV_STORAGE) or DEFAULT_STORAGE
-
-
 def open_storage(url: str, *, upgrading: bool = False) -> SQLStorage:
     """Open existing storage; a SQLite file that does not exist is an error, never created."""
     return open_existing_storage(url, upgrading=upgrading)
-
-
-def _secrets(url: str) -> list[str]:
-    """The password in ``url`` (as written and decoded), to scrub from any message."""
-    if "://" not in url:
-        return []
-    netloc = url.split("://", 1)[1].split("/", 1)[0]
-    if "@" not in netloc:
-        return []
-    userinfo = netloc.rsplit("@", 1)[0]
-    if ":" not in userinfo:
-        return []
-    password = userinfo.split(":", 1)[1]
-    return [s for s in {password, unquote(password)} if s]
-
-
-def _scrub(message: str, url: str) -> str:
-    for secret in sorted(_secrets(url), key=len, reverse=True):
-        message = message.replace(secret, "***")
-    return message
 
 
 # formatting ----------------------------------------------------------------------------
@@ -666,36 +643,6 @@ def cmd_worker(args: argparse.Namespace, storage: SQLStorage) -> int:
     return 0
 
 
-# the command as typed ---------------------------------------------------------------------
-def program_name(argv0: str | None = None) -> str:
-    """The ``hypersearch`` command as the user can type it here: ``hypersearch`` when that is
-    on the PATH, else the installed script's path (``.venv/bin/hypersearch`` after the README's
-    set-up, relative to the current folder when below it), else ``python -m hypersearch.cli``.
-    ``argv0`` (``sys.argv[0]``) names the script that is running, when it is one."""
-    exe = "hypersearch.exe" if os.name == "nt" else "hypersearch"
-    script: Path | None = None
-    if argv0 and Path(argv0).name == exe and Path(argv0).is_file():
-        script = Path(argv0)
-    elif (Path(sysconfig.get_path("scripts")) / exe).is_file():
-        script = Path(sysconfig.get_path("scripts")) / exe
-    if script is None:
-        return f"{shlex.quote(_typed_path(Path(sys.executable)))} -m hypersearch.cli"
-    found = shutil.which("hypersearch")
-    if found and Path(found).resolve() == script.resolve():
-        return "hypersearch"
-    return shlex.quote(_typed_path(script))
-
-
-def _typed_path(path: Path) -> str:
-    """``path`` relative to the current folder when it lies below it, else absolute."""
-    absolute = Path(os.path.abspath(path))  # not resolve(): a venv's python is a symlink
-    try:
-        relative = absolute.relative_to(Path.cwd())
-    except ValueError:
-        return str(absolute)
-    return str(relative) if len(relative.parts) > 1 else os.path.join(".", relative)
-
-
 def _quote(name: str) -> str:
     """A study name as it would be typed in a shell."""
     return shlex.quote(_clean(name))
@@ -942,7 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             storage.close()
     except HypersearchError as exc:
-        print(f"error: {_scrub(str(exc), url)}", file=sys.stderr)
+        print(f"error: {scrub(str(exc), url)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

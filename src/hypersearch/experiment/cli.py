@@ -9,6 +9,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 
+from hypersearch.cli_common import program_name, safe_url
 from hypersearch.exceptions import HypersearchError
 
 __all__ = ["add_run_arguments", "main"]
@@ -36,7 +37,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run (or ``--check``) the experiment named in ``args``; return the exit code."""
-    from hypersearch.cli import program_name
     from hypersearch.experiment.runner import _check_command, run_experiment
     from hypersearch.experiment.schema import load_experiment
     from hypersearch.integrations.trackers import tracker_from_spec
@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
             numbers = ", ".join(str(t.number) for t in front)
             print(
                 f"Pareto front: {len(front)} trial(s) ({numbers}); see it with: "
-                f"{command} best {name} --storage {_safe_url(study.storage_url)}"
+                f"{command} best {name} --storage {safe_url(study.storage_url)}"
             )
             return 0
         try:
@@ -90,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
             return 1
         print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
-        print(f"more: {command} trials {name} --storage {_safe_url(study.storage_url)}")
+        print(f"more: {command} trials {name} --storage {safe_url(study.storage_url)}")
         return 0
     except HypersearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -114,12 +114,6 @@ def _without_trial_summaries() -> Iterator[None]:
         yield
     finally:
         log.removeFilter(keep)
-
-
-def _safe_url(url: str) -> str:
-    from hypersearch.cli import _scrub
-
-    return _scrub(url, url)
 
 
 def handler_with_storage(args: argparse.Namespace, storage: object) -> int:
