@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import HypersearchError
-from hypersearch.trial import TrialRecord, TrialState
+from hypersearch.objectives import best_ranked, pareto_front
+from hypersearch.trial import TrialRecord
 
 if TYPE_CHECKING:
     from hypersearch.study import Study
@@ -193,12 +194,8 @@ def cleanup(study: Study, trials: Sequence[TrialRecord] | None = None) -> list[i
     if study.scheduler is not None:
         keep |= study.scheduler.needed_checkpoints(trials)
     if study.is_multi_objective:  # every trade-off on the Pareto front may be the one chosen
-        from hypersearch.objectives import pareto_front
-
         keep |= {t.number for t in pareto_front(trials, study.directions)}
-    best = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value and t.feasible]
-    sign = 1.0 if study.direction == "minimize" else -1.0
-    best.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
+    best = best_ranked(trials, study.direction)
     keep |= {t.number for t in best[: study.keep_checkpoints]}
     removed = []
     root = artifact_root(study)

@@ -38,9 +38,16 @@ from hypersearch.cli_common import (
     scrub,
     storage_url,
 )
+from hypersearch.direction import Direction
 from hypersearch.exceptions import HypersearchError, TrialNotFoundError
 from hypersearch.export import write_csv, write_json
-from hypersearch.objectives import Constraints, Objective, front_ranks, pareto_front
+from hypersearch.objectives import (
+    Constraints,
+    Objective,
+    best_ranked,
+    front_ranks,
+    pareto_front,
+)
 from hypersearch.storage import SQLStorage, StudyRecord, StudySummary, open_existing_storage
 from hypersearch.tables import Column, fit_table, format_number, print_table, terminal_width
 from hypersearch.trial import TrialRecord, TrialState
@@ -149,14 +156,11 @@ def ranked(trials: Iterable[TrialRecord], direction: str | Sequence[str]) -> lis
     if not isinstance(direction, str):
         if len(direction) > 1:
             ranks = front_ranks(list(trials), direction)
-            sign = 1.0 if direction[0] == "minimize" else -1.0
-            ranks.sort(key=lambda tr: (tr[1], sign * tr[0].values[0], tr[0].number))  # type: ignore[index]
+            loss = Direction.parse(direction[0]).to_loss
+            ranks.sort(key=lambda tr: (tr[1], loss(tr[0].values[0]), tr[0].number))  # type: ignore[index]
             return [t for t, _ in ranks]
         direction = direction[0]
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value and t.feasible]
-    sign = 1.0 if direction == "minimize" else -1.0
-    done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
-    return done
+    return best_ranked(list(trials), direction)
 
 
 def best_first(trials: Sequence[TrialRecord], direction: str | Sequence[str]) -> list[TrialRecord]:

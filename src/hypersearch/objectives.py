@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hypersearch.direction import Direction
+
 if TYPE_CHECKING:
     from hypersearch.trial import TrialRecord
 
@@ -24,6 +26,7 @@ __all__ = [
     "ConstraintError",
     "Constraints",
     "Objective",
+    "best_ranked",
     "front_candidates",
     "front_ranks",
     "has_all_values",
@@ -31,7 +34,7 @@ __all__ = [
     "parse_directions",
 ]
 
-DIRECTIONS = ("minimize", "maximize")
+DIRECTIONS = tuple(d.value for d in Direction)  # ("minimize", "maximize")
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,8 @@ class Objective:
             raise InvalidArgumentError(
                 f"An objective's name must be a non-empty string, got {self.name!r}."
             )
-        if self.direction not in DIRECTIONS:
-            raise InvalidArgumentError(
-                f"Objective {self.name!r}: direction must be 'minimize' or 'maximize', got "
-                f"{self.direction!r}."
-            )
+        direction = Direction.parse(self.direction, name=f"Objective {self.name!r}: direction")
+        object.__setattr__(self, "direction", direction.value)  # stored as its plain string
 
 
 def parse_directions(directions: Any) -> tuple[Objective, ...]:
@@ -79,11 +79,7 @@ def parse_directions(directions: Any) -> tuple[Objective, ...]:
                 f"directions: each objective's name must be a non-empty string (the key the "
                 f"objective returns it under), got {name!r}."
             )
-        if direction not in DIRECTIONS:
-            raise InvalidArgumentError(
-                f"directions[{name!r}] must be 'minimize' or 'maximize', got {direction!r}."
-            )
-        out.append(Objective(name, direction))
+        out.append(Objective(name, Direction.parse(direction, name=f"directions[{name!r}]")))
     return tuple(out)
 
 
@@ -298,6 +294,17 @@ def front_candidates(trials: Sequence[TrialRecord], n_objectives: int) -> list[T
         for t in trials
         if t.state is TrialState.COMPLETE and t.feasible and has_all_values(t, n_objectives)
     ]
+
+
+def best_ranked(trials: Sequence[TrialRecord], direction: str) -> list[TrialRecord]:
+    """The feasible COMPLETE trials with a value, best first under ``direction`` (a tie: the
+    earlier trial first). One objective; ``front_ranks`` orders several."""
+    from hypersearch.trial import TrialState
+
+    loss = Direction.parse(direction).to_loss
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.has_value and t.feasible]
+    done.sort(key=lambda t: (loss(float(t.value)), t.number))  # type: ignore[arg-type]
+    return done
 
 
 def pareto_front(trials: Sequence[TrialRecord], directions: Sequence[str]) -> list[TrialRecord]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 
 __all__ = [
@@ -209,8 +210,7 @@ def as_losses(values: Sequence[Sequence[float]], directions: Sequence[str]) -> N
             f"values must have one column per direction ({len(directions)}), got shape "
             f"{arr.shape}."
         )
-    bad = [d for d in directions if d not in ("minimize", "maximize")]
+    bad = [d for d in directions if d not in tuple(Direction)]
     if bad:
         raise InvalidArgumentError(f"directions must be 'minimize' or 'maximize', got {bad!r}.")
-    signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
-    return arr * signs
+    return arr * np.array([Direction(d).sign for d in directions])

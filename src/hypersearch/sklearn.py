@@ -64,6 +64,7 @@ from hypersearch._sklearn_space import (
     check_grids,
     is_distribution,
 )
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError, TrialPruned
 from hypersearch.space import Param
 
@@ -330,7 +331,7 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         else:
             names = []  # a callable: its names are known after the first fold
         for key, direction in directions.items():
-            if direction not in ("maximize", "minimize"):
+            if direction not in tuple(Direction):
                 raise InvalidArgumentError(
                     f"{owner}: directions[{key!r}] must be 'maximize' or 'minimize', got "
                     f"{direction!r}."
@@ -801,9 +802,9 @@ class SearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         refit = self.refit
         by = refit if isinstance(refit, str) else run.primary()
         key = f"mean_test_{by}"
-        sign = 1.0 if objectives.get(by) == "minimize" else -1.0
+        loss = Direction(objectives.get(by, Direction.MAXIMIZE)).to_loss  # a score: high is good
         if key in res:
-            front.sort(key=lambda i: (sign * float(res[key][i]), i))
+            front.sort(key=lambda i: (loss(float(res[key][i])), i))
         self.pareto_front_ = np.array(front, dtype=int)
         if callable(refit) or refit is False or not front:
             return

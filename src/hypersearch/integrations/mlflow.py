@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.trackers import (
     curves,
@@ -304,7 +305,7 @@ def _better(best: float | None, value: float, direction: str) -> float:
     """The better of the best so far and ``value`` under ``direction``."""
     if best is None:
         return value
-    return min(best, value) if direction == "minimize" else max(best, value)
+    return Direction.parse(direction).best(best, value)
 
 
 def _job_to_json(job: _Job) -> dict[str, Any]:
