@@ -1,6 +1,8 @@
 """Schedulers decide when trials stop, pause or continue from a checkpoint.
 
-``make_scheduler`` builds one from a name or a stored config.
+``make_scheduler`` builds one from a name or a stored config. A scheduler's hooks receive a
+``SchedulerContext`` and return a ``Decision`` (or a ``Verdict``) and ``TrialPlan``s; the study
+calls them through ``consult`` and ``plan_trial``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.registry import parse_spec
-from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
+from hypersearch.schedulers.base import (
+    Decision,
+    Scheduler,
+    SchedulerContext,
+    TrialPlan,
+    Verdict,
+    consult,
+    plan_trial,
+)
 from hypersearch.schedulers.bohb import BOHB, DensityRatioSampler
 from hypersearch.schedulers.hyperband import ASHA, Hyperband, SuccessiveHalving
 from hypersearch.schedulers.median import MedianStopping
@@ -33,11 +43,15 @@ __all__ = [
     "MultiObjectiveASHA",
     "Patience",
     "Scheduler",
+    "SchedulerContext",
     "SuccessiveHalving",
     "Threshold",
     "TimeCap",
     "TrialPlan",
+    "Verdict",
+    "consult",
     "make_scheduler",
+    "plan_trial",
     "schedule_of",
     "scheduler_names",
 ]

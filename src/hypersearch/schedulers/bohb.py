@@ -24,7 +24,7 @@ import numpy as np
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
-from hypersearch.schedulers.base import TrialPlan
+from hypersearch.schedulers.base import SchedulerContext, TrialPlan
 from hypersearch.schedulers.hyperband import Hyperband, curve_value, lineage_curves
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -169,7 +169,7 @@ class BOHB(Hyperband):
         }
 
     def rung_history(
-        self, trials: Sequence[TrialRecord], study: Study
+        self, trials: Sequence[TrialRecord], study: SchedulerContext | Study
     ) -> dict[int, list[TrialRecord]]:
         """Per resource (each rung and ``max_resource``), the configurations that reached it,
         as records whose value is their best value up to that resource (a promoted trial and
@@ -199,7 +199,7 @@ class BOHB(Hyperband):
         return out
 
     def model_rung(
-        self, trials: Sequence[TrialRecord], study: Study
+        self, trials: Sequence[TrialRecord], study: SchedulerContext | Study
     ) -> tuple[int, list[TrialRecord]] | None:
         """The highest resource with enough results, and the trials as seen at it."""
         need = self.min_points_in_model or len(study.space) + 2
@@ -244,8 +244,9 @@ class BOHB(Hyperband):
                 return float(np.corrcoef(ra, rb)[0, 1])
         return None
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        plan = super().plan(number, trials, study)
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        trials, study = ctx.trials, ctx
+        plan = super().plan(number, ctx)
         if plan is None or "promoted_from" in plan.attrs:
             return plan
         attrs = dict(plan.attrs)
@@ -255,8 +256,8 @@ class BOHB(Hyperband):
         if found is None:
             return TrialPlan(attrs={**attrs, "model_rung": None})
         resource, history = found
-        ctx = SamplingContext(
-            space=study.space, trials=history, number=number, direction=study.direction
+        seen = SamplingContext(
+            space=ctx.space, trials=history, number=number, direction=ctx.direction
         )
-        params = self.model.sample(ctx)
+        params = self.model.sample(seen)
         return TrialPlan(params=params, attrs={**attrs, "model_rung": resource})

@@ -18,14 +18,19 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
+from hypersearch.schedulers.base import (
+    Decision,
+    Scheduler,
+    SchedulerContext,
+    TrialPlan,
+    Verdict,
+    decision_of,
+)
 from hypersearch.trial import TrialRecord, TrialState
-
-if TYPE_CHECKING:
-    from hypersearch.study import Study
 
 __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "curve_value", "lineage_curves", "rung_value"]
 
@@ -241,10 +246,10 @@ class ASHA(Scheduler):
                 "check trial.should_stop().",
             )
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        self._check_under(trials)
-        self._check_unreported(trials)
-        return self._promotion(trials, study)
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        self._check_under(ctx.trials)
+        self._check_unreported(ctx.trials)
+        return self._promotion(ctx)
 
     # rung results ---------------------------------------------------------------------------
     def _rung_results(
@@ -292,10 +297,13 @@ class ASHA(Scheduler):
     def _rate_of_attrs(self, attrs: Mapping[str, Any]) -> int | None:
         return self.min_early_stopping_rate
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
-        return self.decide(trial, trials, study) is not Decision.CONTINUE
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
+        return decision_of(self.decide(trial, ctx)) is not Decision.CONTINUE
 
-    def decide(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> Decision:
+    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision | Verdict:
+        """CONTINUE, STOP, or at a rung where the trial is not (yet) among the best in pause
+        mode, PAUSE with ``paused_at`` (the rung) to annotate it with."""
+        trials = ctx.trials
         step = trial.last_step
         if step is None:
             return Decision.CONTINUE
@@ -320,7 +328,8 @@ class ASHA(Scheduler):
                 "after every epoch (trial.report(value, step=epoch)), or choose min_resource "
                 "and reduction_factor so that rungs fall on steps the objective reports.",
             )
-        minimize = study.direction == "minimize"
+        direction = ctx.direction
+        minimize = direction is Direction.MINIMIZE
         rung = crossed[-1]
         mine = curve_value(mine_curve, rung, minimize)
         if mine is None:
@@ -328,7 +337,7 @@ class ASHA(Scheduler):
         others = self._rung_results(trials, curves, self._bracket_of(trial), rung, minimize)
         values = [v for v, t in others if t.id != trial.id]
         n = len(values) + 1
-        better = sum(1 for v in values if (v < mine if minimize else v > mine))
+        better = sum(1 for v in values if direction.better(v, mine))
         if not self._pausing(trial, trials):
             return (
                 Decision.STOP
@@ -337,21 +346,22 @@ class ASHA(Scheduler):
             )
         if better < self._quota(n, rung == self.rungs(max_resource, rate)[-1]):
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
-        study.set_attrs(trial.number, {"paused_at": rung})
         # PAUSE promises a checkpoint to continue from; an objective that saves none (pause=True
         # forced) has its trial stopped, and a promotion retrains it from step 0
         saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
-        return Decision.PAUSE if saves else Decision.STOP
+        return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
 
     # promotions (pause mode) ------------------------------------------------------------
-    def _promotion(self, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+    def _promotion(self, ctx: SchedulerContext) -> TrialPlan | None:
         """The best paused trial at the highest rung that ranks in the top
         ``1/reduction_factor`` of its rung and was not promoted yet, continued by a new trial."""
+        trials = ctx.trials
         candidates = self._waiting_for_promotion(trials)
         if not candidates:
             return None
-        minimize = study.direction == "minimize"
-        sign = 1.0 if minimize else -1.0
+        direction = ctx.direction
+        minimize = direction is Direction.MINIMIZE
+        sign = direction.sign
         curves = lineage_curves(trials)
         groups: dict[tuple[Any, int], list[TrialRecord]] = {}
         for t in candidates:
@@ -372,7 +382,7 @@ class ASHA(Scheduler):
             return None
         promotable.sort(key=lambda p: p[0])
         rung_of = {t.number: rung for _, t, rung in promotable}
-        t = self._promotion_order([t for _, t, _ in promotable], trials, study)[0]
+        t = self._promotion_order([t for _, t, _ in promotable], ctx)[0]
         rung = rung_of[t.number]
         ckpt = t.attrs.get("checkpoint")
         attrs: dict[str, Any] = {
@@ -390,7 +400,7 @@ class ASHA(Scheduler):
         return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
 
     def _promotion_order(
-        self, candidates: Sequence[TrialRecord], trials: Sequence[TrialRecord], study: Study
+        self, candidates: Sequence[TrialRecord], ctx: SchedulerContext
     ) -> list[TrialRecord]:
         """Promotable paused trials in the order to promote them: as given (highest rung,
         then best value at it)."""
@@ -481,14 +491,14 @@ class Hyperband(ASHA):
         order = [s for s, n in self.brackets(max_resource) for _ in range(n)]
         return order[index % len(order)]
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        promotion = super().plan(number, trials, study)
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        promotion = super().plan(number, ctx)
         if promotion is not None:
             return promotion
-        max_resource = self.resolved_max(trials)
+        max_resource = self.resolved_max(ctx.trials)
         if max_resource is None:
             return None
-        index = sum(1 for t in trials if "promoted_from" not in t.attrs)
+        index = sum(1 for t in ctx.trials if "promoted_from" not in t.attrs)
         return TrialPlan(attrs={"bracket": self.bracket_for(index, max_resource)})
 
     def _bracket_of(self, trial: TrialRecord) -> Any:

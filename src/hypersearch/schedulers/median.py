@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.schedulers.base import Scheduler
+from hypersearch.schedulers.base import Scheduler, SchedulerContext
 from hypersearch.trial import TrialRecord, TrialState
-
-if TYPE_CHECKING:
-    from hypersearch.study import Study
 
 __all__ = ["MedianStopping"]
 
@@ -52,16 +49,17 @@ class MedianStopping(Scheduler):
             "min_trials": self.min_trials,
         }
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
         step = trial.last_step
         if step is None or step < self.warmup_steps:
             return False
-        minimize = study.direction == "minimize"
+        direction = ctx.direction
+        minimize = direction is Direction.MINIMIZE
         mine = best_so_far(dict(trial.intermediate), step, minimize)
         if mine is None:
             return False
         others = []
-        for t in trials:
+        for t in ctx.trials:
             if t.id == trial.id or t.state is TrialState.WAITING:
                 continue
             if t.last_step is None or t.last_step < step:
@@ -71,5 +69,4 @@ class MedianStopping(Scheduler):
                 others.append(value)
         if len(others) < self.min_trials:
             return False
-        median = statistics.median(others)
-        return mine > median if minimize else mine < median
+        return direction.better(statistics.median(others), mine)

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.pareto import as_losses, crowding_distance, nondominated_ranks
-from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
+from hypersearch.schedulers.base import (
+    Decision,
+    Scheduler,
+    SchedulerContext,
+    TrialPlan,
+    Verdict,
+    decision_of,
+)
 from hypersearch.schedulers.hyperband import ASHA, curve_value, promotion_key
 from hypersearch.trial import TrialRecord, TrialState
-
-if TYPE_CHECKING:
-    from hypersearch.study import Study
 
 __all__ = ["MultiObjectiveASHA", "pareto_keys", "pareto_order"]
 
@@ -84,7 +89,7 @@ def rung_vector(
     out = []
     for j, direction in enumerate(directions):
         column = {s: v[j] if len(v) > j else math.nan for s, v in curve.items()}
-        best = curve_value(column, resource, direction == "minimize")
+        best = curve_value(column, resource, Direction.parse(direction) is Direction.MINIMIZE)
         if best is None or not math.isfinite(best):
             return None
         out.append(best)
@@ -149,8 +154,8 @@ class MultiObjectiveASHA(Scheduler):
     def reacts_to(self, step: int, previous: int | None, attrs: Mapping[str, Any]) -> bool:
         return self._ladder.reacts_to(step, previous, attrs)
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
-        return self.decide(trial, trials, study) is not Decision.CONTINUE
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
+        return decision_of(self.decide(trial, ctx)) is not Decision.CONTINUE
 
     # rung results ---------------------------------------------------------------------------
     def rung_results(
@@ -188,7 +193,10 @@ class MultiObjectiveASHA(Scheduler):
         return max(1, k) if last_rung else k
 
     # decision ---------------------------------------------------------------------------
-    def decide(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> Decision:
+    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision | Verdict:
+        """CONTINUE, STOP, or (pause mode, not yet among the best at the rung) PAUSE with
+        ``paused_at`` to annotate the trial with."""
+        trials = ctx.trials
         step = trial.last_step
         max_resource = self._ladder.resolved_max(trials)
         if step is None or max_resource is None:
@@ -203,7 +211,7 @@ class MultiObjectiveASHA(Scheduler):
         if not crossed:
             return Decision.CONTINUE
         rung = crossed[-1]
-        directions = study.directions
+        directions = ctx.directions
         if rung_vector(mine_curve, rung, directions) is None:
             return Decision.CONTINUE  # no finite values yet: no evidence
         results = self.rung_results(trials, curves, rung, directions)
@@ -221,20 +229,20 @@ class MultiObjectiveASHA(Scheduler):
             )
         if position < self._quota(n, rung == ladder[-1]):
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
-        study.set_attrs(trial.number, {"paused_at": rung})
         saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
-        return Decision.PAUSE if saves else Decision.STOP
+        return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
 
     # promotions (pause mode) ------------------------------------------------------------
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
         """A promotion when a paused trial now ranks in the top ``1/reduction_factor`` of
         its rung (highest rung first, then Pareto order), else ``None``."""
+        trials = ctx.trials
         waiting = self._waiting_for_promotion(trials)
         max_resource = self._ladder.resolved_max(trials)
         if not waiting or max_resource is None:
             return None
         ladder = self.rungs(max_resource)
-        directions = study.directions
+        directions = ctx.directions
         curves = lineage_vector_curves(trials)
         by_rung: dict[int, list[TrialRecord]] = {}
         for t in waiting:

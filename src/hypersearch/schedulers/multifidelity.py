@@ -23,13 +23,12 @@ import numpy as np
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
-from hypersearch.schedulers.base import TrialPlan
+from hypersearch.schedulers.base import SchedulerContext, TrialPlan
 from hypersearch.schedulers.hyperband import ASHA, lineage_curves
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from hypersearch.schedulers.mf_model import Curve
-    from hypersearch.study import Study
 
 __all__ = ["MultiFidelity", "derived_resources"]
 
@@ -137,14 +136,13 @@ class MultiFidelity(ASHA):
         }
 
     # history -> model inputs ----------------------------------------------------------------
-    def curves(self, trials: Sequence[TrialRecord], study: Study) -> list[tuple[int, Curve]]:
-        """(trial number, minimised curve) per configuration: a promotion and the paused trial
-        it continues are one curve; a completed trial that never reported counts at
-        ``max_resource``."""
+    def curves(self, ctx: SchedulerContext) -> list[tuple[int, Curve]]:
+        """(trial number, minimised curve) per configuration of ``ctx.trials``: a promotion
+        and the paused trial it continues are one curve; a completed trial that never
+        reported counts at ``max_resource``."""
         from hypersearch.schedulers.mf_model import Curve
 
-        space = study.space
-        sign = 1.0 if study.direction == "minimize" else -1.0
+        trials, space, loss = ctx.trials, ctx.space, ctx.direction.to_loss
         merged = lineage_curves(trials)
         parents = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
         out = []
@@ -159,15 +157,15 @@ class MultiFidelity(ASHA):
             if not values:
                 continue
             x = space.encode({k: t.params[k] for k in space})
-            out.append((t.number, Curve(x, {s: sign * v for s, v in values.items()})))
+            out.append((t.number, Curve(x, {s: loss(v) for s, v in values.items()})))
         return out
 
     # planning -------------------------------------------------------------------------------
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        promotion = super().plan(number, trials, study)
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        promotion = super().plan(number, ctx)
         if promotion is not None:
             return promotion
-        space = study.space
+        trials, space = ctx.trials, ctx.space
         if not len(space):
             return None  # define-by-run objective: leave the parameters to the sampler
         rng = trial_rng(self.seed, number, self.name)
@@ -175,7 +173,7 @@ class MultiFidelity(ASHA):
         n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
         explore = new < n_initial or rng.random() < self.random_fraction
         if not explore:
-            history = self.curves(trials, study)
+            history = self.curves(ctx)
             if self.model.fit([c for _, c in history], rng):
                 observed = np.array([c.x for _, c in history])
                 x = self.model.propose(observed, rng)
@@ -190,11 +188,11 @@ class MultiFidelity(ASHA):
         return self.pause is not False
 
     def _promotion_order(
-        self, candidates: Sequence[TrialRecord], trials: Sequence[TrialRecord], study: Study
+        self, candidates: Sequence[TrialRecord], ctx: SchedulerContext
     ) -> list[TrialRecord]:
         """Promotable paused trials, the one predicted to end best first (by rung value when
         the model cannot be fitted yet)."""
-        history = dict(self.curves(trials, study))
+        history = dict(self.curves(ctx))
         known = [t for t in candidates if t.number in history]
         if len(known) < 2 or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
             return list(candidates)

@@ -30,16 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError, SearchSpaceExhaustedError
 from hypersearch.samplers.base import trial_rng
-from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
-from hypersearch.space import Choice, Float, Int
+from hypersearch.schedulers.base import Decision, Scheduler, SchedulerContext, TrialPlan
+from hypersearch.space import Choice, Float, Int, Space
 from hypersearch.trial import TrialRecord, TrialState
-
-if TYPE_CHECKING:
-    from hypersearch.study import Study
 
 __all__ = ["PBT", "schedule_of"]
 
@@ -119,10 +116,10 @@ class PBT(Scheduler):
         start = int(attrs.get("start_step", 0))
         return "pbt" in attrs and step - start + 1 >= self.interval
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
-        return self.decide(trial, trials, study) is not Decision.CONTINUE
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
+        return self.decide(trial, ctx) is not Decision.CONTINUE
 
-    def decide(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> Decision:
+    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision:
         step = trial.last_step
         if step is None or "pbt" not in trial.attrs:
             return Decision.CONTINUE
@@ -152,8 +149,8 @@ class PBT(Scheduler):
         v = t.intermediate.get(step)
         return None if v is None or math.isnan(v) else v
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
-        lineages = self._segments(trials)
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        lineages = self._segments(ctx.trials)
         alive = {k: s for k, s in lineages.items() if s[-1].state is not TrialState.FAILED}
         if len(alive) < self.population_size:
             return TrialPlan(attrs={"pbt": {"lineage": number, "generation": 0}, "start_step": 0})
@@ -169,14 +166,14 @@ class PBT(Scheduler):
         me = min(ready, key=lambda t: (t.last_step, t.number))
         step = int(me.last_step)  # type: ignore[arg-type]
         lineage = int(me.attrs["pbt"]["lineage"])
-        minimize = study.direction == "minimize"
+        loss = ctx.direction.to_loss
         peers: list[tuple[float, TrialRecord]] = []
         for segs in lineages.values():
             for s in segs:
                 v = self._value_at(s, step)
                 if v is not None and s.last_step == step and s.attrs.get("checkpoint"):
                     peers.append((v, s))
-        peers.sort(key=lambda p: (p[0] if minimize else -p[0], p[1].number))
+        peers.sort(key=lambda p: (loss(p[0]), p[1].number))
         rng = trial_rng(self.seed, number, "pbt")
         n_cut = max(1, math.floor(len(peers) * self.quantile))
         bottom = {s.number for _, s in peers[-n_cut:]} if len(peers) >= 2 else set()
@@ -184,7 +181,7 @@ class PBT(Scheduler):
         generation = int(me.attrs["pbt"].get("generation", 0)) + 1
         if me.number in bottom and top:
             donor = top[int(rng.integers(len(top)))]
-            params = self._explore(dict(donor.params), study, rng)
+            params = self._explore(dict(donor.params), ctx.space, rng)
             schedule = [*schedule_of(donor), [step + 1, params]]
             info: dict[str, Any] = {
                 "lineage": lineage,
@@ -207,13 +204,13 @@ class PBT(Scheduler):
             },
         )
 
-    def _explore(self, params: dict[str, Any], study: Study, rng: Any) -> dict[str, Any]:
-        names = self.hyperparams if self.hyperparams is not None else list(study.space)
+    def _explore(self, params: dict[str, Any], space: Space, rng: Any) -> dict[str, Any]:
+        names = self.hyperparams if self.hyperparams is not None else list(space)
         out = dict(params)
         for name in names:
-            if name not in study.space or name not in params:
+            if name not in space or name not in params:
                 continue
-            p = study.space[name]
+            p = space[name]
             if rng.random() < self.resample_probability:
                 out[name] = p.decode(float(rng.random()))
                 continue

@@ -6,14 +6,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.schedulers.base import Decision, Scheduler, TrialPlan
+from hypersearch.schedulers.base import (
+    Decision,
+    Scheduler,
+    SchedulerContext,
+    TrialPlan,
+    Verdict,
+    consult,
+    plan_trial,
+)
 from hypersearch.trial import TrialRecord
-
-if TYPE_CHECKING:
-    from hypersearch.study import Study
 
 __all__ = ["AnyOf", "Divergence", "Patience", "Threshold", "TimeCap"]
 
@@ -22,9 +28,9 @@ def _finite_curve(trial: TrialRecord) -> list[tuple[int, float]]:
     return [(s, v) for s, v in sorted(trial.intermediate.items()) if not math.isnan(v)]
 
 
-def _better(a: float, b: float, minimize: bool, delta: float = 0.0) -> bool:
+def _improves(a: float, b: float, direction: Direction, delta: float) -> bool:
     """True when ``a`` improves on ``b`` by more than ``delta``."""
-    return a < b - delta if minimize else a > b + delta
+    return direction.to_loss(a) < direction.to_loss(b) - delta
 
 
 class Patience(Scheduler):
@@ -59,14 +65,14 @@ class Patience(Scheduler):
             "warmup_steps": self.warmup_steps,
         }
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
         curve = _finite_curve(trial)
         if len(curve) <= self.patience or curve[-1][0] < self.warmup_steps:
             return False
-        minimize = study.direction == "minimize"
+        direction = ctx.direction
         head, tail = curve[: -self.patience], curve[-self.patience :]
-        best = min(v for _, v in head) if minimize else max(v for _, v in head)
-        return not any(_better(v, best, minimize, self.min_delta) for _, v in tail)
+        best = min((v for _, v in head), key=direction.to_loss)
+        return not any(_improves(v, best, direction, self.min_delta) for _, v in tail)
 
 
 class Threshold(Scheduler):
@@ -108,19 +114,18 @@ class Threshold(Scheduler):
             "bounds": {str(k): v for k, v in self.bounds.items()},
         }
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
         curve = _finite_curve(trial)
         if not curve:
             return False
         step, value = curve[-1]
-        minimize = study.direction == "minimize"
-        if self.goal is not None and (value <= self.goal if minimize else value >= self.goal):
-            return True
+        direction = ctx.direction
+        if self.goal is not None and not direction.better(self.goal, value):
+            return True  # the goal is reached (or passed)
         active = [b for s, b in self.bounds.items() if s <= step]
         if not active:
             return False
-        bound = active[-1]
-        return value > bound if minimize else value < bound
+        return direction.better(active[-1], value)  # worse than the bound in force
 
 
 class TimeCap(Scheduler):
@@ -144,12 +149,12 @@ class TimeCap(Scheduler):
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "max_seconds": self.max_seconds}
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
         if self._clock is not None:
             self._first_seen[number] = self._clock()
         return None
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
         if self._clock is None:
             if trial.started_at is None:
                 return False
@@ -179,16 +184,16 @@ class Divergence(Scheduler):
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "max_ratio": self.max_ratio, "bound": self.bound}
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
         if not trial.intermediate:
             return False
         last = trial.intermediate[max(trial.intermediate)]
         if not math.isfinite(last):
             return True
-        minimize = study.direction == "minimize"
-        if self.bound is not None and (last > self.bound if minimize else last < self.bound):
+        direction = ctx.direction
+        if self.bound is not None and direction.better(self.bound, last):
             return True
-        if self.max_ratio is None or not minimize:
+        if self.max_ratio is None or direction is not Direction.MINIMIZE:
             return False
         earlier = [v for s, v in _finite_curve(trial)[:-1]]
         if not earlier:
@@ -216,24 +221,29 @@ class AnyOf(Scheduler):
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "rules": [r.config() for r in self.rules]}
 
-    def should_stop(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> bool:
-        return self.decide(trial, trials, study) is not Decision.CONTINUE
+    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
+        return consult(self, trial, ctx).decision is not Decision.CONTINUE
 
-    def decide(self, trial: TrialRecord, trials: Sequence[TrialRecord], study: Study) -> Decision:
-        decisions = [r.decide(trial, trials, study) for r in self.rules]
+    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Verdict:
+        """STOP if any rule says so, else PAUSE if any does; every rule's annotations."""
+        verdicts = [consult(r, trial, ctx) for r in self.rules]
+        attrs: dict[str, Any] = {}
+        for v in verdicts:
+            attrs.update(v.attrs)
+        decisions = [v.decision for v in verdicts]
         for wanted in (Decision.STOP, Decision.PAUSE):
             if wanted in decisions:
-                return wanted
-        return Decision.CONTINUE
+                return Verdict(wanted, attrs)
+        return Verdict(Decision.CONTINUE, attrs)
 
     def reacts_to(self, step: int, previous: int | None, attrs: Mapping[str, Any]) -> bool:
         return any(r.reacts_to(step, previous, attrs) for r in self.rules)
 
-    def plan(self, number: int, trials: Sequence[TrialRecord], study: Study) -> TrialPlan | None:
+    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
         params: dict[str, Any] = {}
         attrs: dict[str, Any] = {}
         for rule in self.rules:
-            plan = rule.plan(number, trials, study)
+            plan = plan_trial(rule, number, ctx)
             if plan is not None:
                 params = {**plan.params, **params}
                 attrs = {**plan.attrs, **attrs}

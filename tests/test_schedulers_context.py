@@ -1,0 +1,148 @@
+"""The scheduler hooks' context: SchedulerContext, Verdict, consult / plan_trial, and the v1
+hook shape (the whole study passed in), which still runs with a DeprecationWarning."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.schedulers import (
+    ASHA,
+    Decision,
+    MedianStopping,
+    Scheduler,
+    SchedulerContext,
+    TrialPlan,
+    Verdict,
+    consult,
+    plan_trial,
+)
+from hypersearch.space import Space
+
+
+def record(number: int, curve: Sequence[float], **kw: Any) -> hs.TrialRecord:
+    kw.setdefault("state", hs.TrialState.RUNNING)
+    return hs.TrialRecord(
+        id=number, number=number, params={}, intermediate=dict(enumerate(curve)), **kw
+    )
+
+
+def context(trials: Sequence[hs.TrialRecord], *directions: str) -> SchedulerContext:
+    return SchedulerContext(trials=trials, space=Space({}), directions=directions or ("minimize",))
+
+
+def test_the_context_offers_its_directions_as_direction_values() -> None:
+    ctx = context([], "maximize")
+    assert ctx.direction is hs.Direction.MAXIMIZE and ctx.directions == ("maximize",)
+    several = context([], "minimize", "maximize")
+    with pytest.raises(hs.InvalidArgumentError, match=r"2 objectives.*ctx\.directions"):
+        several.direction  # noqa: B018
+    with pytest.raises(hs.InvalidArgumentError, match="'minimize' or 'maximize'"):
+        context([], "up")
+
+
+def test_a_context_is_not_a_study_and_says_what_to_do_instead() -> None:
+    with pytest.raises(AttributeError, match=r"Verdict\(decision, attrs="):
+        context([]).set_attrs  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_consult_wraps_a_decision_and_passes_a_verdict_through() -> None:
+    others = [record(n, [0.1, 0.1]) for n in range(10, 15)]
+    me = record(1, [0.9, 0.9])
+    ctx = context([me, *others])
+    assert consult(MedianStopping(min_trials=3), me, ctx) == Verdict(Decision.STOP)
+    # ASHA pausing at rung 1 (max_resource=9, rungs 1 and 3) annotates the trial it pauses
+    asha = ASHA(min_resource=1, max_resource=9, pause=True)
+    finished = [record(n, [0.1, 0.1], state=hs.TrialState.COMPLETE) for n in range(10, 13)]
+    verdict = consult(asha, record(1, [0.9, 0.9]), context([record(1, [0.9, 0.9]), *finished]))
+    assert verdict == Verdict(Decision.STOP, {"paused_at": 1})  # no checkpoint: stopped
+
+
+def test_consult_and_plan_trial_refuse_what_is_not_a_decision_or_a_plan() -> None:
+    class Odd(Scheduler):
+        def should_stop(self, trial: hs.TrialRecord, ctx: SchedulerContext) -> bool:
+            return False
+
+        def decide(self, trial: hs.TrialRecord, ctx: SchedulerContext) -> Any:
+            return "maybe"
+
+        def plan(self, number: int, ctx: SchedulerContext) -> Any:
+            return {"x": 1}
+
+    with pytest.raises(TypeError, match=r"Odd\.decide returned 'maybe'.*Verdict"):
+        consult(Odd(), record(1, [1.0]), context([]))
+    with pytest.raises(TypeError, match=r"Odd\.plan returned .*TrialPlan"):
+        plan_trial(Odd(), 1, context([]))
+
+
+class Halver(Scheduler):
+    """A v1-style scheduler: hooks take (trial, trials, study) and read study.direction."""
+
+    name = "halver"
+
+    def should_stop(self, trial: hs.TrialRecord, trials: Any, study: Any) -> bool:
+        last = trial.intermediate[max(trial.intermediate)]
+        return last > 0.5 if study.direction == "minimize" else last < 0.5
+
+    def plan(self, number: int, trials: Sequence[hs.TrialRecord], study: Any) -> TrialPlan:
+        return TrialPlan(attrs={"seen": len(trials), "space": sorted(study.space)})
+
+
+def test_a_v1_scheduler_still_runs_with_a_deprecation_warning_saying_how_to_update() -> None:
+    rule = Halver()
+    ctx = context([record(0, [0.2])])
+    with pytest.warns(DeprecationWarning, match=r"Halver\.should_stop.*should_stop\(self, "):
+        assert consult(rule, record(1, [0.9]), ctx) == Verdict(Decision.STOP)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per class and hook
+        assert consult(rule, record(1, [0.4]), ctx) == Verdict(Decision.CONTINUE)
+    with pytest.warns(DeprecationWarning, match=r"Halver\.plan\(self, number, trials, study\)"):
+        assert plan_trial(rule, 2, ctx) == TrialPlan(attrs={"seen": 1, "space": []})
+
+
+def test_a_v1_scheduler_decides_in_a_study() -> None:
+    class Median1(Scheduler):  # a fresh class: its warnings have not been given yet
+        def should_stop(self, trial: hs.TrialRecord, trials: Any, study: Any) -> bool:
+            return MedianStopping(min_trials=2).should_stop(trial, trials, study)
+
+    study = hs.create_study(space={"q": hs.Float(0, 1)}, direction="maximize", scheduler=Median1())
+    qualities = iter([0.9, 0.8, 0.1, 0.95])
+
+    def objective(trial: hs.Trial) -> float:
+        q = next(qualities)
+        for step in range(3):
+            trial.report(q, step=step)
+            if trial.should_stop():
+                break
+        return q
+
+    with pytest.warns(DeprecationWarning, match="v1 scheduler hook shape"):
+        study.optimize(objective, n_trials=4)
+    states = [t.state for t in study.trials]
+    assert states == [hs.TrialState.COMPLETE] * 2 + [hs.TrialState.STOPPED, hs.TrialState.COMPLETE]
+    assert sorted(study.trials[2].intermediate) == [0]  # stopped at its first report
+
+
+def test_a_v2_hook_answers_a_v1_call_and_writes_its_annotations_through_the_study() -> None:
+    study = hs.create_study(space={"q": hs.Float(0, 1)})
+    asha = ASHA(min_resource=1, max_resource=9, pause=True)
+    done = []
+    for q in (0.1, 0.2, 0.3):
+        t = study.ask()
+        t.report(q, step=0)
+        t.report(q, step=1)
+        study.tell(t, q)
+        done.append(study.get_trial(t.number))
+    slow = study.ask()
+    slow.report(0.9, step=0)
+    slow.report(0.9, step=1)
+    me = study.get_trial(slow.number)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # calling a built-in the v1 way is not an error
+        decision = asha.decide(me, [*done, me], study)
+    assert decision is Decision.STOP
+    assert study.get_trial(slow.number).attrs["paused_at"] == 1
