@@ -172,6 +172,45 @@ def test_importing_sets_the_backend_only_when_unset() -> None:
     assert out.stdout.strip() == "jax", out.stderr
 
 
+@pytest.mark.parametrize(
+    ("setup", "config", "expected"),
+    [
+        ("", None, "torch"),  # no choice anywhere: PyTorch, which hypersearch[keras] installs
+        ("", {"backend": "tensorflow"}, "torch"),  # what Keras writes by itself: no choice
+        ("", {"backend": "jax"}, "None"),  # a backend chosen in keras.json is kept
+        ("import sys; sys.modules['torch'] = None; ", None, "None"),  # no PyTorch: Keras's own
+        ("import keras; del os.environ['KERAS_BACKEND']; ", None, "None"),  # too late to matter
+    ],
+)
+def test_the_backend_is_chosen_only_when_the_user_has_not(
+    tmp_path: Any, setup: str, config: dict[str, str] | None, expected: str
+) -> None:
+    import json
+    import subprocess
+
+    if config is not None:
+        (tmp_path / "keras.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)
+    code = f"import os; {setup}import hypersearch.keras; print(os.environ.get('KERAS_BACKEND'))"
+    if setup.startswith("import keras"):  # Keras imported first, on a backend installed here
+        env["KERAS_BACKEND"] = "torch"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == expected, out.stderr
+
+
+def test_importing_the_core_or_the_integrations_package_leaves_keras_alone() -> None:
+    import subprocess
+
+    code = (
+        "import os, sys, hypersearch, hypersearch.integrations, hypersearch.integrations.steps; "
+        "print(os.environ.get('KERAS_BACKEND', 'unset'), 'keras' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["unset", "False"], out.stderr
+
+
 # KerasTuner's classes and behaviour ---------------------------------------------------------
 def lazy(hp: HyperParameters) -> Any:
     """A Sequential without keras.Input, as KerasTuner's guide writes it."""

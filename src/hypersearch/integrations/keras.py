@@ -1,8 +1,10 @@
 """A Keras 3 callback that reports to a trial, honours its scheduler and keeps checkpoints.
 
-It works on any Keras 3 backend. Keras picks its backend when first imported; when
-``KERAS_BACKEND`` is unset, importing this module makes that PyTorch (no TensorFlow needed);
-a value you set is never overridden.
+It works on any Keras 3 backend. The callback subclasses Keras's, so importing this module
+imports Keras (through ``hypersearch.keras.backend.import_keras``): if Keras is not imported
+yet, you chose no backend (``KERAS_BACKEND`` unset, none other than TensorFlow in keras.json)
+and PyTorch is installed, that backend is PyTorch, as ``hypersearch[keras]`` installs no
+TensorFlow; a backend you chose is never overridden.
 
 >>> def objective(trial):
 ...     model = build(trial.params); model.compile(optimizer=..., loss=..., metrics=["accuracy"])
@@ -31,10 +33,10 @@ refused.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.monitor import (
     Monitor,
@@ -44,16 +46,14 @@ from hypersearch.integrations.monitor import (
     reportable,
 )
 from hypersearch.integrations.steps import epochs_done
-from hypersearch.tools._torch import lazy_import
+from hypersearch.keras.backend import import_keras
 
 __all__ = ["HypersearchKerasCallback", "ensure_built"]
 
-# Keras 3 picks its backend when first imported; without a choice, use PyTorch (no TensorFlow).
-os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = lazy_import("keras", hint='pip install "hypersearch[keras]"')
+keras = import_keras()  # the callback below subclasses keras.callbacks.Callback
 
 _KEEP = ("learning_rate",)  # optimizer variables this trial decides itself (PBT's new values)
-_MODES = {"min": "minimize", "max": "maximize", "minimize": "minimize", "maximize": "maximize"}
+_MODES = {"min": Direction.MINIMIZE, "max": Direction.MAXIMIZE} | {d.value: d for d in Direction}
 
 
 def _opt_vars(optimizer: Any) -> list[Any]:
@@ -137,7 +137,7 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
         self.report_transform = report_transform
         self.on_missing = on_missing
         self.final_weights: list[Any] | None = None  # set by the Tuner after fit
-        self.direction = _MODES[mode]
+        self.direction: Direction = _MODES[mode]
         self.keep_best_weights = keep_best_weights
         self.last_value: float | dict[str, float] | None = None
         self.best_value: float | None = None
@@ -212,12 +212,7 @@ class HypersearchKerasCallback(keras.callbacks.Callback):  # type: ignore[name-d
             return
         value = found
         if math.isfinite(value) and (
-            self.best_value is None
-            or (
-                value < self.best_value
-                if self.direction == "minimize"
-                else value > self.best_value
-            )
+            self.best_value is None or self.direction.better(value, self.best_value)
         ):
             self.best_value, self.best_epoch = value, epochs
             if self.keep_best_weights:

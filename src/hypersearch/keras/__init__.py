@@ -21,8 +21,11 @@ poor candidates early and Hyperband's rungs cost exactly their epochs. A trial's
 best epoch (the mean over ``executions_per_trial``), and ``get_best_models`` returns the
 weights of that epoch. See docs/front-doors.md for what differs from KerasTuner.
 
-Keras picks its backend on first import: importing this module makes it PyTorch when
-``KERAS_BACKEND`` is unset; a backend you chose is kept.
+Keras picks its backend on first import. Importing this module makes it PyTorch when you have
+not chosen one (``KERAS_BACKEND`` unset, no other backend in keras.json), Keras is not
+imported yet and PyTorch is installed: code written for KerasTuner imports Keras next, and
+``hypersearch[keras]`` installs no TensorFlow. A backend you chose is kept (see
+``hypersearch.keras.backend``).
 
 Modules: ``backend`` (importing Keras), ``hyperparameters`` (``hp``), ``trials``
 (``HyperModel``, what ``tuner.oracle`` shows), ``tuner`` (``Tuner``), ``tuners`` (KerasTuner's
@@ -31,11 +34,13 @@ four tuner classes).
 
 from __future__ import annotations
 
-from hypersearch.keras.backend import import_keras  # first: sets the KERAS_BACKEND default
+from hypersearch.keras.backend import default_backend, import_keras
 from hypersearch.keras.hyperparameters import HyperParameters, Objective
 from hypersearch.keras.trials import HyperModel, TunerTrial
 from hypersearch.keras.tuner import STRATEGIES, Oracle, Tuner, resolve_strategy
 from hypersearch.keras.tuners import BayesianOptimization, GridSearch, Hyperband, RandomSearch
+
+default_backend()  # before the user's `import keras`, which KerasTuner code does next
 
 __all__ = [
     "STRATEGIES",

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 
 __all__ = ["DEFAULT_OBJECTIVE", "Definition", "HyperParameters", "Objective", "parse_objective"]
@@ -23,25 +24,27 @@ class Objective:
     direction: str = "max"
 
 
-def parse_objective(objective: str | Objective | tuple[str, str] | None) -> tuple[str, str]:
-    """(metric name, "minimize" | "maximize") of a KerasTuner objective."""
+def parse_objective(
+    objective: str | Objective | tuple[str, str] | None,
+) -> tuple[str, Direction]:
+    """(metric name, its direction) of a KerasTuner objective."""
     if objective is None:  # the value HyperModel.fit / run_trial returns, minimized
-        return DEFAULT_OBJECTIVE, "minimize"
+        return DEFAULT_OBJECTIVE, Direction.MINIMIZE
     if isinstance(objective, tuple):
         objective = Objective(*objective)
     if isinstance(objective, str):
         # KerasTuner's rule for names: a loss or an error is minimized, anything else maximized.
         minimize = any(w in objective for w in ("loss", "error", "mae", "mse"))
-        return objective, "minimize" if minimize else "maximize"
+        return objective, Direction.MINIMIZE if minimize else Direction.MAXIMIZE
     if isinstance(objective, Objective):
         direction = {"min": "minimize", "max": "maximize"}.get(
             objective.direction, objective.direction
         )
-        if direction not in ("minimize", "maximize"):
+        if direction not in tuple(Direction):
             raise InvalidArgumentError(
                 f"Objective direction must be 'min' or 'max', got {objective.direction!r}."
             )
-        return objective.name, direction
+        return objective.name, Direction(direction)
     raise InvalidArgumentError(
         f"objective must be a metric name such as 'val_accuracy' or Objective(name, 'min'|'max'),"
         f" got {objective!r}."

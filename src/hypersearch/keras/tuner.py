@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import HypersearchError, InvalidArgumentError
 from hypersearch.keras.backend import import_keras
 from hypersearch.keras.hyperparameters import (
@@ -41,9 +42,7 @@ class Oracle:
 
     def __init__(self, tuner: Tuner) -> None:
         self._tuner = tuner
-        self.objective = Objective(
-            tuner.objective_name, "min" if tuner.direction == "minimize" else "max"
-        )
+        self.objective = Objective(tuner.objective_name, tuner.direction.keras_mode)
         self.max_trials = tuner.max_trials
 
     @property
@@ -390,15 +389,15 @@ class Tuner:
     def _score(self, trial: TunerTrial, result: Any) -> dict[str, Any]:
         """The trial's objective (and other metrics) from its callbacks or its result."""
         name = self.objective_name
-        minimize = self.direction == "minimize"
+        loss = self.direction.to_loss
         callbacks = trial._callbacks
         curve = _mean_curve([cb.curve for cb in callbacks])
         if curve:
             finite = {s: v for s, v in curve.items() if math.isfinite(v)}
             if not finite:
                 return {name: float("nan")}
-            best_step = (min if minimize else max)(finite, key=lambda s: finite[s])
-            self._keep(trial.number, _best_weights(callbacks, minimize))
+            best_step = min(finite, key=lambda s: loss(finite[s]))
+            self._keep(trial.number, _best_weights(callbacks, self.direction))
             return {name: finite[best_step], "best_epoch": best_step}
         metrics = _metrics_of(result, name)
         if name not in metrics:
@@ -553,11 +552,11 @@ def _mean_curve(curves: Sequence[Mapping[int, float]]) -> dict[int, float]:
     return out
 
 
-def _best_weights(callbacks: Sequence[Any], minimize: bool) -> Any:
+def _best_weights(callbacks: Sequence[Any], direction: Direction) -> Any:
     scored = [cb for cb in callbacks if cb.best_value is not None and cb.best_weights]
     if not scored:
         return None
-    best = (min if minimize else max)(scored, key=lambda cb: cb.best_value)
+    best = min(scored, key=lambda cb: direction.to_loss(cb.best_value))
     return best.best_weights
 
 
