@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.integrations.trackers import (
+from hypersearch.integrations.tracking import (
     curves,
     final_metrics,
     loggable_params,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.integrations.trackers import (
+from hypersearch.integrations.tracking import (
     curves,
     final_metrics,
     folder_name,
