@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hypersearch import pareto
+from hypersearch.direction import Direction
 from hypersearch.plot.shared import finite, format_number, value_axis
 from hypersearch.plot.specs import BEST_COLOR, STATE_COLORS, axis_spec
 from hypersearch.trial import TrialRecord, TrialState
@@ -294,7 +295,7 @@ def hypervolume_spec(
     xs = [order[k][0] for k in changes]
     ys = [pareto.hypervolume(fronts[k], reference) for k in changes]
     line_x, line_y = [*xs, max(int(n) for n in numbers)], [*ys, ys[-1]]
-    ref_raw = [(-r if d == "maximize" else r) for r, d in zip(reference, directions, strict=True)]
+    ref_raw = [Direction(d).from_loss(r) for r, d in zip(reference, directions, strict=True)]
     ref_text = ", ".join(
         f"{name} {format_number(float(r))}"
         for (name, _), r in zip(objectives, ref_raw, strict=True)

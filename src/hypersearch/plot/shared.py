@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -359,7 +360,7 @@ def clamp(bounds: tuple[float, float, int] | None, v: float | None) -> float | N
 
 
 def better(a: float, b: float, direction: str) -> bool:
-    return a < b if direction == "minimize" else a > b
+    return Direction(direction).better(a, b)
 
 
 # -- the values the analysis charts compare ---------------------------------------------------
@@ -459,7 +460,8 @@ def _value_at(curve: Mapping[int, float], step: int) -> float | None:
 def ranked_rows(compared: Compared, direction: str) -> list[tuple[int, float, Mapping[str, Any]]]:
     """Compared trials best first."""
     rows = list(zip(compared.numbers, compared.values, compared.params, strict=True))
-    return sorted(rows, key=lambda r: r[1] if direction == "minimize" else -r[1])
+    loss = Direction(direction).to_loss
+    return sorted(rows, key=lambda r: loss(r[1]))
 
 
 def used_params(

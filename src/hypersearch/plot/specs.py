@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from hypersearch.direction import Direction
 from hypersearch.plot.shared import (
     NO_VALUE,
     VIRIDIS,
@@ -309,8 +310,8 @@ def curves_spec(
         v = finite(values.get(n))
         return v if v is not None else finite(with_curves[n][-1][1])
 
-    sign = 1.0 if direction == "minimize" else -1.0
-    ranked = sorted(with_curves, key=lambda n: (result(n) is None, sign * (result(n) or 0.0), n))
+    loss = Direction(direction).to_loss
+    ranked = sorted(with_curves, key=lambda n: (result(n) is None, loss(result(n) or 0.0), n))
     shown = ranked if max_curves is None else ranked[:max_curves]
     cr = color_range([result(n) for n in shown], direction)
     bounds = robust_range([finite(p[1]) for n in shown for p in with_curves[n]])
