@@ -40,7 +40,7 @@ from hypersearch.integrations.monitor import (
     reportable,
 )
 from hypersearch.integrations.torch import apply_hparams, group_hparams
-from hypersearch.tools._torch import lazy_import
+from hypersearch.optional import lazy_import
 
 __all__ = ["HypersearchCallback"]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.steps import epochs_done
-from hypersearch.tools._torch import lazy_import
+from hypersearch.optional import lazy_import
 
 __all__ = ["TorchTrialLoop", "apply_hparams", "epochs_done", "group_hparams"]
 

@@ -1,19 +1,8 @@
-"""Import PyTorch only when a tool needs it, with an install hint when it is missing."""
+"""Import PyTorch only when a tool needs it, with an install hint when it is missing
+(``hypersearch.optional``, named here for the tools that import it from this module)."""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import Any
+from hypersearch.optional import lazy_import, require_torch
 
-
-def lazy_import(name: str, *, hint: str) -> ModuleType:
-    """Import ``name`` or raise ``ImportError`` that says how to install it."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise ImportError(f"{name} is needed here but is not installed: {hint}") from exc
-
-
-def require_torch() -> Any:
-    return lazy_import("torch", hint='pip install "hypersearch[torch]"')
+__all__ = ["lazy_import", "require_torch"]
