@@ -35,7 +35,7 @@ def test_parse_names_both_choices_and_what_came(given: object, hint: str) -> Non
     with pytest.raises(InvalidArgumentError, match="must be 'minimize' or 'maximize'") as err:
         Direction.parse(given)  # type: ignore[arg-type]
     assert repr(given) in str(err.value) and hint in str(err.value)
-    with pytest.raises(ValueError, match="^mode must be"):  # also a ValueError; names the argument
+    with pytest.raises(ValueError, match=r"^mode must be"):  # also a ValueError; names the argument
         Direction.parse("sideways", name="mode")
 
 
@@ -76,3 +76,18 @@ def test_create_study_takes_a_direction_or_its_string(tmp_path: object) -> None:
     assert multi.directions == ("maximize", "minimize")
     with pytest.raises(InvalidArgumentError, match="'minimize' or 'maximize'"):
         hs.create_study(space=space, direction="max")
+
+
+def test_best_ranked_orders_completed_trials_by_the_direction() -> None:
+    from hypersearch.objectives import best_ranked
+
+    study = hs.create_study(space={"x": hs.Float(0.0, 1.0)}, seed=0)
+    for value in (0.5, 0.9, None, 0.9, 0.1):
+        trial = study.ask()
+        if value is None:
+            study.tell(trial, state="FAILED")
+        else:
+            study.tell(trial, value)
+    numbers = [t.number for t in best_ranked(study.trials, Direction.MAXIMIZE)]
+    assert numbers == [1, 3, 0, 4]  # a tie keeps the earlier trial first; the failed one is out
+    assert [t.number for t in best_ranked(study.trials, "minimize")] == [4, 0, 1, 3]
