@@ -35,7 +35,7 @@ def test_parse_names_both_choices_and_what_came(given: object, hint: str) -> Non
     with pytest.raises(InvalidArgumentError, match="must be 'minimize' or 'maximize'") as err:
         Direction.parse(given)  # type: ignore[arg-type]
     assert repr(given) in str(err.value) and hint in str(err.value)
-    with pytest.raises(ValueError, match=r"^mode must be"):  # also a ValueError; names the argument
+    with pytest.raises(ValueError, match=r"^mode must be"):  # a ValueError too; names the argument
         Direction.parse("sideways", name="mode")
 
 
