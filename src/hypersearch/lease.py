@@ -65,9 +65,10 @@ def current_gpu() -> str | None:
 class Heartbeat:
     """Refreshes the lease of every trial this process runs, from a daemon thread that lives
     only while there is a trial to refresh (a study dropped between trials leaves no thread
-    holding its storage open)."""
+    holding its storage open). ``interval=None`` refreshes nothing (a simulated run on a fake
+    clock, whose trials no one reaps)."""
 
-    def __init__(self, storage: Storage, interval: float) -> None:
+    def __init__(self, storage: Storage, interval: float | None) -> None:
         self._storage = storage
         self._interval = interval
         self._tokens: dict[int, str] = {}
@@ -78,6 +79,8 @@ class Heartbeat:
     def add(self, trial_id: int, token: str) -> None:
         with self._lock:
             self._tokens[trial_id] = token
+            if self._interval is None:
+                return
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="hypersearch-heartbeat", daemon=True

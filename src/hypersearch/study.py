@@ -11,15 +11,12 @@ import bisect
 import logging
 import math
 import os
-import signal
-import sys
-import threading
 import time
 import traceback as tb
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from hypersearch.exceptions import (
@@ -27,13 +24,12 @@ from hypersearch.exceptions import (
     InvalidArgumentError,
     InvalidSpaceError,
     ParameterConflictError,
-    SearchSpaceExhaustedError,
     StaleTrialError,
     StudyNotFoundError,
-    TooManyFailuresError,
     TrialNotFoundError,
     TrialPruned,
 )
+from hypersearch.interrupts import interrupts_held
 from hypersearch.lease import HOST as _HOST
 from hypersearch.lease import Heartbeat as _Heartbeat
 from hypersearch.lease import current_gpu as _current_gpu
@@ -50,11 +46,11 @@ from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_se
 from hypersearch.schedulers import Scheduler, make_scheduler
 from hypersearch.schedulers.base import Decision, TrialPlan
 from hypersearch.space import Param, Space, param_from_dict
-from hypersearch.storage import Storage, get_storage, open_existing_storage
+from hypersearch.storage import SQLStorage, Storage, get_storage, open_existing_storage
 from hypersearch.storage.sql import check_name
 from hypersearch.trial import Trial, TrialRecord, TrialState
 
-__all__ = ["Study", "create_study", "load_study"]
+__all__ = ["Study", "StudySpec", "create_study", "load_study"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -81,6 +77,37 @@ class _Result(NamedTuple):
     values: tuple[float, ...] | None
     metrics: dict[str, Any]
     problem: str | None
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything needed to open the same study elsewhere: in a worker process, a Ray task or
+    on a wrapped storage (``spec.open(storage=...)``). Picklable when its sampler, scheduler
+    and constraints are; ``storage_url`` carries the password, for our own workers only."""
+
+    name: str
+    study_id: int
+    storage_url: str
+    direction: str
+    metric: str
+    space: Space
+    sampler: Sampler
+    scheduler: Scheduler | None
+    objectives: tuple[Objective, ...] = ()
+    constraints: Constraints | None = None
+    connection_retry_s: float | None = None
+    #: seconds between lease refreshes; ``None``: leases are not refreshed (a fake clock)
+    heartbeat_interval: float | None = 10.0
+    grace_period: float = 60.0
+    reap_interval: float = 15.0
+    max_retries: int = 0
+    deterministic_lag: int | None = None
+    artifact_dir: str | None = None
+
+    def open(self, storage: Storage | None = None) -> Study:
+        """The study this spec describes, on ``storage`` (default: a new connection to
+        ``storage_url``)."""
+        return Study.from_spec(self, storage)
 
 
 class Study:
@@ -168,6 +195,64 @@ class Study:
         return self._storage
 
     @property
+    def id(self) -> int:
+        """The study's id in its storage (what storage calls take)."""
+        return self._id
+
+    def to_spec(self) -> StudySpec:
+        """What a worker needs to open this study (see ``StudySpec``); executors hand it over
+        instead of the study's private fields."""
+        storage = self._storage
+        url = storage.worker_url if isinstance(storage, SQLStorage) else storage.url
+        return StudySpec(
+            name=self.name,
+            study_id=self._id,
+            storage_url=url,
+            direction=self.direction,
+            metric=self.metric,
+            space=self.space,
+            sampler=self.sampler,
+            scheduler=self.scheduler,
+            objectives=self._objectives,
+            constraints=self.constraints,
+            connection_retry_s=getattr(storage, "connection_retry_s", None),
+            heartbeat_interval=self.heartbeat_interval,
+            grace_period=self.grace_period,
+            reap_interval=self.reap_interval,
+            max_retries=self.max_retries,
+            deterministic_lag=self._deterministic_lag,
+            artifact_dir=self._artifact_dir,
+        )
+
+    @classmethod
+    def from_spec(cls, spec: StudySpec, storage: Storage | None = None) -> Study:
+        """The study ``spec`` describes, on ``storage`` (default: a new connection to its
+        URL), with the same settings (leases, retries, deterministic lag, artifacts)."""
+        if storage is None:
+            storage = SQLStorage(spec.storage_url, connection_retry_s=spec.connection_retry_s)
+        study = cls(
+            name=spec.name,
+            storage=storage,
+            study_id=spec.study_id,
+            direction=spec.direction,
+            metric=spec.metric,
+            space=spec.space,
+            sampler=spec.sampler,
+            scheduler=spec.scheduler,
+            objectives=spec.objectives or None,
+            constraints=spec.constraints,
+        )
+        if spec.heartbeat_interval is not None:
+            study.heartbeat_interval = spec.heartbeat_interval
+        study._heartbeat = _Heartbeat(storage, spec.heartbeat_interval)
+        study.grace_period = spec.grace_period
+        study.reap_interval = spec.reap_interval
+        study.max_retries = spec.max_retries
+        study._deterministic_lag = spec.deterministic_lag
+        study._artifact_dir = spec.artifact_dir
+        return study
+
+    @property
     def objectives(self) -> tuple[Objective, ...]:
         """What the study optimises, in order: one ``Objective`` or several."""
         return self._objectives
@@ -216,7 +301,7 @@ class Study:
 
     def _ask_once(self) -> Trial:
         self.reap_lost_trials(force=False)
-        with _interrupts_held() as release:  # a claim is never left half-made
+        with interrupts_held() as release:  # a claim is never left half-made
             claimed = self._storage.claim_trial(
                 self._id, host=_HOST, pid=os.getpid(), gpu=_current_gpu()
             )
@@ -230,7 +315,7 @@ class Study:
                 release()  # a Ctrl-C held until now arrives here, where it is undone
             except BaseException as exc:
                 # A sampled trial that never ran leaves no trace; an enqueued one keeps its reason.
-                with suppress(HypersearchError), _interrupts_held():
+                with suppress(HypersearchError), interrupts_held():
                     if record.source in ("enqueued", "retry"):
                         self._storage.finish_trial(
                             record.id,
@@ -567,7 +652,7 @@ class Study:
             direction=self.direction,
             directions=self.directions,
         )
-        with _interrupts_held():  # as in ``_ask_once``: compiled code must not lose a Ctrl-C
+        with interrupts_held():  # as in ``_ask_once``: compiled code must not lose a Ctrl-C
             value = self.sampler.sample_one(ctx, name, param)
         return param.validate(value, name)
 
@@ -576,6 +661,18 @@ class Study:
         self._storage.set_trial_params(
             trial._id, trial._token, {name: value}, {name: param.to_dict()}
         )
+
+    def _save_checkpoint(self, number: int, obj: Any, step: int | None) -> Any:
+        """``trial.save_checkpoint``: keep ``obj`` as trial ``number``'s checkpoint."""
+        from hypersearch.checkpoints import save
+
+        return save(self, number, obj, step)
+
+    def _load_checkpoint(self, number: int) -> Any:
+        """``trial.load_checkpoint``: trial ``number``'s checkpoint."""
+        from hypersearch.checkpoints import load
+
+        return load(self, self.get_trial(number))
 
     def _report_values(self, value: Any) -> tuple[float, tuple[float, ...] | None]:
         """What ``trial.report(value)`` stores: the first objective's value, and with several
@@ -676,10 +773,6 @@ class Study:
         >>> study.optimize(objective, n_trials=50, timeout=3600)
         >>> study.optimize(objective, n_trials=200, n_workers=4, resources={"gpus": 0.5})
         """
-        if not callable(objective):
-            raise InvalidArgumentError(
-                f"objective must be a function taking a trial, got {type(objective).__name__}."
-            )
         if self.constraints is not None and self.constraints.function_missing:
             raise InvalidArgumentError(
                 f"Study {self.name!r} judges trials with the constraint "
@@ -687,77 +780,39 @@ class Study:
                 "study with hs.load_study(..., constraints=<that function>) (or `hypersearch "
                 "worker ... --constraints module:function`) to run trials."
             )
-        for label, v in (("n_trials", n_trials), ("max_failures", max_failures)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise InvalidArgumentError(
-                    f"{label} must be a positive integer or None, got {v!r}."
-                )
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-        ):
-            raise InvalidArgumentError(
-                f"timeout must be a positive number of seconds, got {timeout!r}."
-            )
-        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-            raise InvalidArgumentError(f"n_workers must be a positive integer, got {n_workers!r}.")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidArgumentError(
-                f"max_retries must be an integer >= 0, got {max_retries!r}."
-            )
-        self.max_retries = max_retries
-        self._deterministic_lag = n_workers if deterministic else None
-        if n_workers != 1 or executor != "local" or resources or gpus is not None:
-            from hypersearch.execution.runner import run_study
+        from hypersearch.execution import RunOptions, choose_executor
 
-            run_study(
-                self,
-                objective,
-                n_trials=n_trials,
-                timeout=timeout,
-                n_workers=n_workers,
-                executor=executor,
-                resources=resources,
-                gpus=gpus,
-                max_failures=max_failures,
-                catch=catch,
-                show_progress=show_progress,
-                callbacks=callbacks,
+        options = RunOptions(
+            n_trials=n_trials,
+            timeout=timeout,
+            n_workers=n_workers,
+            max_failures=max_failures,
+            catch=catch,
+            show_progress=show_progress,
+            callbacks=tuple(callbacks),
+            resources=resources,
+            gpus=None if gpus is None else tuple(gpus),
+            deterministic=deterministic,
+            max_retries=max_retries,
+        )
+        runner = choose_executor(executor, options)  # refuses an unknown one before any change
+        if runner.calls_objective and not callable(objective):
+            raise InvalidArgumentError(
+                f"objective must be a function taking a trial, got {type(objective).__name__}."
             )
-            return
-        if n_trials is None and timeout is None:
-            logger.info("No n_trials or timeout: running until interrupted or exhausted.")
-        deadline = None if timeout is None else time.monotonic() + float(timeout)
-        failures_in_row = 0
-        with self._progress(n_trials, show_progress) as progress, _sigterm_as_interrupt():
-            done = 0
-            while n_trials is None or done < n_trials:
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                try:
-                    trial = self.ask()
-                except SearchSpaceExhaustedError as exc:
-                    logger.info("%s", exc)
-                    break
-                record = self._run_one(objective, trial, catch)
-                done += 1
-                failures_in_row = failures_in_row + 1 if record.state is TrialState.FAILED else 0
-                progress(record)
-                for callback in callbacks:
-                    callback(self, record)
-                if max_failures is not None and failures_in_row >= max_failures:
-                    raise TooManyFailuresError(
-                        f"{failures_in_row} trials in a row failed; the last one (trial "
-                        f"{record.number}): {record.fail_reason}. Fix the objective (see its "
-                        f"traceback with `hypersearch trials {self.name} --state FAILED`) or "
-                        "raise max_failures."
-                    )
+        self.max_retries = options.max_retries
+        self._deterministic_lag = options.deterministic_lag
+        runner.run(self, objective, options)
 
-    def _run_one(
+    def run_trial(
         self,
         objective: Callable[[Trial], Any],
         trial: Trial,
-        catch: tuple[type[BaseException], ...],
+        catch: tuple[type[BaseException], ...] = (Exception,),
     ) -> TrialRecord:
+        """Run ``objective`` on a trial from ``ask`` and record how it ended (what executors
+        call): exceptions in ``catch`` fail the trial with their traceback, ``TrialPruned``
+        stops it, Ctrl-C fails it ("interrupted") and is re-raised. Returns the record."""
         try:
             result = objective(trial)
         except TrialPruned:
@@ -768,7 +823,7 @@ class Study:
         except KeyboardInterrupt:
             # held: a second signal (Ctrl-C reaches a worker and then its parent's SIGTERM)
             # must not cut this write short, or the trial stays RUNNING until reaped as lost
-            with suppress(Exception), _interrupts_held():
+            with suppress(Exception), interrupts_held():
                 self._finish(
                     trial,
                     TrialState.FAILED,
@@ -789,13 +844,13 @@ class Study:
             except StaleTrialError as stale:  # reaped meanwhile (e.g. during an outage)
                 return self._after_stale(trial, stale)
         except BaseException:
-            with suppress(Exception), _interrupts_held():
+            with suppress(Exception), interrupts_held():
                 self._finish(
                     trial, TrialState.FAILED, None, {}, "uncaught exception", tb.format_exc()
                 )
             raise
         try:
-            with _interrupts_held():  # Ctrl-C now: the finished work is saved first
+            with interrupts_held():  # Ctrl-C now: the finished work is saved first
                 return self.tell(trial, result)
         except StaleTrialError as exc:
             return self._after_stale(trial, exc)
@@ -816,20 +871,6 @@ class Study:
                 fail_reason="lost by the database (its row is gone)",
                 id=trial._id,
             )
-
-    @contextmanager
-    def _progress(
-        self, n_trials: int | None, show: bool | None
-    ) -> Iterator[Callable[[TrialRecord], None]]:
-        if show is None:
-            show = sys.stderr.isatty()
-        if not show:
-            yield lambda record: None
-            return
-        from hypersearch.progress import study_progress
-
-        with study_progress(self, n_trials) as update:
-            yield update
 
     # manual trials ----------------------------------------------------------------------
     def enqueue(
@@ -1170,50 +1211,6 @@ def _check_tags(tags: Sequence[str]) -> list[str]:
     if bad:
         raise InvalidArgumentError(f"Tags must be non-empty strings, got {bad!r}.")
     return [t.strip() for t in tags]
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while optimizing (main thread only), so both end cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[Callable[[], None]]:
-    """Hold Ctrl-C and SIGTERM while a trial's claim or result is written, then deliver them:
-    an interrupt in the middle would leave a trial RUNNING (or a finished result unsaved)
-    until the heartbeat grace ran out. Yields ``release``, to deliver them earlier, at a
-    point that knows how to undo the work. Main thread only, where Python runs handlers."""
-    held: list[int] = []
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) not in (signal.SIG_IGN, None):
-                previous[signum] = signal.signal(signum, lambda s, f: held.append(s))
-
-    def release() -> None:
-        while previous:
-            signum, handler = previous.popitem()
-            signal.signal(signum, handler)
-        for signum in dict.fromkeys(held):
-            signal.raise_signal(signum)  # now handled as it would have been
-        held.clear()
-
-    try:
-        yield release
-    finally:
-        release()
 
 
 # results ---------------------------------------------------------------------------------

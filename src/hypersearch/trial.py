@@ -280,22 +280,18 @@ class Trial:
         """Keep ``obj`` (e.g. ``{"model": net.state_dict(), "opt": opt.state_dict()}``) as this
         trial's checkpoint, replacing the previous one. Schedulers continue other trials from
         it (PBT exploit, promotions); the study deletes it when nothing can need it."""
-        from hypersearch import checkpoints
-
         step = self._next_step - 1 if self._next_step > self.start_step else None
-        ref = checkpoints.save(self._study, self.number, obj, step)
+        ref = self._study._save_checkpoint(self.number, obj, step)
         self._attrs["checkpoint"] = ref
         self._study.set_attrs(self.number, {"checkpoint": ref})
 
     def load_checkpoint(self) -> Any:
         """This trial's latest checkpoint, else the one of the trial it continues from
         (``resume_from``), else ``None`` (start from scratch)."""
-        from hypersearch import checkpoints
-
         if self._attrs.get("checkpoint"):
-            return checkpoints.load(self._study, self._study.get_trial(self.number))
+            return self._study._load_checkpoint(self.number)
         if self.resume_from is not None:
-            return checkpoints.load(self._study, self._study.get_trial(self.resume_from))
+            return self._study._load_checkpoint(self.resume_from)
         return None
 
     def stop(self) -> None:

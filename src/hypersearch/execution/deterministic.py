@@ -28,7 +28,7 @@ def wait_for_history(study: Study, upto: int, *, poll_s: float = 0.01) -> None:
     delay = poll_s
     while True:
         pending = [
-            n for _, n, st in storage.trial_states(study._id) if n <= upto and not st.is_finished
+            n for _, n, st in storage.trial_states(study.id) if n <= upto and not st.is_finished
         ]
         if not pending:
             return

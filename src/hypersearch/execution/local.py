@@ -19,25 +19,20 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.exceptions import (
-    HypersearchError,
-    SearchSpaceExhaustedError,
-    TooManyFailuresError,
-)
+from hypersearch.exceptions import HypersearchError, SearchSpaceExhaustedError
+from hypersearch.execution.base import Executor, RunOptions, RunPolicy, run_policy
 from hypersearch.execution.resources import ResourcePool
-from hypersearch.execution.runner import WorkerSpec, open_worker_study
-from hypersearch.trial import TrialState
+from hypersearch.execution.runner import check_main_guard, check_objective, shareable_spec
 
 if TYPE_CHECKING:
-    from hypersearch.study import Study
-    from hypersearch.trial import TrialRecord
+    from hypersearch.study import Study, StudySpec
 
-__all__ = ["WorkerError", "run_local"]
+__all__ = ["ProcessExecutor", "WorkerError"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -61,7 +56,12 @@ def _interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
 
-def worker_main(spec: WorkerSpec, objective: Callable[..., Any], conn: mpc.Connection) -> None:
+def worker_main(
+    spec: StudySpec,
+    objective: Callable[..., Any],
+    catch: tuple[type[BaseException], ...],
+    conn: mpc.Connection,
+) -> None:
     """Body of one worker process: ask for a ticket, run one trial, say how it ended."""
     # Ctrl-C in a terminal signals the whole process group; only the parent acts on it,
     # and stops each worker with one SIGTERM, which marks its running trial interrupted
@@ -69,7 +69,7 @@ def worker_main(spec: WorkerSpec, objective: Callable[..., Any], conn: mpc.Conne
     signal.signal(signal.SIGTERM, _interrupt)
     study = None
     try:
-        study = open_worker_study(spec)
+        study = spec.open()
         while True:
             conn.send(("ready",))
             msg = conn.recv()
@@ -82,7 +82,7 @@ def worker_main(spec: WorkerSpec, objective: Callable[..., Any], conn: mpc.Conne
             except SearchSpaceExhaustedError as exc:
                 conn.send(("exhausted", str(exc)))
                 break
-            record = study._run_one(objective, trial, spec.catch)
+            record = study.run_trial(objective, trial, catch)
             conn.send(("done", record.number, record.state.value))
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass  # the parent is gone: nothing left to report to
@@ -121,23 +121,19 @@ class _Supervisor:
     def __init__(
         self,
         study: Study,
-        spec: WorkerSpec,
+        spec: StudySpec,
         objective: Callable[..., Any],
         pool: ResourcePool,
-        *,
-        n_trials: int | None,
-        timeout: float | None,
-        n_workers: int,
-        max_failures: int | None,
-        report: Callable[[TrialRecord], None] | None,
-        callbacks: Sequence[Callable[[Study, TrialRecord], None]],
+        policy: RunPolicy,
     ) -> None:
         self.study = study
         self.spec = spec
         self.objective = objective
         self.pool = pool
-        self.n_trials = n_trials
-        self.deadline = None if timeout is None else time.monotonic() + float(timeout)
+        self.policy = policy
+        self.catch = policy.options.catch
+        n_trials = policy.options.n_trials
+        n_workers = policy.options.n_workers
         self.n_procs = n_workers if pool.capacity is None else min(n_workers, pool.capacity)
         if self.n_procs < n_workers:
             logger.warning(
@@ -146,16 +142,10 @@ class _Supervisor:
                 self.n_procs,
                 self.n_procs,
             )
-        self.max_failures = max_failures
-        self.report = report
-        self.callbacks = callbacks
         self.ctx = mp.get_context("spawn")
         self.workers: list[_Worker] = []
-        self.granted = 0
         self.spawned = 0
         self.max_spawns = self.n_procs + (n_trials if n_trials is not None else 10_000) + 10
-        self.stopping = False
-        self.failures_in_row = 0
         self.error: BaseException | None = None
         self.gpu_env = "gpus" in pool_keys(pool)
 
@@ -164,7 +154,7 @@ class _Supervisor:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(
             target=worker_main,
-            args=(self.spec, self.objective, child_end),
+            args=(self.spec, self.objective, self.catch, child_end),
             name=f"hypersearch-worker-{self.spawned}",
         )
         proc.start()
@@ -173,11 +163,7 @@ class _Supervisor:
         self.workers.append(_Worker(proc=proc, conn=parent_end))
 
     def budget_left(self) -> bool:
-        if self.stopping:
-            return False
-        if self.n_trials is not None and self.granted >= self.n_trials:
-            return False
-        return self.deadline is None or time.monotonic() < self.deadline
+        return self.policy.may_start()
 
     def stop(self, w: _Worker) -> None:
         w.waiting = False
@@ -199,7 +185,7 @@ class _Supervisor:
         w.devices = devices
         if devices:
             w.last_devices = devices
-        self.granted += 1
+        self.policy.started()
         env = ",".join(devices) if self.gpu_env else None
         with suppress(BrokenPipeError, OSError):  # if it died, its sentinel tells us next
             w.conn.send(("go", env))
@@ -223,7 +209,7 @@ class _Supervisor:
             self.grant(w)
         elif kind == "done":
             self.release(w)
-            self.on_done(int(msg[1]), TrialState(msg[2]))
+            self.on_done(int(msg[1]))
             self.serve_waiting()
         elif kind == "exhausted":
             self.release(w)
@@ -242,25 +228,10 @@ class _Supervisor:
                 logger.error("A worker stopped on an error:\n%s", msg[2])
             self.stop_all()
 
-    def on_done(self, number: int, state: TrialState) -> None:
-        self.failures_in_row = self.failures_in_row + 1 if state is TrialState.FAILED else 0
-        if self.report is not None or self.callbacks:
-            record = self.study.get_trial(number)
-            if self.report is not None:
-                self.report(record)
-            for callback in self.callbacks:
-                callback(self.study, record)
-        if (
-            self.max_failures is not None
-            and self.failures_in_row >= self.max_failures
-            and self.error is None
-        ):
-            record = self.study.get_trial(number)
-            self.error = TooManyFailuresError(
-                f"{self.failures_in_row} trials in a row failed; the last one (trial "
-                f"{number}): {record.fail_reason}. Fix the objective (see its traceback with "
-                f"`hypersearch trials {self.study.name} --state FAILED`) or raise max_failures."
-            )
+    def on_done(self, number: int) -> None:
+        error = self.policy.finished(self.study.get_trial(number))
+        if error is not None and self.error is None:
+            self.error = error
             self.stop_all()
 
     def on_exit(self, w: _Worker) -> None:
@@ -293,17 +264,17 @@ class _Supervisor:
         )
         for number in reaped:
             record = self.study.get_trial(number)
-            self.on_done(number, TrialState.FAILED)
-            if "retried_by" in record.attrs and self.granted > 0:
-                self.granted -= 1  # the retry runs in this ticket's place
+            self.on_done(number)
+            if "retried_by" in record.attrs:
+                self.policy.retried()  # the retry runs in this ticket's place
         if code == 1 and self.error is not None:
             return  # it reported its error; do not replace it
-        if not self.stopping and self.budget_left() and self.spawned < self.max_spawns:
+        if self.budget_left() and self.spawned < self.max_spawns:
             self.spawn()
         self.serve_waiting()
 
     def stop_all(self) -> None:
-        self.stopping = True
+        self.policy.stop()
         for w in self.workers:
             if not w.busy:
                 self.stop(w)
@@ -369,39 +340,25 @@ def pool_keys(pool: ResourcePool) -> set[str]:
     return {"gpus"} if (pool.per_trial_gpus > 0 or pool.devices) else set()
 
 
-def run_local(
-    study: Study,
-    spec: WorkerSpec,
-    objective: Callable[..., Any],
-    pool: ResourcePool,
-    *,
-    n_trials: int | None,
-    timeout: float | None,
-    n_workers: int,
-    max_failures: int | None,
-    show_progress: bool | None,
-    callbacks: Sequence[Callable[[Study, TrialRecord], None]],
-) -> None:
-    """Run the study in ``n_workers`` local processes until ``n_trials`` trials have been
-    handed out (a lost trial that is retried does not count twice) or ``timeout`` passes."""
-    from hypersearch.study import _sigterm_as_interrupt
+class ProcessExecutor(Executor):
+    """Run trials in ``n_workers`` local worker processes on the study's storage (a file or
+    PostgreSQL), each trial with its share of ``resources`` (GPUs through
+    CUDA_VISIBLE_DEVICES). ``n_trials`` counts trials handed out; a lost trial that is
+    retried does not count twice."""
 
-    show = sys.stderr.isatty() if show_progress is None else show_progress
-    with study._progress(n_trials, show) as progress, _sigterm_as_interrupt():
-        sup = _Supervisor(
-            study,
-            spec,
-            objective,
-            pool,
-            n_trials=n_trials,
-            timeout=timeout,
-            n_workers=n_workers,
-            max_failures=max_failures,
-            report=progress if show else None,
-            callbacks=callbacks,
-        )
-        try:
-            sup.run()
-        except BaseException:
-            sup.terminate()
-            raise
+    def __repr__(self) -> str:
+        return "ProcessExecutor()"
+
+    def run(self, study: Study, objective: Callable[..., Any], options: RunOptions) -> None:
+        where = f"n_workers={options.n_workers}"
+        pool = ResourcePool(options.resources, options.gpus)
+        spec = shareable_spec(study, where)
+        check_objective(objective, where)
+        check_main_guard(where)
+        with run_policy(study, options) as policy:
+            supervisor = _Supervisor(study, spec, objective, pool, policy)
+            try:
+                supervisor.run()
+            except BaseException:
+                supervisor.terminate()
+                raise

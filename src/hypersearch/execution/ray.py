@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hypersearch.exceptions import HypersearchError, InvalidArgumentError, TooManyFailuresError
-from hypersearch.execution.runner import WorkerSpec, open_worker_study
-from hypersearch.trial import TrialState
+from hypersearch.exceptions import HypersearchError, InvalidArgumentError
+from hypersearch.execution.base import Executor, RunOptions, RunPolicy, run_policy
+from hypersearch.execution.runner import check_objective, shareable_spec
 
 if TYPE_CHECKING:
-    from hypersearch.study import Study
+    from hypersearch.study import Study, StudySpec
     from hypersearch.trial import TrialRecord
 
 __all__ = ["RayExecutor", "RayUnavailableError"]
@@ -68,23 +67,25 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
         ) from None
 
 
-def run_trial(spec: WorkerSpec, objective: Callable[..., Any]) -> tuple[int | None, str]:
+def trial_task(
+    spec: StudySpec, objective: Callable[..., Any], catch: tuple[type[BaseException], ...]
+) -> tuple[int | None, str]:
     """Body of one Ray task: one trial, start to finish, against the study's storage."""
     from hypersearch.exceptions import SearchSpaceExhaustedError
 
     key = (spec.storage_url, spec.name)
     study = _STUDIES.get(key)
     if study is None:
-        study = _STUDIES[key] = open_worker_study(spec)
+        study = _STUDIES[key] = spec.open()
     try:
         trial = study.ask()
     except SearchSpaceExhaustedError as exc:
         return None, str(exc)
-    record = study._run_one(objective, trial, spec.catch)
+    record = study.run_trial(objective, trial, catch)
     return record.number, record.state.value
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     """Run trials as Ray tasks; ``address=None`` uses the running Ray (or starts a local
     one), ``"auto"`` or ``"host:port"`` joins an existing cluster. ``init_kwargs`` go to
     ``ray.init`` when this executor starts Ray."""
@@ -111,102 +112,79 @@ class RayExecutor:
             ) from None
         return ray, True
 
-    def run(
-        self,
-        study: Study,
-        spec: WorkerSpec,
-        objective: Callable[..., Any],
-        *,
-        n_trials: int | None,
-        timeout: float | None,
-        n_workers: int,
-        resources: Mapping[str, float] | None,
-        max_failures: int | None,
-        show_progress: bool | None,
-        callbacks: Sequence[Callable[[Study, TrialRecord], None]],
-    ) -> None:
-        res = dict(resources or {})
+    def run(self, study: Study, objective: Callable[..., Any], options: RunOptions) -> None:
+        spec = shareable_spec(study, "executor='ray'")
+        check_objective(objective, "executor='ray'")
+        res = dict(options.resources or {})
         unknown = sorted(set(res) - {"cpus", "gpus"})
         if unknown:
             raise InvalidArgumentError(
                 f"resources: unknown key(s) {unknown}; use 'gpus' and/or 'cpus'."
             )
         ray, started = self._ensure_ray()
-        total = ray.cluster_resources()
-        cpus = float(res.get("cpus", 1))
-        gpus = float(res.get("gpus", 0))
-        for key, want, have in (
-            ("cpus", cpus, total.get("CPU", 0)),
-            ("gpus", gpus, total.get("GPU", 0)),
-        ):
-            if want > have:
-                raise InvalidArgumentError(
-                    f"resources={{'{key}': {want:g}}} is more than the Ray cluster has "
-                    f"({have:g}); ask for fewer."
-                )
-        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(run_trial)
-        spec_ref = ray.put(spec)
-        objective_ref = ray.put(objective)
-        deadline = None if timeout is None else time.monotonic() + float(timeout)
-        in_flight: dict[Any, int] = {}
-        granted = 0
-        stopping = False
-        failures = 0
-        error: BaseException | None = None
-        show = show_progress if show_progress is not None else False
         try:
-            with study._progress(n_trials, show) as progress:
-                while True:
-                    while (
-                        not stopping
-                        and len(in_flight) < n_workers
-                        and (n_trials is None or granted < n_trials)
-                        and (deadline is None or time.monotonic() < deadline)
-                    ):
-                        in_flight[task.remote(spec_ref, objective_ref)] = granted
-                        granted += 1
-                    if not in_flight:
-                        break
-                    done, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
-                    for ref in done:
-                        in_flight.pop(ref)
-                        try:
-                            number, state = ray.get(ref)
-                        except ray.exceptions.RayTaskError as exc:
-                            cause = exc.as_instanceof_cause()
-                            error = error or cause
-                            stopping = True
-                            continue
-                        except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayError) as exc:
-                            reaped = study.reap_lost_trials(force=True)
-                            logger.warning("A Ray worker died (%s); reaped %s.", exc, reaped)
-                            for n in reaped:
-                                if "retried_by" in study.get_trial(n).attrs:
-                                    granted -= 1
-                            failures += 1
-                            continue
-                        if number is None:
-                            logger.info("%s", state)
-                            stopping = True
-                            continue
-                        failures = failures + 1 if state == TrialState.FAILED.value else 0
-                        if show or callbacks:
-                            record = study.get_trial(number)
-                            progress(record)
-                            for callback in callbacks:
-                                callback(study, record)
-                        if max_failures is not None and failures >= max_failures:
-                            stopping = True
-                            error = error or TooManyFailuresError(
-                                f"{failures} trials in a row failed; the last one (trial "
-                                f"{number}): {study.get_trial(number).fail_reason}."
-                            )
-        except BaseException:
-            for ref in in_flight:
-                ray.cancel(ref, force=True)
-            raise
+            total = ray.cluster_resources()
+            cpus = float(res.get("cpus", 1))
+            gpus = float(res.get("gpus", 0))
+            for key, want, have in (
+                ("cpus", cpus, total.get("CPU", 0)),
+                ("gpus", gpus, total.get("GPU", 0)),
+            ):
+                if want > have:
+                    raise InvalidArgumentError(
+                        f"resources={{'{key}': {want:g}}} is more than the Ray cluster has "
+                        f"({have:g}); ask for fewer."
+                    )
+            task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(trial_task)
+            refs = (ray.put(spec), ray.put(objective), ray.put(options.catch))
+            with run_policy(study, options) as policy:
+                error = self._loop(ray, study, task, refs, policy)
         finally:
             if started:
                 ray.shutdown()
         if error is not None:
             raise error
+
+    def _loop(
+        self, ray: Any, study: Study, task: Any, refs: tuple[Any, ...], policy: RunPolicy
+    ) -> BaseException | None:
+        """Keep ``n_workers`` tasks in flight while the policy allows; the error that ended
+        the run, if any."""
+        in_flight: dict[Any, None] = {}
+        error: BaseException | None = None
+        try:
+            while True:
+                while len(in_flight) < policy.options.n_workers and policy.may_start():
+                    in_flight[task.remote(*refs)] = None
+                    policy.started()
+                if not in_flight:
+                    return error
+                done, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
+                for ref in done:
+                    in_flight.pop(ref)
+                    try:
+                        number, state = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        error = error or exc.as_instanceof_cause()
+                        policy.stop()
+                        continue
+                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayError) as exc:
+                        reaped = study.reap_lost_trials(force=True)
+                        logger.warning("A Ray worker died (%s); reaped %s.", exc, reaped)
+                        records = [study.get_trial(n) for n in reaped]
+                        for record in records:
+                            if "retried_by" in record.attrs:
+                                policy.retried()
+                        ended: list[TrialRecord | None] = [*records] or [None]
+                        for lost in ended:  # None: it died before it had a trial
+                            error = error or policy.finished(lost)
+                        continue
+                    if number is None:
+                        logger.info("%s", state)
+                        policy.stop()
+                        continue
+                    error = error or policy.finished(study.get_trial(number))
+        except BaseException:
+            for ref in in_flight:
+                ray.cancel(ref, force=True)
+            raise

@@ -1,8 +1,6 @@
-"""``Study.optimize(n_workers=..., executor=..., resources=...)`` lands here.
-
-Checks what parallel runs need (shared storage, an objective that can be sent to another
-process, resources the machine has) before starting anything, then hands over to the local
-process pool or to Ray.
+"""What a run in other processes (local workers, Ray tasks) needs, checked before anything
+starts: storage every worker can open, an objective that can be sent to another process, a
+script guarded by ``if __name__ == "__main__":``. ``shareable_spec`` returns the study's spec.
 """
 
 from __future__ import annotations
@@ -11,8 +9,7 @@ import ast
 import os
 import pickle
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,34 +17,9 @@ from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.storage import SQLStorage
 
 if TYPE_CHECKING:
-    from hypersearch.study import Study
-    from hypersearch.trial import TrialRecord
+    from hypersearch.study import Study, StudySpec
 
-__all__ = ["WorkerSpec", "check_main_guard", "check_objective", "run_study", "worker_spec"]
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """Everything a worker process needs to open the same study (picklable)."""
-
-    storage_url: str
-    name: str
-    study_id: int
-    direction: str
-    metric: str
-    space: Any
-    sampler: Any
-    scheduler: Any
-    heartbeat_interval: float
-    grace_period: float
-    reap_interval: float
-    max_retries: int
-    deterministic_lag: int | None
-    catch: tuple[type[BaseException], ...] = (Exception,)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    connection_retry_s: float | None = None
-    objectives: tuple[Any, ...] = ()
-    constraints: Any = None
+__all__ = ["check_main_guard", "check_objective", "shareable_spec"]
 
 
 def check_objective(objective: Callable[..., Any], where: str) -> None:
@@ -119,15 +91,15 @@ def _is_main_test(test: ast.expr) -> bool:
     return names == ["__name__"] and values == ["__main__"]
 
 
-def worker_spec(
-    study: Study, catch: tuple[type[BaseException], ...], where: str = "n_workers > 1"
-) -> WorkerSpec:
+def shareable_spec(study: Study, where: str = "n_workers > 1") -> StudySpec:
+    """The study's spec, once sure every worker can open its storage and receive its
+    sampler, scheduler and constraints."""
     storage = study.storage
     if not isinstance(storage, SQLStorage):
         raise InvalidArgumentError(
             f"Parallel workers need a SQL storage they can all open, got {type(storage).__name__}."
         )
-    if storage._in_memory:
+    if storage.in_memory:
         raise InvalidArgumentError(
             f"{where} needs a storage all workers can open, but this study is in memory. "
             "Pass storage='sqlite:///study.db' (one machine) or 'postgresql://...' (many) to "
@@ -144,108 +116,4 @@ def worker_spec(
             raise InvalidArgumentError(
                 f"The study's {label} {obj!r} cannot be sent to a worker process ({exc})."
             ) from None
-    return WorkerSpec(
-        storage_url=storage._raw_url,
-        name=study.name,
-        study_id=study._id,
-        direction=study.direction,
-        metric=study.metric,
-        space=study.space,
-        sampler=study.sampler,
-        scheduler=study.scheduler,
-        heartbeat_interval=study.heartbeat_interval,
-        grace_period=study.grace_period,
-        reap_interval=study.reap_interval,
-        max_retries=study.max_retries,
-        deterministic_lag=study._deterministic_lag,
-        catch=catch,
-        connection_retry_s=storage.connection_retry_s,
-        objectives=study.objectives,
-        constraints=study.constraints,
-    )
-
-
-def open_worker_study(spec: WorkerSpec) -> Study:
-    """The study as a worker process sees it: same storage, sampler, scheduler, settings."""
-    from hypersearch.study import Study
-
-    study = Study(
-        name=spec.name,
-        storage=SQLStorage(spec.storage_url, connection_retry_s=spec.connection_retry_s),
-        study_id=spec.study_id,
-        direction=spec.direction,
-        metric=spec.metric,
-        space=spec.space,
-        sampler=spec.sampler,
-        scheduler=spec.scheduler,
-        objectives=spec.objectives,
-        constraints=spec.constraints,
-    )
-    study.heartbeat_interval = spec.heartbeat_interval
-    study._heartbeat._interval = spec.heartbeat_interval
-    study.grace_period = spec.grace_period
-    study.reap_interval = spec.reap_interval
-    study.max_retries = spec.max_retries
-    study._deterministic_lag = spec.deterministic_lag
-    return study
-
-
-def run_study(
-    study: Study,
-    objective: Callable[..., Any],
-    *,
-    n_trials: int | None,
-    timeout: float | None,
-    n_workers: int,
-    executor: Any,
-    resources: Mapping[str, float] | None,
-    gpus: Sequence[int | str] | None,
-    max_failures: int | None,
-    catch: tuple[type[BaseException], ...],
-    show_progress: bool | None,
-    callbacks: Sequence[Callable[[Study, TrialRecord], None]],
-) -> None:
-    from hypersearch.execution.ray import RayExecutor
-
-    if executor == "ray":
-        executor = RayExecutor()
-    if isinstance(executor, RayExecutor):
-        spec = worker_spec(study, catch, "executor='ray'")
-        check_objective(objective, "executor='ray'")
-        executor.run(
-            study,
-            spec,
-            objective,
-            n_trials=n_trials,
-            timeout=timeout,
-            n_workers=n_workers,
-            resources=resources,
-            max_failures=max_failures,
-            show_progress=show_progress,
-            callbacks=callbacks,
-        )
-        return
-    if executor not in ("local", "processes"):
-        raise InvalidArgumentError(
-            f"executor must be 'local', 'ray' or a hypersearch.execution.ray.RayExecutor, "
-            f"got {executor!r}."
-        )
-    from hypersearch.execution.local import run_local
-    from hypersearch.execution.resources import ResourcePool
-
-    pool = ResourcePool(resources, gpus)
-    spec = worker_spec(study, catch, f"n_workers={n_workers}")
-    check_objective(objective, f"n_workers={n_workers}")
-    check_main_guard(f"n_workers={n_workers}")
-    run_local(
-        study,
-        spec,
-        objective,
-        pool,
-        n_trials=n_trials,
-        timeout=timeout,
-        n_workers=n_workers,
-        max_failures=max_failures,
-        show_progress=show_progress,
-        callbacks=callbacks,
-    )
+    return study.to_spec()

@@ -11,6 +11,11 @@ interleave as they would on a cluster. Trials go through ``study.ask`` / ``trial
 ...                         clock=clock)
 >>> result = sim.run(study, n_trials=100)
 >>> result.steps, result.trace[-1]
+
+It is an ``Executor`` like the others (``study.optimize(None, executor=sim, n_trials=100)``
+works too; the curve or dynamics stands in for the objective). The run uses its own view of
+the study (``study.to_spec().open(storage=...)``) on a caching storage, without leases:
+the study object passed in is left as it was.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from hypersearch.exceptions import InvalidArgumentError, SearchSpaceExhaustedError
-from hypersearch.study import Study
+from hypersearch.execution.base import Executor, RunOptions, RunPolicy, run_policy
 from hypersearch.trial import Trial, TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from hypersearch.study import Study
 
 __all__ = ["FakeClock", "SimulatedExecutor", "SimulationResult"]
 
@@ -165,13 +173,15 @@ class _Running:
     value: float = math.nan
 
 
-class SimulatedExecutor:
+class SimulatedExecutor(Executor):
     """Run a study's trials on simulated workers.
 
     Give either ``curve(params) -> values`` (the value reported at step ``first_step + i`` is
     ``values[i]``; a learning-curve replay) or ``dynamics(state, params, step) -> (state,
     value)`` (a stateful model whose state goes into checkpoints, for PBT).
     """
+
+    calls_objective = False  # the curve or dynamics plays the objective
 
     def __init__(
         self,
@@ -211,7 +221,6 @@ class SimulatedExecutor:
             trial = study.ask()
         except SearchSpaceExhaustedError:
             return None
-        study._heartbeat.remove(trial._id)  # fake time: no lease to keep alive
         state = None
         if trial.resume_from is not None or trial.attrs.get("checkpoint"):
             state = trial.load_checkpoint()
@@ -229,59 +238,89 @@ class SimulatedExecutor:
         run.value = float(value)
 
     def run(
-        self, study: Study, *, n_trials: int | None = None, max_total_steps: int | None = None
+        self,
+        study: Study,
+        objective: Callable[..., Any] | None = None,
+        options: RunOptions | None = None,
+        *,
+        n_trials: int | None = None,
+        max_total_steps: int | None = None,
     ) -> SimulationResult:
         """Run until ``n_trials`` trials started and finished, ``max_total_steps`` steps were
-        consumed (running trials are then stopped), or the scheduler has nothing left."""
+        consumed (running trials are then stopped), or the scheduler has nothing left.
+
+        ``objective`` is not called (the curve or dynamics plays it; pass ``None``); with
+        ``options`` (as ``Study.optimize`` passes), its ``n_trials``, ``max_failures``,
+        ``callbacks`` and progress apply; a wall-clock ``timeout`` does not (time is fake).
+        """
+        if objective is not None:
+            raise InvalidArgumentError(
+                "SimulatedExecutor replays its curve or dynamics instead of calling an "
+                "objective; pass None as the objective (study.optimize(None, executor=sim))."
+            )
+        if options is None:
+            options = RunOptions(n_trials=n_trials, max_failures=None, show_progress=False)
+        elif n_trials is None:
+            n_trials = options.n_trials
         if n_trials is None and max_total_steps is None:
             raise InvalidArgumentError("run() needs n_trials or max_total_steps.")
+        options = replace(options, n_trials=n_trials, timeout=None)
+        # its own view of the study: a caching storage (this run is its only writer) and
+        # fake time, so no lease is kept alive and no simulated trial is ever reaped
+        spec = replace(
+            study.to_spec(),
+            heartbeat_interval=None,
+            grace_period=10.0**9,
+        )
+        if self.checkpoints:  # both views keep checkpoints in one folder (made on first use)
+            spec = replace(spec, artifact_dir=str(study.artifact_dir))
+        simulated = spec.open(storage=_CachingStorage(study.storage, study.id))  # type: ignore[arg-type]
         result = SimulationResult()
-        grace, storage = study.grace_period, study._storage
-        study.grace_period = 10.0**9  # fake time: never reap simulated trials
-        study._storage = _CachingStorage(storage, study._id)  # type: ignore[assignment]
-        try:
-            self._loop(study, result, n_trials, max_total_steps)
-        finally:
-            study.grace_period, study._storage = grace, storage
+        with run_policy(simulated, options, signals=False) as policy:
+            error = self._loop(simulated, result, policy, max_total_steps)
         result.time = self.clock()
+        if error is not None:
+            raise error
         return result
 
     def _loop(
         self,
         study: Study,
         result: SimulationResult,
-        n_trials: int | None,
+        policy: RunPolicy,
         max_total_steps: int | None,
-    ) -> None:
+    ) -> BaseException | None:
         minimize = study.direction == "minimize"
+        error: BaseException | None = None
         events: list[tuple[float, int, int]] = []  # (time, order, slot)
         slots: dict[int, _Running] = {}
         order = 0
-        started = 0
 
         def budget_left() -> bool:
-            if n_trials is not None and started >= n_trials:
+            if not policy.may_start():
                 return False
             return max_total_steps is None or result.steps < max_total_steps
 
         def fill() -> None:
-            nonlocal order, started
+            nonlocal order
             for slot in range(self.n_workers):
                 if slot in slots or not budget_left():
                     continue
                 run = self._start(study)
                 if run is None:
                     return
-                started += 1
+                policy.started()
                 slots[slot] = run
                 t = self.clock() + self._duration(run.trial.params, run.step)
                 heapq.heappush(events, (t, order, slot))
                 order += 1
 
         def finish(run: _Running, *, stopped: bool) -> None:
+            nonlocal error
             record = study.tell(
                 run.trial, run.value, state=TrialState.STOPPED if stopped else None
             )
+            error = error or policy.finished(record)
             result.n_trials += 1
             if record.state is TrialState.COMPLETE and record.has_value:
                 v = float(record.value)  # type: ignore[arg-type]
@@ -318,3 +357,4 @@ class SimulatedExecutor:
                 order += 1
             if not events:
                 fill()
+        return error
