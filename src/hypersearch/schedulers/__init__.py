@@ -21,13 +21,15 @@ from hypersearch.schedulers.base import (
     consult,
     plan_trial,
 )
-from hypersearch.schedulers.bohb import BOHB, DensityRatioSampler
+from hypersearch.schedulers.bohb import BOHB
+from hypersearch.schedulers.density_ratio import DensityRatioSampler
 from hypersearch.schedulers.hyperband import ASHA, Hyperband, SuccessiveHalving
 from hypersearch.schedulers.median import MedianStopping
 from hypersearch.schedulers.mo_asha import MultiObjectiveASHA
 from hypersearch.schedulers.multifidelity import MultiFidelity
 from hypersearch.schedulers.pbt import PBT, schedule_of
 from hypersearch.schedulers.rules import AnyOf, Divergence, Patience, Threshold, TimeCap
+from hypersearch.schedulers.rung_sampler import RungSampler
 
 __all__ = [
     "ASHA",
@@ -42,6 +44,7 @@ __all__ = [
     "MultiFidelity",
     "MultiObjectiveASHA",
     "Patience",
+    "RungSampler",
     "Scheduler",
     "SchedulerContext",
     "SuccessiveHalving",

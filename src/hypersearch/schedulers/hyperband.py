@@ -11,6 +11,9 @@ trains on, so nothing is retrained from scratch. Stopped trials are STOPPED, cur
 Hyperband runs several such brackets at once, each starting its first rung at a different
 resource (aggressive to none), and gives each new trial a bracket in proportion to the number
 of trials Hyperband's schedule puts in that bracket.
+
+New configurations come from the study's sampler, or with ``sampler=`` from a sampler trained
+on the best-informed rung (BOHB's model, ``rung_sampler.RungSampler``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.samplers.base import Sampler
 from hypersearch.schedulers.base import (
     Decision,
     Scheduler,
@@ -30,6 +34,8 @@ from hypersearch.schedulers.base import (
     Verdict,
     decision_of,
 )
+from hypersearch.schedulers.curves import curve_value, lineage_curves, rung_value
+from hypersearch.schedulers.rung_sampler import Ladder, RungSampler
 from hypersearch.trial import TrialRecord, TrialState
 
 __all__ = ["ASHA", "Hyperband", "SuccessiveHalving", "curve_value", "lineage_curves", "rung_value"]
@@ -52,39 +58,6 @@ def _claimed_promotions(trials: Sequence[TrialRecord]) -> set[int]:
         for t in trials
         if t.claim_key is not None and t.claim_key.startswith(_PROMOTE)
     }
-
-
-def rung_value(trial: TrialRecord, resource: int, minimize: bool) -> float | None:
-    """The trial's best finite value up to the first step >= ``resource`` (None if it never
-    reached it)."""
-    return curve_value(trial.intermediate, resource, minimize)
-
-
-def curve_value(curve: Mapping[int, float], resource: int, minimize: bool) -> float | None:
-    """Best finite value of ``curve`` (step -> value) up to its first step >= ``resource``."""
-    reached = [s for s in curve if s >= resource]
-    if not reached:
-        return None
-    first = min(reached)
-    values = [v for s, v in curve.items() if s <= first and not math.isnan(v)]
-    if not values:
-        return None
-    return min(values) if minimize else max(values)
-
-
-def lineage_curves(trials: Sequence[TrialRecord]) -> dict[int, dict[int, float]]:
-    """Each trial's learning curve with the curves of the trials it continues (promotions
-    from a paused trial, ``attrs["promoted_from"]``) in front of its own reports."""
-    by_number = {t.number: t for t in trials}
-    merged: dict[int, dict[int, float]] = {}
-    for t in sorted(trials, key=lambda t: t.number):
-        parent = t.attrs.get("promoted_from")
-        base: dict[int, float] = {}
-        if parent is not None and int(parent) in by_number and int(parent) < t.number:
-            base = dict(merged.get(int(parent), by_number[int(parent)].intermediate))
-        base.update(t.intermediate)
-        merged[t.number] = base
-    return merged
 
 
 def _check_resources(owner: str, min_resource: int, max_resource: int | str, eta: int) -> None:
@@ -123,6 +96,10 @@ class ASHA(Scheduler):
     left a checkpoint, ``resume_from`` and ``start_step`` set; without a checkpoint it retrains
     from step 0.
 
+    ``sampler``: new configurations come from this sampler trained on the best-informed rung
+    (a ``RungSampler``, or a bare ``Sampler`` wrapped in one), with ``attrs["model_rung"]``;
+    ``None`` (default) leaves them to the study's sampler.
+
     >>> hs.create_study(..., scheduler=hs.schedulers.ASHA(min_resource=1, max_resource=27))
     """
 
@@ -136,6 +113,7 @@ class ASHA(Scheduler):
         reduction_factor: int = 3,
         min_early_stopping_rate: int = 0,
         pause: bool | None = None,
+        sampler: Sampler | RungSampler | Mapping[str, Any] | None = None,
     ) -> None:
         _check_resources(type(self).__name__, min_resource, max_resource, reduction_factor)
         if min_early_stopping_rate < 0:
@@ -153,11 +131,14 @@ class ASHA(Scheduler):
         self.reduction_factor = reduction_factor
         self.min_early_stopping_rate = min_early_stopping_rate
         self.pause = pause
+        self.rung_sampler = (
+            None if sampler is None else RungSampler.of(sampler, owner=type(self).__name__)
+        )
         self._max: int | None = None if max_resource == "auto" else int(max_resource)
         self._warned: set[str] = set()
 
     def config(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "min_resource": self.min_resource,
             "max_resource": self.max_resource,
@@ -165,6 +146,9 @@ class ASHA(Scheduler):
             "min_early_stopping_rate": self.min_early_stopping_rate,
             "pause": self.pause,
         }
+        if self.rung_sampler is not None:
+            out["sampler"] = self.rung_sampler.config()
+        return out
 
     # resources -------------------------------------------------------------------------
     def resolved_max(self, trials: Sequence[TrialRecord]) -> int | None:
@@ -186,6 +170,17 @@ class ASHA(Scheduler):
             out.append(int(r))
             r *= self.reduction_factor
         return out
+
+    def ladder(self, max_resource: int) -> Ladder:
+        """The resources a rung sampler models at, and where each trial is first selected."""
+
+        def first_rung(trial: TrialRecord) -> int:
+            rate = self._rate_of(trial)
+            first = self.rungs(max_resource, rate)[:1] if rate is not None else []
+            return first[0] if first else max_resource
+
+        levels = sorted({max_resource, *self.rungs(max_resource, 0)})
+        return Ladder(max_resource, levels, first_rung)
 
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return None
@@ -247,9 +242,24 @@ class ASHA(Scheduler):
             )
 
     def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        """A promotion (pause mode) if a paused trial ranks high enough now; else a new trial:
+        its attributes (Hyperband's bracket) and, with a rung sampler, its parameters."""
         self._check_under(ctx.trials)
         self._check_unreported(ctx.trials)
-        return self._promotion(ctx)
+        promotion = self._promotion(ctx)
+        if promotion is not None:
+            return promotion
+        max_resource = self.resolved_max(ctx.trials)
+        if max_resource is None:
+            return None
+        attrs = self._new_trial_attrs(max_resource, ctx)
+        if self.rung_sampler is not None:
+            return self.rung_sampler.propose(number, ctx, self.ladder(max_resource), attrs)
+        return TrialPlan(attrs=attrs) if attrs else None
+
+    def _new_trial_attrs(self, max_resource: int, ctx: SchedulerContext) -> dict[str, Any]:
+        """Attributes of a new (not promoted) trial; Hyperband's bracket."""
+        return {}
 
     # rung results ---------------------------------------------------------------------------
     def _rung_results(
@@ -448,7 +458,8 @@ class Hyperband(ASHA):
     """Hyperband: brackets of asynchronous successive halving with first rungs at
     ``min_resource * reduction_factor**s`` for s = 0 .. s_max; new trials fill the brackets
     in Hyperband's order — ``n_s`` trials for bracket 0 (the most aggressive), then bracket 1,
-    ... then again — with the bracket in ``trial.attrs["bracket"]``. ``pause`` as for ``ASHA``.
+    ... then again — with the bracket in ``trial.attrs["bracket"]``. ``pause`` and ``sampler``
+    as for ``ASHA``; ``Hyperband(sampler=DensityRatioSampler())`` is BOHB.
 
     >>> hs.schedulers.Hyperband(min_resource=1, max_resource=27, reduction_factor=3)
     """
@@ -462,12 +473,14 @@ class Hyperband(ASHA):
         max_resource: int | str = "auto",
         reduction_factor: int = 3,
         pause: bool | None = None,
+        sampler: Sampler | RungSampler | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(
             min_resource=min_resource,
             max_resource=max_resource,
             reduction_factor=reduction_factor,
             pause=pause,
+            sampler=sampler,
         )
 
     def config(self) -> dict[str, Any]:
@@ -491,15 +504,9 @@ class Hyperband(ASHA):
         order = [s for s, n in self.brackets(max_resource) for _ in range(n)]
         return order[index % len(order)]
 
-    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
-        promotion = super().plan(number, ctx)
-        if promotion is not None:
-            return promotion
-        max_resource = self.resolved_max(ctx.trials)
-        if max_resource is None:
-            return None
+    def _new_trial_attrs(self, max_resource: int, ctx: SchedulerContext) -> dict[str, Any]:
         index = sum(1 for t in ctx.trials if "promoted_from" not in t.attrs)
-        return TrialPlan(attrs={"bracket": self.bracket_for(index, max_resource)})
+        return {"bracket": self.bracket_for(index, max_resource)}
 
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return trial.attrs.get("bracket")

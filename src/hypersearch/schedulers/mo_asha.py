@@ -28,7 +28,8 @@ from hypersearch.schedulers.base import (
     Verdict,
     decision_of,
 )
-from hypersearch.schedulers.hyperband import ASHA, curve_value, promotion_key
+from hypersearch.schedulers.curves import curve_value
+from hypersearch.schedulers.hyperband import ASHA, promotion_key
 from hypersearch.trial import TrialRecord, TrialState
 
 __all__ = ["MultiObjectiveASHA", "pareto_keys", "pareto_order"]

@@ -24,7 +24,8 @@ import numpy as np
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
 from hypersearch.schedulers.base import SchedulerContext, TrialPlan
-from hypersearch.schedulers.hyperband import ASHA, lineage_curves
+from hypersearch.schedulers.curves import lineage_curves
+from hypersearch.schedulers.hyperband import ASHA
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
