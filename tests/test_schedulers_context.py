@@ -3,8 +3,12 @@ hook shape (the whole study passed in), which still runs with a DeprecationWarni
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +150,52 @@ def test_a_v2_hook_answers_a_v1_call_and_writes_its_annotations_through_the_stud
         decision = asha.decide(me, [*done, me], study)
     assert decision is Decision.STOP
     assert study.get_trial(slow.number).attrs["paused_at"] == 1
+
+
+# the docs' and the example's custom scheduler ---------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_documented_custom_scheduler_runs_in_a_study_without_warnings() -> None:
+    text = (ROOT / "docs" / "schedulers.md").read_text()
+    section = text[text.index("## Writing a scheduler") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    namespace: dict[str, Any] = {"hs": hs}
+    exec(code.group(1), namespace)  # the docs' class, as a user would paste it
+    rule = namespace["BehindBest"](margin=0.1)
+    study = hs.create_study(space={"q": hs.Float(0, 1)}, direction="maximize", scheduler=rule)
+    qualities = iter([0.9, 0.5, 0.85])
+
+    def objective(trial: hs.Trial) -> float:
+        q = next(qualities)
+        for step in range(3):
+            trial.report(q, step=step)
+            if trial.should_stop():
+                break
+        return q
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        study.optimize(objective, n_trials=3)
+    assert [t.state for t in study.trials] == [
+        hs.TrialState.COMPLETE,
+        hs.TrialState.STOPPED,
+        hs.TrialState.COMPLETE,
+    ]
+    assert study.trials[1].attrs["stopped_by"] == "behind-best"  # the Verdict's attrs, written
+
+
+def test_the_custom_scheduler_example_runs(tmp_path: Path) -> None:
+    script = ROOT / "examples" / "custom_scheduler.py"
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", str(script), "--trials", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "trials tagged stopped_by='behind-best'" in proc.stdout
+    modelled = re.search(r"proposed by the rung model: (\d+)", proc.stdout)
+    assert modelled is not None and int(modelled.group(1)) > 0
