@@ -12,8 +12,9 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import hypersearch.plot.pareto_specs as pareto_specs  # the submodules, not the package
+import hypersearch.plot.specs as specs
 from hypersearch.exceptions import InvalidArgumentError
-from hypersearch.plot import pareto_specs, specs
 from hypersearch.plot.shared import (
     ColorRange,
     Compared,
