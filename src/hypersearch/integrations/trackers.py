@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.integrations.tracking import Tracker, curves, final_metrics, folder_name
+from hypersearch.integrations.tracking import loggable_params as loggable_params  # as before
+from hypersearch.integrations.tracking import require as require
+from hypersearch.integrations.tracking import writable_folder as writable_folder
 
 __all__ = ["TRACKERS", "Tracker", "curves", "final_metrics", "folder_name", "tracker_from_spec"]
 
