@@ -113,7 +113,7 @@ def _staircase(front: list[tuple[float, float]], directions: Sequence[str]) -> l
         return [[], []]
 
     def worse(a: float, b: float, direction: str) -> float:
-        return min(a, b) if direction == "maximize" else max(a, b)
+        return b if Direction(direction).better(a, b) else a
 
     xs, ys = [pts[0][0]], [pts[0][1]]
     for (x0, y0), (x1, y1) in pairwise(pts):
