@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
+from hypersearch.direction import Direction
 from hypersearch.objectives import front_candidates
 from hypersearch.tables import format_number
 from hypersearch.trial import TrialRecord, TrialState
@@ -49,7 +50,7 @@ class _Tally:
     """What the progress output shows: trials finished per state and the best value so far."""
 
     def __init__(self, study: Study) -> None:
-        self.minimize = study.direction == "minimize"
+        self.direction = Direction.parse(study.direction)
         self.metric = study.metric
         self.best: float | None = None
         self.best_number: int | None = None
@@ -84,7 +85,7 @@ class _Tally:
         if record.state is TrialState.COMPLETE and record.has_value and record.feasible:
             value = float(record.value)  # type: ignore[arg-type]
             best = self.best
-            if best is None or (value < best if self.minimize else value > best):
+            if best is None or self.direction.better(value, best):
                 self.best, self.best_number = value, record.number
 
     def best_text(self, *, named: bool = False) -> str:

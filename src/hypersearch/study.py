@@ -19,6 +19,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import (
     HypersearchError,
     InvalidArgumentError,
@@ -44,7 +45,13 @@ from hypersearch.objectives import (
 )
 from hypersearch.samplers import Sampler, SamplingContext, make_sampler, with_seed
 from hypersearch.schedulers import Scheduler, make_scheduler
-from hypersearch.schedulers.base import Decision, TrialPlan
+from hypersearch.schedulers.base import (
+    Decision,
+    SchedulerContext,
+    TrialPlan,
+    consult,
+    plan_trial,
+)
 from hypersearch.space import Param, Space, param_from_dict
 from hypersearch.storage import SQLStorage, Storage, get_storage, open_existing_storage
 from hypersearch.storage.sql import check_name
@@ -56,8 +63,6 @@ logger = logging.getLogger("hypersearch")
 
 #: Plans made again for one trial when other workers keep taking what it claims.
 _PLAN_ATTEMPTS = 20
-
-DIRECTIONS = ("minimize", "maximize")
 
 
 class NoCompletedTrialsError(HypersearchError, ValueError):
@@ -147,7 +152,7 @@ class Study:
         #: The outcome constraints (``None``: every trial with a result is feasible).
         self.constraints = constraints
         self.name = name
-        self.direction = direction
+        self.direction = Direction.parse(direction)
         self.metric = metric
         self.space = space
         self.sampler = sampler
@@ -181,12 +186,12 @@ class Study:
 
     def __repr__(self) -> str:
         if self.is_multi_objective:
-            goal = ", ".join(f"{o.name!r}: {o.direction!r}" for o in self._objectives)
+            goal = ", ".join(f"{o.name!r}: {str(o.direction)!r}" for o in self._objectives)
             return (
                 f"Study(name={self.name!r}, directions={{{goal}}}, storage={self.storage_url!r})"
             )
         return (
-            f"Study(name={self.name!r}, direction={self.direction!r}, "
+            f"Study(name={self.name!r}, direction={str(self.direction)!r}, "
             f"storage={self.storage_url!r})"
         )
 
@@ -258,9 +263,9 @@ class Study:
         return self._objectives
 
     @property
-    def directions(self) -> tuple[str, ...]:
+    def directions(self) -> tuple[Direction, ...]:
         """Each objective's direction, in order."""
-        return tuple(o.direction for o in self._objectives)
+        return tuple(Direction.parse(o.direction) for o in self._objectives)
 
     @property
     def is_multi_objective(self) -> bool:
@@ -385,7 +390,9 @@ class Study:
         if self.scheduler is None:
             return None
         for _ in range(_PLAN_ATTEMPTS):
-            plan = self.scheduler.plan(record.number, self._history, self)
+            plan = plan_trial(
+                self.scheduler, record.number, self._scheduler_context(self._history)
+            )
             if plan is None or plan.claim is None:
                 return plan
             if self._storage.set_claim_key(record.id, token, plan.claim):
@@ -731,9 +738,15 @@ class Study:
         # one history read, through the finished-trial cache: this runs after every report
         history = self._read_history()
         record = next(t for t in history if t.id == trial._id)
-        decision = self.scheduler.decide(record, history, self)
-        trial.decision = str(decision)
-        return decision is not Decision.CONTINUE
+        verdict = consult(self.scheduler, record, self._scheduler_context(history))
+        if verdict.attrs:  # the scheduler's annotations (ASHA's paused_at), written here
+            self.set_attrs(trial.number, verdict.attrs)
+        trial.decision = str(verdict.decision)
+        return verdict.decision is not Decision.CONTINUE
+
+    def _scheduler_context(self, trials: Sequence[TrialRecord]) -> SchedulerContext:
+        """What the scheduler may read: the trials, the space, the directions (not the study)."""
+        return SchedulerContext(trials=trials, space=self.space, directions=self.directions)
 
     # optimize -------------------------------------------------------------------------
     def optimize(
@@ -1005,7 +1018,7 @@ class Study:
             raise InvalidArgumentError(f"top(k) needs a positive integer, got {k!r}.")
         self._single_objective_only("top()")
         done = [t for t in self.get_trials([TrialState.COMPLETE]) if t.has_value and t.feasible]
-        sign = 1.0 if self.direction == "minimize" else -1.0
+        sign = self.direction.sign
         done.sort(key=lambda t: (sign * float(t.value), t.number))  # type: ignore[arg-type]
         return done[:k]
 
@@ -1338,14 +1351,6 @@ def _check_multi_objective_scheduler(
 
 
 # construction ---------------------------------------------------------------------------
-def _check_direction(direction: str) -> str:
-    if direction not in DIRECTIONS:
-        raise InvalidArgumentError(
-            f"direction must be 'minimize' or 'maximize', got {direction!r}."
-        )
-    return direction
-
-
 def _study_config(sampler: Sampler, scheduler: Scheduler | None) -> dict[str, Any]:
     return {
         "sampler": sampler.config(),
@@ -1478,7 +1483,7 @@ def _objectives_argument(
 ) -> tuple[Objective, ...]:
     """The study's objectives from ``direction``/``metric`` or from ``directions``."""
     if directions is None:
-        direction = _check_direction("minimize" if direction is None else direction)
+        direction = Direction.parse("minimize" if direction is None else direction)
         metric = "value" if metric is None else metric
         if not isinstance(metric, str) or not metric:
             raise InvalidArgumentError(f"metric must be a non-empty name, got {metric!r}.")

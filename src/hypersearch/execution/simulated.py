@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError, SearchSpaceExhaustedError
 from hypersearch.execution.base import Executor, RunOptions, RunPolicy, run_policy
 from hypersearch.trial import Trial, TrialRecord, TrialState
@@ -290,7 +291,7 @@ class SimulatedExecutor(Executor):
         policy: RunPolicy,
         max_total_steps: int | None,
     ) -> BaseException | None:
-        minimize = study.direction == "minimize"
+        direction = Direction.parse(study.direction)
         error: BaseException | None = None
         events: list[tuple[float, int, int]] = []  # (time, order, slot)
         slots: dict[int, _Running] = {}
@@ -325,7 +326,7 @@ class SimulatedExecutor(Executor):
             if record.state is TrialState.COMPLETE and record.has_value:
                 v = float(record.value)  # type: ignore[arg-type]
                 best = result.best_value
-                if best is None or (v < best if minimize else v > best):
+                if best is None or direction.better(v, best):
                     result.best_value = v
                 result.trace.append((result.steps, float(result.best_value)))  # type: ignore[arg-type]
 
