@@ -261,15 +261,32 @@ class ASHA(Scheduler):
         """Attributes of a new (not promoted) trial; Hyperband's bracket."""
         return {}
 
-    # rung results ---------------------------------------------------------------------------
+    # what a rung compares: each lineage's best value (MultiObjectiveASHA: every objective's)
+    def _curves(self, trials: Sequence[TrialRecord]) -> Mapping[int, Mapping[int, Any]]:
+        """Each trial's curve, with the curves of the trials it continues in front."""
+        return lineage_curves(trials)
+
+    def _own_curve(self, trial: TrialRecord) -> Mapping[int, Any]:
+        """What the trial itself reported, step -> value."""
+        return trial.intermediate
+
+    def _value_at(self, curve: Mapping[int, Any], rung: int, ctx: SchedulerContext) -> Any:
+        """The curve's value at ``rung`` (None: not reached, or nothing finite yet)."""
+        return curve_value(curve, rung, ctx.direction is Direction.MINIMIZE)
+
+    def _rank_keys(self, values: Sequence[Any], ctx: SchedulerContext) -> list[Any]:
+        """One sort key per value: lower ranks better, equal values tie."""
+        loss = ctx.direction.to_loss
+        return [loss(v) for v in values]
+
     def _rung_results(
         self,
         trials: Sequence[TrialRecord],
-        curves: Mapping[int, Mapping[int, float]],
+        curves: Mapping[int, Mapping[int, Any]],
         bracket: Any,
         rung: int,
-        minimize: bool,
-    ) -> list[tuple[float, TrialRecord]]:
+        ctx: SchedulerContext,
+    ) -> list[tuple[Any, TrialRecord]]:
         """(value at ``rung``, trial) for each lineage of ``bracket`` that reached it, counted
         once: by the trial during whose segment the lineage crossed the rung."""
         out = []
@@ -278,11 +295,11 @@ class ASHA(Scheduler):
                 continue
             if rung <= int(t.attrs.get("promoted_at", -1)):
                 continue  # the trial it continues counts at this rung
-            curve = curves.get(t.number, t.intermediate)
+            curve = curves.get(t.number) or self._own_curve(t)
             reached = [s for s in curve if s >= rung]
-            if not reached or min(reached) not in t.intermediate:
+            if not reached or min(reached) not in self._own_curve(t):
                 continue
-            v = curve_value(curve, rung, minimize)
+            v = self._value_at(curve, rung, ctx)
             if v is not None:
                 out.append((v, t))
         return out
@@ -322,8 +339,8 @@ class ASHA(Scheduler):
         rate = self._rate_of(trial)
         if max_resource is None or rate is None:
             return Decision.CONTINUE
-        curves = lineage_curves(trials)
-        mine_curve = curves.get(trial.number, trial.intermediate)
+        curves = self._curves(trials)
+        mine_curve = curves.get(trial.number) or self._own_curve(trial)
         earlier = [s for s in mine_curve if s < step]
         previous = max(earlier) if earlier else -1
         done = int(trial.attrs.get("promoted_at", -1))  # rungs the continued trial passed
@@ -338,16 +355,17 @@ class ASHA(Scheduler):
                 "after every epoch (trial.report(value, step=epoch)), or choose min_resource "
                 "and reduction_factor so that rungs fall on steps the objective reports.",
             )
-        direction = ctx.direction
-        minimize = direction is Direction.MINIMIZE
         rung = crossed[-1]
-        mine = curve_value(mine_curve, rung, minimize)
+        mine = self._value_at(mine_curve, rung, ctx)
         if mine is None:
             return Decision.CONTINUE  # only NaN so far: no evidence
-        others = self._rung_results(trials, curves, self._bracket_of(trial), rung, minimize)
-        values = [v for v, t in others if t.id != trial.id]
-        n = len(values) + 1
-        better = sum(1 for v in values if direction.better(v, mine))
+        results = self._rung_results(trials, curves, self._bracket_of(trial), rung, ctx)
+        if not any(t.id == trial.id for _, t in results):
+            results.append((mine, trial))
+        keys = self._rank_keys([v for v, _ in results], ctx)
+        my_key = next(keys[i] for i, (_, t) in enumerate(results) if t.id == trial.id)
+        better = sum(1 for k in keys if k < my_key)  # trials strictly ahead; ties do not count
+        n = len(results)
         if not self._pausing(trial, trials):
             return (
                 Decision.STOP
@@ -369,25 +387,23 @@ class ASHA(Scheduler):
         candidates = self._waiting_for_promotion(trials)
         if not candidates:
             return None
-        direction = ctx.direction
-        minimize = direction is Direction.MINIMIZE
-        sign = direction.sign
-        curves = lineage_curves(trials)
+        curves = self._curves(trials)
         groups: dict[tuple[Any, int], list[TrialRecord]] = {}
         for t in candidates:
             groups.setdefault((self._bracket_of(t), int(t.attrs["paused_at"])), []).append(t)
         promotable: list[tuple[tuple[Any, ...], TrialRecord, int]] = []
         max_resource = self.resolved_max(trials)
         for (bracket, rung), waiting in groups.items():
-            results = self._rung_results(trials, curves, bracket, rung, minimize)
-            ranked = sorted(results, key=lambda p: (sign * p[0], p[1].number))
+            results = self._rung_results(trials, curves, bracket, rung, ctx)
+            keys = self._rank_keys([v for v, _ in results], ctx)
+            ranked = sorted(range(len(results)), key=lambda i: (keys[i], results[i][1].number))
             rate = self._rate_of(waiting[0])
             ladder = [] if max_resource is None or rate is None else self.rungs(max_resource, rate)
             k = self._quota(len(ranked), bool(ladder) and rung == ladder[-1])
-            top = {r.number: v for v, r in ranked[:k]}
+            top = {results[i][1].number: keys[i] for i in ranked[:k]}
             for t in waiting:
                 if t.number in top:
-                    promotable.append(((-rung, sign * top[t.number], t.number), t, rung))
+                    promotable.append(((-rung, top[t.number], t.number), t, rung))
         if not promotable:
             return None
         promotable.sort(key=lambda p: p[0])

@@ -6,7 +6,7 @@ it is among the top ``1/reduction_factor`` of the trials that reached that rung,
 order: by non-dominated front of the objectives reported so far (each objective's best value
 up to the rung), and inside a front by crowding distance (lonelier points first, so the
 survivors spread along the front rather than crowd one end). The stopping and the
-pause-and-promote forms work as they do in ``ASHA``.
+pause-and-promote forms are ``ASHA``'s: this class only says what a rung compares.
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hypersearch.direction import Direction
-from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.pareto import as_losses, crowding_distance, nondominated_ranks
-from hypersearch.schedulers.base import (
-    Decision,
-    Scheduler,
-    SchedulerContext,
-    TrialPlan,
-    Verdict,
-    decision_of,
-)
+from hypersearch.schedulers.base import SchedulerContext
 from hypersearch.schedulers.curves import curve_value
-from hypersearch.schedulers.hyperband import ASHA, promotion_key
-from hypersearch.trial import TrialRecord, TrialState
+from hypersearch.schedulers.hyperband import ASHA
+from hypersearch.space import Space
+from hypersearch.trial import TrialRecord
 
 __all__ = ["MultiObjectiveASHA", "pareto_keys", "pareto_order"]
 
@@ -97,7 +90,7 @@ def rung_vector(
     return tuple(out)
 
 
-class MultiObjectiveASHA(Scheduler):
+class MultiObjectiveASHA(ASHA):
     """ASHA whose rungs rank trials by non-dominated sorting of all objectives (ties by
     crowding distance); see the module docstring. Options as ``ASHA``: ``pause=False`` stops
     trials outside the top ``1/reduction_factor``, ``True`` pauses them for a later trial to
@@ -120,45 +113,27 @@ class MultiObjectiveASHA(Scheduler):
         min_early_stopping_rate: int = 0,
         pause: bool | None = None,
     ) -> None:
-        try:  # the rung arithmetic (and its checks) is ASHA's
-            self._ladder = ASHA(
-                min_resource=min_resource,
-                max_resource=max_resource,
-                reduction_factor=reduction_factor,
-                min_early_stopping_rate=min_early_stopping_rate,
-                pause=pause,
-            )
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(
-                str(exc).replace("ASHA:", f"{type(self).__name__}:", 1)
-            ) from None
-        self.min_resource = min_resource
-        self.max_resource = max_resource
-        self.reduction_factor = reduction_factor
-        self.min_early_stopping_rate = min_early_stopping_rate
-        self.pause = pause
+        super().__init__(
+            min_resource=min_resource,
+            max_resource=max_resource,
+            reduction_factor=reduction_factor,
+            min_early_stopping_rate=min_early_stopping_rate,
+            pause=pause,
+        )
 
-    def config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "min_resource": self.min_resource,
-            "max_resource": self.max_resource,
-            "reduction_factor": self.reduction_factor,
-            "min_early_stopping_rate": self.min_early_stopping_rate,
-            "pause": self.pause,
-        }
+    # what a rung compares: every objective's best value, ranked in Pareto order -----------
+    def _curves(self, trials: Sequence[TrialRecord]) -> Mapping[int, Mapping[int, Vector]]:
+        return lineage_vector_curves(trials)
 
-    def rungs(self, max_resource: int) -> list[int]:
-        """The rung resources below ``max_resource``."""
-        return self._ladder.rungs(max_resource)
+    def _own_curve(self, trial: TrialRecord) -> Mapping[int, Vector]:
+        return _curve(trial)
 
-    def reacts_to(self, step: int, previous: int | None, attrs: Mapping[str, Any]) -> bool:
-        return self._ladder.reacts_to(step, previous, attrs)
+    def _value_at(self, curve: Mapping[int, Any], rung: int, ctx: SchedulerContext) -> Any:
+        return rung_vector(curve, rung, ctx.directions)
 
-    def should_stop(self, trial: TrialRecord, ctx: SchedulerContext) -> bool:
-        return decision_of(self.decide(trial, ctx)) is not Decision.CONTINUE
+    def _rank_keys(self, values: Sequence[Any], ctx: SchedulerContext) -> list[Any]:
+        return list(pareto_keys(values, ctx.directions))
 
-    # rung results ---------------------------------------------------------------------------
     def rung_results(
         self,
         trials: Sequence[TrialRecord],
@@ -168,135 +143,5 @@ class MultiObjectiveASHA(Scheduler):
     ) -> list[tuple[Vector, TrialRecord]]:
         """(objectives at ``rung``, trial) for each lineage that reached it, counted once: by
         the trial during whose own reports the lineage crossed the rung."""
-        out = []
-        for t in trials:
-            if t.state is TrialState.WAITING or rung <= int(t.attrs.get("promoted_at", -1)):
-                continue
-            curve = curves.get(t.number) or _curve(t)
-            reached = [s for s in curve if s >= rung]
-            own = t.intermediate_values or t.intermediate
-            if not reached or min(reached) not in own:
-                continue
-            v = rung_vector(curve, rung, directions)
-            if v is not None:
-                out.append((v, t))
-        return out
-
-    def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
-        if self.pause is not None:
-            return self.pause
-        return "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
-
-    def _quota(self, n: int, last_rung: bool) -> int:
-        """How many of ``n`` trials at a rung go on when pausing: the top 1/reduction_factor,
-        at the last rung at least one (the first fully trained results do not wait)."""
-        k = n // self.reduction_factor
-        return max(1, k) if last_rung else k
-
-    # decision ---------------------------------------------------------------------------
-    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision | Verdict:
-        """CONTINUE, STOP, or (pause mode, not yet among the best at the rung) PAUSE with
-        ``paused_at`` to annotate the trial with."""
-        trials = ctx.trials
-        step = trial.last_step
-        max_resource = self._ladder.resolved_max(trials)
-        if step is None or max_resource is None:
-            return Decision.CONTINUE
-        ladder = self.rungs(max_resource)
-        curves = lineage_vector_curves(trials)
-        mine_curve = curves.get(trial.number) or _curve(trial)
-        earlier = [s for s in mine_curve if s < step]
-        previous = max(earlier) if earlier else -1
-        done = int(trial.attrs.get("promoted_at", -1))  # rungs the continued trial passed
-        crossed = [r for r in ladder if max(previous, done) < r <= step]
-        if not crossed:
-            return Decision.CONTINUE
-        rung = crossed[-1]
-        directions = ctx.directions
-        if rung_vector(mine_curve, rung, directions) is None:
-            return Decision.CONTINUE  # no finite values yet: no evidence
-        results = self.rung_results(trials, curves, rung, directions)
-        if not any(t.id == trial.id for _, t in results):
-            results.append((rung_vector(mine_curve, rung, directions), trial))  # type: ignore[arg-type]
-        keys = pareto_keys([v for v, _ in results], directions)
-        mine = next(keys[i] for i, (_, t) in enumerate(results) if t.id == trial.id)
-        position = sum(1 for k in keys if k < mine)  # trials strictly ahead; ties do not count
-        n = len(results)
-        if not self._pausing(trial, trials):
-            return (
-                Decision.STOP
-                if position >= max(1, n // self.reduction_factor)
-                else (Decision.CONTINUE)
-            )
-        if position < self._quota(n, rung == ladder[-1]):
-            return Decision.CONTINUE  # promotable now: train on rather than pause and resume
-        saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
-        return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
-
-    # promotions (pause mode) ------------------------------------------------------------
-    def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
-        """A promotion when a paused trial now ranks in the top ``1/reduction_factor`` of
-        its rung (highest rung first, then Pareto order), else ``None``."""
-        trials = ctx.trials
-        waiting = self._waiting_for_promotion(trials)
-        max_resource = self._ladder.resolved_max(trials)
-        if not waiting or max_resource is None:
-            return None
-        ladder = self.rungs(max_resource)
-        directions = ctx.directions
-        curves = lineage_vector_curves(trials)
-        by_rung: dict[int, list[TrialRecord]] = {}
-        for t in waiting:
-            by_rung.setdefault(int(t.attrs["paused_at"]), []).append(t)
-        for rung in sorted(by_rung, reverse=True):
-            results = self.rung_results(trials, curves, rung, directions)
-            order = pareto_order([v for v, _ in results], directions)
-            k = self._quota(len(results), bool(ladder) and rung == ladder[-1])
-            top = [results[i][1].number for i in order[:k]]
-            ids = {t.number for t in by_rung[rung]}
-            chosen = next((n for n in top if n in ids), None)
-            if chosen is not None:
-                return self._continuation(next(t for t in waiting if t.number == chosen), rung)
-        return None
-
-    @staticmethod
-    def _continuation(t: TrialRecord, rung: int) -> TrialPlan:
-        attrs: dict[str, Any] = {
-            "promoted_from": t.number,
-            "promoted_at": rung,
-            "fixed_params": dict(t.params),
-        }
-        ckpt = t.attrs.get("checkpoint")
-        if ckpt and ckpt.get("step") is not None:
-            attrs["resume_from"] = t.number
-            attrs["start_step"] = int(ckpt["step"]) + 1
-        else:  # nothing to continue from: retrain from scratch
-            attrs["start_step"] = 0
-        return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
-
-    @staticmethod
-    def _claimed(claimants: Sequence[TrialRecord], trials: Sequence[TrialRecord]) -> set[int]:
-        """Trials whose promotion one of ``claimants`` holds the claim of."""
-        keys = {t.claim_key for t in claimants if t.claim_key}
-        return {t.number for t in trials if promotion_key(t.number) in keys}
-
-    def _waiting_for_promotion(self, trials: Sequence[TrialRecord]) -> list[TrialRecord]:
-        promoted = {
-            int(t.attrs["promoted_from"])
-            for t in trials
-            if t.attrs.get("promoted_from") is not None
-        }
-        promoted |= self._claimed(trials, trials)  # by trials whose attrs are not written yet
-        return [
-            t
-            for t in trials
-            if t.state is TrialState.STOPPED
-            and t.attrs.get("paused_at") is not None
-            and t.number not in promoted
-        ]
-
-    def needed_checkpoints(self, trials: Sequence[TrialRecord]) -> set[int]:
-        """Paused trials not promoted yet, and those a starting trial has just claimed."""
-        starting = [t for t in trials if not t.state.is_finished]
-        waiting = {t.number for t in self._waiting_for_promotion(trials)}
-        return waiting | self._claimed(starting, trials)
+        ctx = SchedulerContext(trials=trials, space=Space({}), directions=tuple(directions))
+        return self._rung_results(trials, curves, None, rung, ctx)
