@@ -108,6 +108,16 @@ def test_a_v1_scheduler_still_runs_with_a_deprecation_warning_saying_how_to_upda
         assert plan_trial(rule, 2, ctx) == TrialPlan(attrs={"seen": 1, "space": []})
 
 
+def test_a_v1_hook_is_told_by_its_study_parameter_even_with_a_default() -> None:
+    class Optional(Scheduler):
+        def should_stop(self, trial: hs.TrialRecord, trials: Any, study: Any = None) -> bool:
+            return study.direction == "maximize" and len(trials) == 1
+
+    with pytest.warns(DeprecationWarning, match=r"Optional\.should_stop"):
+        verdict = consult(Optional(), record(1, [1.0]), context([record(0, [1.0])], "maximize"))
+    assert verdict.decision is Decision.STOP
+
+
 def test_a_v1_scheduler_decides_in_a_study() -> None:
     class Median1(Scheduler):  # a fresh class: its warnings have not been given yet
         def should_stop(self, trial: hs.TrialRecord, trials: Any, study: Any) -> bool:

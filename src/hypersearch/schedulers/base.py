@@ -26,6 +26,7 @@ import enum
 import functools
 import inspect
 import warnings
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ def plan_trial(scheduler: Scheduler, number: int, ctx: SchedulerContext) -> Tria
 # DeprecationWarning, once per class and hook.
 
 _HOOKS = {"should_stop": "trial", "decide": "trial", "plan": "number"}
-_warned: set[tuple[type, str]] = set()
+_warned: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _adapt_hooks(cls: type) -> None:
@@ -215,11 +216,12 @@ def _adapt_hooks(cls: type) -> None:
 
 
 def _is_v1(func: Callable[..., Any]) -> bool:
-    """A hook that needs three arguments after ``self``: ``(first, trials, study)``."""
+    """A hook that takes ``(first, trials, study)`` after ``self``: three required arguments,
+    or a parameter named ``study``."""
     params = list(inspect.signature(func).parameters.values())[1:]
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     required = [p for p in params if p.kind in positional and p.default is p.empty]
-    return len(required) >= 3
+    return len(required) >= 3 or any(p.name == "study" for p in params)
 
 
 def _context_from(trials: Sequence[TrialRecord], study: Any) -> SchedulerContext:
@@ -279,9 +281,10 @@ def _adapt(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _warn_v1(cls: type, name: str) -> None:
-    if (cls, name) in _warned:
+    given = _warned.setdefault(cls, set())
+    if name in given:
         return
-    _warned.add((cls, name))
+    given.add(name)
     first = _HOOKS[name]
     warnings.warn(
         f"{cls.__name__}.{name}(self, {first}, trials, study) has the v1 scheduler hook "
