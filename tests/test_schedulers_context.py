@@ -155,9 +155,9 @@ def test_a_v2_hook_answers_a_v1_call_and_writes_its_annotations_through_the_stud
     slow.report(0.9, step=0)
     slow.report(0.9, step=1)
     me = study.get_trial(slow.number)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # calling a built-in the v1 way is not an error
+    with pytest.warns(DeprecationWarning, match=r"ASHA\(\)\.decide\(trial, trials, study\)") as w:
         decision = asha.decide(me, [*done, me], study)
+    assert w[0].filename == __file__  # the warning points at the caller
     assert decision is Decision.STOP
     assert study.get_trial(slow.number).attrs["paused_at"] == 1
 

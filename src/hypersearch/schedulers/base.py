@@ -266,6 +266,8 @@ def _adapt(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         if old is None:
             return func(self, first, *args, **kwargs)
         trials, study = old
+        if not isinstance(study, SchedulerContext):  # (inside a v1 hook: warned about that)
+            _warn_once(type(self), f"call:{name}", _v1_call_message(type(self), name), 3)
         out = func(self, first, _context_from(trials, study))
         if name != "decide" or not isinstance(out, Verdict):
             return out
@@ -281,21 +283,42 @@ def _adapt(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _warn_v1(cls: type, name: str) -> None:
-    given = _warned.setdefault(cls, set())
-    if name in given:
-        return
-    given.add(name)
     first = _HOOKS[name]
-    warnings.warn(
+    _warn_once(
+        cls,
+        name,
         f"{cls.__name__}.{name}(self, {first}, trials, study) has the v1 scheduler hook "
         f"shape, which is deprecated: define {name}(self, {first}, ctx) and read "
         "ctx.trials, ctx.space, ctx.direction (or ctx.directions); to annotate a trial, "
         "return Verdict(decision, attrs={...}) from decide() instead of calling "
         "study.set_attrs. It still runs, with the context in place of the study "
         "(docs/schedulers.md, 'Writing a scheduler').",
-        DeprecationWarning,
-        stacklevel=3,
     )
+
+
+def _v1_call_message(cls: type, name: str) -> str:
+    first = _HOOKS[name]
+    call = (
+        "consult(scheduler, trial, ctx)"
+        if name != "plan"
+        else "plan_trial(scheduler, number, ctx)"
+    )
+    return (
+        f"{cls.__name__}().{name}({first}, trials, study) is the v1 call shape, which is "
+        f"deprecated: call {name}({first}, ctx) or hypersearch.schedulers.{call}, with ctx = "
+        "SchedulerContext(trials=trials, space=study.space, directions=study.directions). "
+        "It still works, and writes a decision's annotations through the study."
+    )
+
+
+def _warn_once(cls: type, key: str, message: str, stacklevel: int = 4) -> None:
+    """A DeprecationWarning, once per class and ``key``; ``stacklevel`` 4 points at the
+    hook's caller when called from the hook through one helper."""
+    given = _warned.setdefault(cls, set())
+    if key in given:
+        return
+    given.add(key)
+    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
 
 
 _adapt_hooks(Scheduler)
