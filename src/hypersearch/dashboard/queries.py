@@ -24,16 +24,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from hypersearch.exceptions import InvalidArgumentError, StorageError
-from hypersearch.storage.sql import (
+from hypersearch.storage.engine import normalise_url, redact_url
+from hypersearch.storage.schema import (
     SCHEMA_VERSION,
     meta_table,
-    normalise_url,
-    redact_url,
     reports_table,
     studies_table,
-    summarise_studies,
     trials_table,
 )
+from hypersearch.storage.summaries import summarise_studies
 from hypersearch.trial import TrialState
 
 __all__ = ["Cursor", "DashboardData", "json_number"]

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from hypersearch.exceptions import InvalidArgumentError, StorageError
 from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord, StudySummary
-from hypersearch.storage.sql import SCHEMA_VERSION, SQLStorage, normalise_url, redact_url
+from hypersearch.storage.engine import normalise_url, redact_url
+from hypersearch.storage.schema import SCHEMA_VERSION
+from hypersearch.storage.sql import SQLStorage
 
 __all__ = [
     "SCHEMA_VERSION",
