@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hypersearch.direction import Direction
+from hypersearch.exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
     from hypersearch.trial import TrialRecord
@@ -45,8 +46,6 @@ class Objective:
     direction: str
 
     def __post_init__(self) -> None:
-        from hypersearch.exceptions import InvalidArgumentError
-
         if not isinstance(self.name, str) or not self.name:
             raise InvalidArgumentError(
                 f"An objective's name must be a non-empty string, got {self.name!r}."
@@ -57,8 +56,6 @@ class Objective:
 
 def parse_directions(directions: Any) -> tuple[Objective, ...]:
     """``{"val_accuracy": "maximize", "latency_ms": "minimize"}`` as objectives, in order."""
-    from hypersearch.exceptions import InvalidArgumentError
-
     example = '{"val_accuracy": "maximize", "latency_ms": "minimize"}'
     if not isinstance(directions, Mapping):
         hint = ""
@@ -126,8 +123,6 @@ class Constraints:
     @classmethod
     def parse(cls, spec: Any) -> Constraints | None:
         """What ``create_study(constraints=...)`` takes, checked; ``None`` for none."""
-        from hypersearch.exceptions import InvalidArgumentError
-
         if spec is None:
             return None
         if isinstance(spec, Constraints):
