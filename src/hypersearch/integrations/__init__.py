@@ -7,7 +7,9 @@ hint when it is missing:
 - ``hypersearch.integrations.lightning``: ``HypersearchCallback``
   (``pip install "hypersearch[lightning]"``);
 - ``hypersearch.integrations.keras``: ``HypersearchKerasCallback``
-  (Keras 3; PyTorch is its default backend when ``KERAS_BACKEND`` is unset).
+  (Keras 3; PyTorch is its backend when you chose none, see ``hypersearch.keras.backend``).
 
 All report the number of epochs completed as the step (``hypersearch.integrations.steps``).
+Experiment trackers (optimize callbacks): ``tensorboard``, ``mlflow``; ``trackers`` builds
+them from ``--log-to`` specs, ``tracking`` holds what they share.
 """
