@@ -209,3 +209,33 @@ def test_the_custom_scheduler_example_runs(tmp_path: Path) -> None:
     assert "trials tagged stopped_by='behind-best'" in proc.stdout
     modelled = re.search(r"proposed by the rung model: (\d+)", proc.stdout)
     assert modelled is not None and int(modelled.group(1)) > 0
+
+
+# every built-in scheduler speaks the context shape ---------------------------------------------
+def _replayed(params: dict[str, Any]) -> list[float]:
+    """A falling loss whose level depends on q (curves do not cross)."""
+    return [(1.0 - params["q"]) + 0.5 / (s + 1) for s in range(9)]
+
+
+@pytest.mark.parametrize("name", hs.schedulers.scheduler_names())
+def test_every_built_in_scheduler_runs_on_the_context_alone(name: str) -> None:
+    from hypersearch.execution.simulated import SimulatedExecutor
+
+    options: dict[str, Any] = {"name": name}
+    if name in ("multifidelity", "sha", "asha", "hyperband", "bohb", "mo_asha"):
+        options["max_resource"] = 9
+    if name == "pbt":
+        options.update(population_size=3, interval=3, max_resource=9)
+    scheduler = hs.schedulers.make_scheduler(options)
+    study = hs.create_study(
+        space={"q": hs.Float(0, 1), "z": hs.Float(0, 1)}, sampler="random", seed=0,
+        scheduler=scheduler,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # no v1 hook or v1 call inside
+        SimulatedExecutor(_replayed, max_steps=9, first_step=0, checkpoints=True).run(
+            study, n_trials=15
+        )
+    assert all(t.state.is_finished for t in study.trials)
+    if name in ("sha", "asha", "hyperband", "bohb", "multifidelity", "mo_asha", "pbt"):
+        assert any(t.state is hs.TrialState.STOPPED for t in study.trials)  # it decided
