@@ -37,7 +37,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run (or ``--check``) the experiment named in ``args``; return the exit code."""
-    from hypersearch.experiment.runner import _check_command, run_experiment
+    from hypersearch.experiment.runner import check_command, run_experiment
     from hypersearch.experiment.schema import load_experiment
     from hypersearch.integrations.trackers import tracker_from_spec
     from hypersearch.progress import log_to_stderr
@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.check:
             config = load_experiment(args.experiment)
-            _check_command(config)
+            check_command(config)
             goal = (
                 ", ".join(f"{d} {n!r}" for n, d in config.objectives.items())
                 if config.objectives

@@ -43,7 +43,7 @@ from hypersearch.study import Study, create_study
 from hypersearch.trial import StepOrderWarning, Trial, TrialRecord
 from hypersearch.yaml_loader import ConfigError
 
-__all__ = ["CommandObjective", "TrialCommandError", "run_experiment"]
+__all__ = ["CommandObjective", "TrialCommandError", "check_command", "run_experiment"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -75,7 +75,7 @@ def run_experiment(
     >>> study = run_experiment("examples/experiment/experiment.yaml")
     """
     config = load_experiment(path)
-    _check_command(config)
+    check_command(config)
     url = (
         storage
         or config.storage
@@ -111,7 +111,9 @@ def run_experiment(
     return study
 
 
-def _check_command(config: ExperimentConfig) -> None:
+def check_command(config: ExperimentConfig) -> None:
+    """The experiment's workdir exists and its command's program can be found (``--check``
+    and every run do this first); a ``ConfigError`` saying which is wrong."""
     if not config.workdir.is_dir():
         raise ConfigError(f"workdir {str(config.workdir)!r} is not a folder", source=config.source)
     program = config.command[0]
