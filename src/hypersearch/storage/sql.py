@@ -89,10 +89,6 @@ class SQLStorage(Storage):
         Never print or log it: ``url`` is the redacted one, safe to show."""
         return self._db.worker_url
 
-    # (the old private names, read by execution/runner.py until it moves to the two above)
-    _in_memory = in_memory
-    _raw_url = worker_url
-
     @property
     def read_only(self) -> bool:
         """True for a SQLite file in a folder this user cannot write: opened read-only."""
