@@ -18,6 +18,7 @@ from rich.cells import cell_len, get_character_cell_size
 
 import hypersearch as hs
 from hypersearch import cli
+from hypersearch.storage import engine as storage_engine
 from hypersearch.storage import sql as sql_storage
 from hypersearch.tables import format_number
 
@@ -507,8 +508,8 @@ def test_older_schema_points_to_upgrade_which_migrates(
 def test_passwords_never_printed(
     storage: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sql_storage, "_WRITE_RETRIES", 1)  # fail fast if a driver is installed
-    monkeypatch.setattr(sql_storage.time, "sleep", lambda s: None)
+    monkeypatch.setattr(storage_engine, "WRITE_RETRIES", 1)  # fail fast if a driver is installed
+    monkeypatch.setattr(storage_engine.time, "sleep", lambda s: None)
     for argv in (["studies"], ["trials", "digits"], ["upgrade"]):
         code, out, err = _run(capsys, *argv, "--storage", storage)
         assert code == 1

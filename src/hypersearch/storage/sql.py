@@ -20,10 +20,8 @@ from typing import Any
 
 from hypersearch.objectives import Objective
 from hypersearch.storage.base import ClaimedTrial, Storage, StudyRecord, StudySummary
-from hypersearch.storage.engine import WRITE_RETRIES as _WRITE_RETRIES  # noqa: F401
 from hypersearch.storage.engine import Database, redact_url, retry_window
 from hypersearch.storage.engine import normalise_url as normalise_url
-from hypersearch.storage.engine import time as time
 from hypersearch.storage.migrations import open_schema, schema_version, upgrade_schema
 from hypersearch.storage.rows import check_name as check_name
 from hypersearch.storage.schema import SCHEMA_VERSION
@@ -41,10 +39,7 @@ from hypersearch.trial import TrialRecord, TrialState
 __all__ = ["SCHEMA_VERSION", "SQLStorage", "redact_url"]
 
 # The ``x as x`` names above were imported from this module before it was split; they keep
-# working here. ``time`` and ``_WRITE_RETRIES`` only for tests/test_cli.py, which patches
-# them here: ``time`` is the module ``engine`` sleeps through, while ``_WRITE_RETRIES`` has
-# no effect here any more (``engine.WRITE_RETRIES`` bounds the retries of a locked file,
-# which that test's errors are not). Drop both once that test patches ``engine``.
+# working here.
 
 
 class SQLStorage(Storage):
