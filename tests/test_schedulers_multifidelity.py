@@ -31,9 +31,14 @@ def curve(params: dict[str, Any]) -> list[float]:
 
 
 def simulate(
-    checkpoints: bool, *, seed: int = 0, n: int = 60, pause: bool | None = None
+    checkpoints: bool,
+    *,
+    seed: int = 0,
+    n: int = 60,
+    pause: bool | None = None,
+    fast_track: bool = False,
 ) -> tuple[hs.Study, Any]:
-    scheduler = MultiFidelity(max_resource=EPOCHS, seed=seed, pause=pause)
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=seed, pause=pause, fast_track=fast_track)
     study = hs.create_study(space=SPACE, sampler="random", seed=seed, scheduler=scheduler)
     sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
     return study, sim.run(study, n_trials=n)
@@ -72,6 +77,7 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
         ({"max_resource": 27, "reduction_factor": 1}, "reduction_factor must be an integer >= 2"),
         ({"max_resource": 27, "random_fraction": 1.5}, "random_fraction must be within"),
         ({"max_resource": 27, "n_initial": 0}, "n_initial must be an integer >= 1"),
+        ({"max_resource": 27, "fast_track": "yes"}, "fast_track must be True or False"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
@@ -181,6 +187,28 @@ def test_same_seed_same_trials(checkpoints: bool) -> None:
     c, _ = simulate(checkpoints, seed=6, n=16)
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
     assert [t.params for t in a.trials] != [t.params for t in c.trials]
+
+
+@pytest.mark.parametrize("checkpoints", [False, True])
+def test_fast_track_trains_the_predicted_best_paused_trial_in_full(checkpoints: bool) -> None:
+    """fast_track=True: a paused trial the model predicts to beat every fully trained one is
+    promoted once, straight to full training (no rung on the way pauses it)."""
+    study, result = simulate(checkpoints, seed=1, n=50, fast_track=True)
+    trials = study.trials
+    fast = [t for t in trials if t.attrs.get("fast_track")]
+    assert fast
+    for t in fast:
+        parent = study.get_trial(t.attrs["promoted_from"])
+        assert t.params == parent.params and t.attrs["promoted_at"] == parent.attrs["paused_at"]
+        assert t.state is hs.TrialState.COMPLETE and t.last_step == EPOCHS
+        assert min(t.intermediate) == (parent.last_step + 1 if checkpoints else 1)
+    promoted = Counter(t.attrs["promoted_from"] for t in trials if "promoted_from" in t.attrs)
+    assert max(promoted.values()) == 1  # a paused trial is promoted once, either way
+    assert result.steps == sum(len(t.intermediate) for t in trials)
+    assert study.best_value < 0.1
+    again = make_scheduler(MultiFidelity(max_resource=EPOCHS, fast_track=True).config())
+    assert isinstance(again, MultiFidelity) and again.fast_track
+    assert "fast_track" not in MultiFidelity(max_resource=EPOCHS).config()  # default unchanged
 
 
 class Objective:

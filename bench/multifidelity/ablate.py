@@ -6,7 +6,13 @@ to set, run on the same problems and seeds as the suite; rows go to ``results/ab
 
     nice .venv/bin/python -m bench.multifidelity.ablate --label rungs2 \\
         --set multifidelity.DEFAULT_RUNGS=2 --seeds 5
+    nice .venv/bin/python -m bench.multifidelity.ablate --label fast_track \\
+        --kwargs '{"fast_track": true}' --families lcbench
     nice .venv/bin/python -m bench.multifidelity.ablate --report
+
+``--set`` changes a constant in the module that DEFINES it (a module that imported the name
+holds a copy the code does not read): ``rung_sampler.MIN_RANK_AGREEMENT``, not
+``bohb.MIN_RANK_AGREEMENT``; the tool refuses an imported copy and names the defining module.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
+import ast
 import atexit
 import importlib
 import json
@@ -47,7 +54,28 @@ def apply_settings(settings: Sequence[str]) -> None:
         module = importlib.import_module(f"hypersearch.schedulers.{mod}")
         if not hasattr(module, attr):
             raise SystemExit(f"{module.__name__} has no {attr}")
+        source = defining_module(module.__file__ or "", attr)
+        if source is not None:
+            raise SystemExit(
+                f"{module.__name__}.{attr} is imported from {source}: setting the copy changes "
+                f"nothing. Use --set {source.rpartition('.')[2]}.{attr}=..."
+            )
         setattr(module, attr, json.loads(raw))
+
+
+def defining_module(path: str, name: str) -> str | None:
+    """The module a top-level ``from M import name`` in the file at ``path`` takes ``name``
+    from; None when the file assigns it itself (or does not import it)."""
+    imported = None
+    for node in ast.parse(Path(path).read_text()).body:
+        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name
+                                                    for a in node.names):  # fmt: skip
+            imported = node.module
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return None
+    return imported
 
 
 def run_variant(problem: suite.CurveProblem, seed: int, kwargs: dict[str, Any], stop: bool) -> Any:
@@ -127,7 +155,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--label")
     ap.add_argument("--kwargs", default="{}")
-    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--set", action="append", default=[],
+                    help="module.NAME=JSON under hypersearch.schedulers, in the module that "
+                         "defines NAME (e.g. rung_sampler.MIN_RANK_AGREEMENT=0.3)")  # fmt: skip
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--stop", action="store_true")
     ap.add_argument("--families", nargs="+", default=["lcbench", "rbv2_xgboost", "rbv2_rpart"])

@@ -23,9 +23,9 @@ import numpy as np
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
-from hypersearch.schedulers.base import SchedulerContext, TrialPlan
+from hypersearch.schedulers.base import Decision, SchedulerContext, TrialPlan, Verdict
 from hypersearch.schedulers.curves import lineage_curves
-from hypersearch.schedulers.hyperband import ASHA
+from hypersearch.schedulers.hyperband import ASHA, promotion_key
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
@@ -80,6 +80,11 @@ class MultiFidelity(ASHA):
     ``random_fraction`` of the rest are uniform random draws. When several paused trials may
     be promoted, the one the model predicts to end best goes first.
 
+    ``fast_track=True`` (an option under study, off by default) also promotes, straight to
+    full training past the rungs left, the paused trial whose predicted final value is best
+    when that prediction beats every fully trained configuration's (or, before any is fully
+    trained, once the initial design has reported).
+
     >>> hs.create_study(..., scheduler=hs.schedulers.MultiFidelity(max_resource=52))
     """
 
@@ -95,6 +100,7 @@ class MultiFidelity(ASHA):
         random_fraction: float = 0.1,
         n_initial: int | None = None,
         max_points: int = 150,
+        fast_track: bool = False,
         seed: int = 0,
     ) -> None:
         lo, eta = derived_resources(max_resource, min_resource, reduction_factor)
@@ -118,6 +124,11 @@ class MultiFidelity(ASHA):
         self.random_fraction = float(random_fraction)
         self.n_initial = n_initial
         self.max_points = int(max_points)
+        if not isinstance(fast_track, bool):
+            raise InvalidArgumentError(
+                f"MultiFidelity: fast_track must be True or False, got {fast_track!r}."
+            )
+        self.fast_track = fast_track
         self.seed = int(seed)
         from hypersearch.schedulers.mf_model import CurveModel  # SciPy: loaded on first use
 
@@ -133,6 +144,7 @@ class MultiFidelity(ASHA):
             "random_fraction": self.random_fraction,
             "n_initial": self.n_initial,
             "max_points": self.max_points,
+            **({"fast_track": True} if self.fast_track else {}),
             "seed": self.seed,
         }
 
@@ -163,15 +175,19 @@ class MultiFidelity(ASHA):
 
     # planning -------------------------------------------------------------------------------
     def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
+        trials, space = ctx.trials, ctx.space
+        new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
+        n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
+        if self.fast_track and len(space) and new >= n_initial:
+            fast = self._fast_track(ctx)
+            if fast is not None:
+                return fast
         promotion = super().plan(number, ctx)
         if promotion is not None:
             return promotion
-        trials, space = ctx.trials, ctx.space
         if not len(space):
             return None  # define-by-run objective: leave the parameters to the sampler
         rng = trial_rng(self.seed, number, self.name)
-        new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
-        n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
         explore = new < n_initial or rng.random() < self.random_fraction
         if not explore:
             history = self.curves(ctx)
@@ -182,6 +198,43 @@ class MultiFidelity(ASHA):
         return TrialPlan(
             params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
         )
+
+    def _fast_track(self, ctx: SchedulerContext) -> TrialPlan | None:
+        """A promotion straight to full training of the paused trial predicted to end best,
+        when it is predicted to beat every fully trained configuration (one at a time)."""
+        trials = ctx.trials
+        if any(t.attrs.get("fast_track") and not t.state.is_finished for t in trials):
+            return None
+        history = dict(self.curves(ctx))
+        waiting = [t for t in self._waiting_for_promotion(trials) if t.number in history]
+        if not waiting or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
+            return None
+        full = [c.x for c in history.values() if max(c.values) >= self.max_resource]
+        pred = self.model.predicted_final(np.array([history[t.number].x for t in waiting]))
+        best = int(np.argmin(pred))
+        if full and not pred[best] < float(self.model.predicted_final(np.array(full)).min()):
+            return None
+        t = waiting[best]
+        attrs: dict[str, Any] = {
+            "promoted_from": t.number,
+            "promoted_at": int(t.attrs["paused_at"]),
+            "fixed_params": dict(t.params),
+            "fast_track": True,
+        }
+        ckpt = t.attrs.get("checkpoint")
+        if ckpt and ckpt.get("step") is not None:
+            attrs["resume_from"] = t.number
+            attrs["start_step"] = int(ckpt["step"]) + 1
+        else:  # nothing to continue from: retrain from scratch
+            attrs["start_step"] = 0
+        return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
+
+    def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision | Verdict:
+        """ASHA's rule, except that a fast-tracked promotion trains in full."""
+        if trial.attrs.get("fast_track"):
+            self._check_bounds(trial, ctx.trials)
+            return Decision.CONTINUE
+        return super().decide(trial, ctx)
 
     def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
