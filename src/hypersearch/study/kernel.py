@@ -5,8 +5,8 @@ that runs trials against storage.
 objective between the two, and ``optimize`` hands a whole run to an executor
 (``hypersearch.execution``). Everything a trial produces is written to storage the moment it
 happens, so a killed process loses at most its running trial and ``load_study`` carries on
-where it stopped. Reading, manual trials and the hooks a live trial calls are the bases
-``StudyReading``, ``ManualTrials`` and ``TrialHooks``.
+where it stopped. Reading, manual trials, proposing parameters and the hooks a live trial
+calls are the bases ``StudyReading``, ``ManualTrials``, ``Proposal`` and ``TrialHooks``.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from hypersearch.exceptions import (
 from hypersearch.interrupts import interrupts_held
 from hypersearch.lease import HOST, Heartbeat, current_gpu
 from hypersearch.objectives import Constraints, Objective
-from hypersearch.samplers import Sampler, SamplingContext
+from hypersearch.samplers import Sampler
 from hypersearch.schedulers import Scheduler
-from hypersearch.schedulers.base import Decision, TrialPlan, plan_trial
+from hypersearch.schedulers.base import Decision
 from hypersearch.space import Param, Space
 from hypersearch.storage import SQLStorage, Storage
 from hypersearch.study.history import KnownTrials
-from hypersearch.study.hooks import TrialHooks
 from hypersearch.study.manual import ManualTrials
+from hypersearch.study.proposal import Proposal
 from hypersearch.study.recovery import reap_lost_trials
 from hypersearch.study.results import Result, judge_constraints, parse_result, values_argument
 from hypersearch.study.spec import StudySpec
@@ -49,11 +49,8 @@ __all__ = ["Study", "StudySpec", "check_multi_objective_scheduler"]
 
 logger = logging.getLogger("hypersearch")
 
-#: Plans made again for one trial when other workers keep taking what it claims.
-_PLAN_ATTEMPTS = 20
 
-
-class Study(TrialHooks, ManualTrials):
+class Study(Proposal, ManualTrials):
     """A named search: its space, direction, sampler, scheduler and every trial in storage.
 
     Create one with ``hs.create_study`` or ``hs.load_study`` rather than directly.
@@ -254,80 +251,6 @@ class Study(TrialHooks, ManualTrials):
         trial = Trial(self, record, token)
         self._live[record.id] = trial
         return trial
-
-    def _propose(self, record: TrialRecord, token: str) -> dict[str, Any]:
-        fixed = dict(record.attrs.get("fixed_params", {}))
-        lag = self._deterministic_lag
-        if lag is not None:
-            from hypersearch.execution.deterministic import wait_for_history
-
-            wait_for_history(self, record.number - lag)
-        self._history = self._visible_history(record)
-        self._learn_definitions(self._history)
-        self._planned_attrs = {}
-        plan = self._plan(record, token)
-        if plan is not None:  # the scheduler fixes some parameters; the user's fixed ones win
-            fixed = {**{k: v for k, v in plan.params.items() if k in self.space}, **fixed}
-            if plan.attrs:
-                self._planned_attrs = dict(plan.attrs)
-                self.set_attrs(record.number, self._planned_attrs)
-        params: dict[str, Any] = {}
-        todo = [k for k in self.space if k not in fixed]
-        if todo:
-            ctx = self._context(record, token, fixed)
-            sampled = self.sampler.sample(ctx)
-            params.update({k: self.space[k].validate(sampled[k], k) for k in todo})
-        for k, v in fixed.items():
-            if k in self.space:
-                params[k] = self.space[k].validate(v, k)
-        params = {k: params[k] for k in self.space}  # keep the space's order
-        if params:
-            self._storage.set_trial_params(
-                record.id, token, params, {k: p.to_dict() for k, p in self.space.items()}
-            )
-        return params
-
-    def _visible_history(self, record: TrialRecord) -> list[TrialRecord]:
-        """The trials that ``record`` is proposed from: all others, or with
-        ``deterministic=True`` those up to ``number - lag`` only."""
-        history = self._read_history(exclude=record.id)
-        lag = self._deterministic_lag
-        if lag is not None:
-            history = [t for t in history if t.number <= record.number - lag]
-        return history
-
-    def _plan(self, record: TrialRecord, token: str) -> TrialPlan | None:
-        """The scheduler's plan for this trial. A plan that claims a key (a promotion) which
-        another worker's trial took meanwhile is made again, with that trial in view."""
-        if self.scheduler is None:
-            return None
-        for _ in range(_PLAN_ATTEMPTS):
-            plan = plan_trial(
-                self.scheduler, record.number, self._scheduler_context(self._history)
-            )
-            if plan is None or plan.claim is None:
-                return plan
-            if self._storage.set_claim_key(record.id, token, plan.claim):
-                return plan
-            self._history = self._visible_history(record)
-        logger.warning(
-            "Trial %d: other workers took each promotion it was planned for; sampling afresh.",
-            record.number,
-        )
-        return None
-
-    def _context(
-        self, record: TrialRecord, token: str, fixed: Mapping[str, Any]
-    ) -> SamplingContext:
-        return SamplingContext(
-            space=self.space,
-            trials=self._history,
-            number=record.number,
-            direction=self.direction,
-            claim=lambda key: self._storage.set_claim_key(record.id, token, key),
-            fixed=fixed,
-            directions=self.directions,
-        )
 
     def tell(
         self,
