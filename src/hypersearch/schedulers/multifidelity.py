@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
@@ -39,6 +40,12 @@ DEFAULT_REDUCTION_FACTOR = 3
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
 INITIAL_EXTRA = 2
+#: ``fast_track=True`` (under study): promote when the probability that the paused trial's
+#: full-training value beats the best fully trained configuration's (both predicted) is at
+#: least this (0.5: its posterior mean is lower) ...
+FAST_TRACK_MIN_PI = 0.5
+#: ... and only once the initial design has reported (False: as soon as the model fits).
+FAST_TRACK_AFTER_INITIAL = True
 
 
 def derived_resources(
@@ -178,7 +185,7 @@ class MultiFidelity(ASHA):
         trials, space = ctx.trials, ctx.space
         new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
         n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
-        if self.fast_track and len(space) and new >= n_initial:
+        if self.fast_track and len(space) and (new >= n_initial or not FAST_TRACK_AFTER_INITIAL):
             fast = self._fast_track(ctx)
             if fast is not None:
                 return fast
@@ -200,8 +207,9 @@ class MultiFidelity(ASHA):
         )
 
     def _fast_track(self, ctx: SchedulerContext) -> TrialPlan | None:
-        """A promotion straight to full training of the paused trial predicted to end best,
-        when it is predicted to beat every fully trained configuration (one at a time)."""
+        """A promotion straight to full training of the paused trial most likely to beat every
+        fully trained configuration (``FAST_TRACK_MIN_PI``), or before any is fully trained the
+        one predicted to end best; one at a time."""
         trials = ctx.trials
         if any(t.attrs.get("fast_track") and not t.state.is_finished for t in trials):
             return None
@@ -209,12 +217,18 @@ class MultiFidelity(ASHA):
         waiting = [t for t in self._waiting_for_promotion(trials) if t.number in history]
         if not waiting or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
             return None
-        full = [c.x for c in history.values() if max(c.values) >= self.max_resource]
-        pred = self.model.predicted_final(np.array([history[t.number].x for t in waiting]))
-        best = int(np.argmin(pred))
-        if full and not pred[best] < float(self.model.predicted_final(np.array(full)).min()):
-            return None
-        t = waiting[best]
+        top = int(self.max_resource)
+        full = [c.x for c in history.values() if max(c.values) >= top]
+        mean, var = self.model.predict(np.array([history[t.number].x for t in waiting]), top)
+        if full:
+            best = float(self.model.predicted_final(np.array(full)).min())
+            pi = ndtr((best - mean) / np.sqrt(np.maximum(var, 1e-12)))
+            pick = int(np.argmax(pi))
+            if pi[pick] < FAST_TRACK_MIN_PI:
+                return None
+        else:
+            pick = int(np.argmin(mean))
+        t = waiting[pick]
         attrs: dict[str, Any] = {
             "promoted_from": t.number,
             "promoted_at": int(t.attrs["paused_at"]),
