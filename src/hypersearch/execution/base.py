@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hypersearch.exceptions import InvalidArgumentError, TooManyFailuresError
@@ -53,7 +53,6 @@ class RunOptions:
     gpus: tuple[int | str, ...] | None = None  #: the GPUs to share (None: CUDA_VISIBLE_DEVICES)
     deterministic: bool = False  #: trial n sees trials 0..n-n_workers only (repeatable)
     max_retries: int = 0  #: a trial whose worker died is run again this many times
-    extra: Mapping[str, Any] = field(default_factory=dict)  #: an executor's own settings
 
     def __post_init__(self) -> None:
         _positive_int_or_none("n_trials", self.n_trials)
