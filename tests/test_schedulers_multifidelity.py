@@ -305,3 +305,25 @@ def test_an_objective_that_never_reports_warns(caplog: pytest.LogCaptureFixture)
     # the model still learns from the final values (counted at max_resource)
     assert any(t.attrs.get("proposed_by") == "model" for t in study.trials)
     _consistent(study)
+
+
+def test_acquisition_level_under_study_is_the_highest_rung_with_enough_curves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ACQUISITION_LEVEL = "bohb" (a dev-half ablation, off by default): expected improvement
+    at the highest rung (or full training) that parameters + 1 configurations reached."""
+    import hypersearch.schedulers.multifidelity as mf
+
+    s = MultiFidelity(max_resource=EPOCHS)  # rungs 1, 3, 9
+
+    def reached(last: int) -> Curve:
+        return Curve(np.zeros(2), {e: 1.0 / e for e in range(1, last + 1)})
+
+    curves = [reached(27)] * 2 + [reached(9)] + [reached(3)] * 2 + [reached(1)] * 4
+    assert s._acquisition_level(curves, n_params=2) is None  # the default: full training
+    monkeypatch.setattr(mf, "ACQUISITION_LEVEL", "bohb")
+    assert s._acquisition_level(curves, n_params=2) == 9  # 3 reached 9, 2 full training
+    assert s._acquisition_level(curves, n_params=3) == 3  # 5 reached 3, 3 reached 9
+    assert s._acquisition_level(curves, n_params=1) is None  # 2 reached full training
+    study, _ = simulate(checkpoints=True, n=30)
+    assert any(t.attrs.get("proposed_by") == "model" for t in study.trials)

@@ -147,18 +147,21 @@ class CurveModel:
         *,
         n_random: int = 256,
         n_local: int = 128,
+        resource: float | None = None,
     ) -> np.ndarray:
-        """The candidate with the highest expected improvement at full training over the best
-        predicted full-training value of the ``observed`` configurations; candidates are
-        uniform draws and perturbations of the five configurations predicted best."""
+        """The candidate with the highest expected improvement at ``resource`` (default: full
+        training) over the best predicted value there of the ``observed`` configurations;
+        candidates are uniform draws and perturbations of the five configurations predicted
+        best."""
         d = observed.shape[1]
-        mean_obs, _ = self.predict(observed, self.max_resource)
+        at = self.max_resource if resource is None else resource
+        mean_obs, _ = self.predict(observed, at)
         best = float(mean_obs.min())
         top = observed[np.argsort(mean_obs)[:LOCAL_TOP]]
         picks = top[rng.integers(0, len(top), n_local)]
         local = picks + rng.normal(0.0, LOCAL_SCALE, (n_local, d))
         cand = np.clip(np.vstack([rng.random((n_random, d)), local]), 0.0, 1.0 - 1e-12)
-        mean, var = self.predict(cand, self.max_resource)
+        mean, var = self.predict(cand, at)
         return np.asarray(cand[int(np.argmax(log_ei(mean, var, best)))])
 
     def predicted_final(self, x: np.ndarray) -> np.ndarray:

@@ -46,6 +46,10 @@ INITIAL_EXTRA = 2
 FAST_TRACK_MIN_PI = 0.5
 #: ... and only once the initial design has reported (False: as soon as the model fits).
 FAST_TRACK_AFTER_INITIAL = True
+#: Where new configurations maximise expected improvement: "full" (full training) or
+#: "bohb" (under study, as MOBSTER's option: the highest rung, or full training, that at
+#: least parameters + 1 configurations have reached).
+ACQUISITION_LEVEL = "full"
 
 
 def derived_resources(
@@ -200,11 +204,23 @@ class MultiFidelity(ASHA):
             history = self.curves(ctx)
             if self.model.fit([c for _, c in history], rng):
                 observed = np.array([c.x for _, c in history])
-                x = self.model.propose(observed, rng)
+                level = self._acquisition_level([c for _, c in history], len(space))
+                x = self.model.propose(observed, rng, resource=level)
                 return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model"})
         return TrialPlan(
             params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
         )
+
+    def _acquisition_level(self, curves: Sequence[Curve], n_params: int) -> int | None:
+        """None (full training), or with ``ACQUISITION_LEVEL = "bohb"`` the highest rung that
+        at least ``n_params + 1`` curves reached while full training has fewer."""
+        if ACQUISITION_LEVEL != "bohb":
+            return None
+        top = int(self.max_resource)
+        for level in [top, *reversed(self.rungs(top))]:
+            if sum(1 for c in curves if c.values and max(c.values) >= level) >= n_params + 1:
+                return None if level == top else level
+        return None
 
     def _fast_track(self, ctx: SchedulerContext) -> TrialPlan | None:
         """A promotion straight to full training of the paused trial most likely to beat every
