@@ -327,3 +327,15 @@ def test_acquisition_level_under_study_is_the_highest_rung_with_enough_curves(
     assert s._acquisition_level(curves, n_params=1) is None  # 2 reached full training
     study, _ = simulate(checkpoints=True, n=30)
     assert any(t.attrs.get("proposed_by") == "model" for t in study.trials)
+
+
+def test_top_rung_quota_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TOP_RUNG_MIN_PROMOTED (a dev-half ablation; default 1 = ASHA's quota): at the last rung
+    at least that many of the trials there may go on, elsewhere the top 1/reduction_factor."""
+    import hypersearch.schedulers.multifidelity as mf
+
+    s = MultiFidelity(max_resource=EPOCHS)
+    assert [s._quota(n, True) for n in (1, 2, 5, 9)] == [1, 1, 1, 3]
+    monkeypatch.setattr(mf, "TOP_RUNG_MIN_PROMOTED", 3)
+    assert [s._quota(n, True) for n in (1, 2, 5, 9, 12)] == [1, 2, 3, 3, 4]
+    assert [s._quota(n, False) for n in (1, 2, 5, 9)] == [0, 0, 1, 3]

@@ -50,6 +50,9 @@ FAST_TRACK_AFTER_INITIAL = True
 #: "bohb" (under study, as MOBSTER's option: the highest rung, or full training, that at
 #: least parameters + 1 configurations have reached).
 ACQUISITION_LEVEL = "full"
+#: At the last rung, at least this many of the trials there may go on to full training (ASHA's
+#: quota is the top ``1/reduction_factor``, at least 1; more is under study).
+TOP_RUNG_MIN_PROMOTED = 1
 
 
 def derived_resources(
@@ -270,6 +273,11 @@ class MultiFidelity(ASHA):
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
         STOPPED and its promotion retrains the configuration from step 0."""
         return self.pause is not False
+
+    def _quota(self, n: int, last_rung: bool) -> int:
+        """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``)."""
+        k = super()._quota(n, last_rung)
+        return max(k, min(n, TOP_RUNG_MIN_PROMOTED)) if last_rung else k
 
     def _promotion_order(
         self, candidates: Sequence[TrialRecord], ctx: SchedulerContext
