@@ -176,6 +176,35 @@ def hartmann6_plateau() -> Problem:
     return Problem("hartmann6_plateau", space, loss, -3.3)
 
 
+def tree_plateau() -> Problem:
+    """A decision tree's shape: depth and four log-scale sizes; where a leaf or weight size
+    is large (over a third of the cube) or the depth is 1 the tree is a stump, one flat
+    error 0.09 (the second-best level); elsewhere errors of a narrow basin (best 0.05) read
+    to 0.005 with cross-validation-like point noise (s.d. 0.015), so slightly-better points
+    turn up early. Outside the split: a stress problem for a model that keeps re-sampling a
+    wide level just above its best, built before any run of the rule measured on it."""
+    space = Space(
+        {
+            "depth": Int(1, 15),
+            "max_features": Float(0.01, 0.9, log=True),
+            "min_split": Float(0.01, 0.99, log=True),
+            "min_leaf": Float(0.01, 0.49, log=True),
+            "min_weight": Float(0.01, 0.49, log=True),
+        }
+    )
+    centre = np.array([0.75, 0.2, 0.15, 0.1])
+
+    def loss(p: dict[str, Any]) -> float:
+        u = np.array([space[k].encode(p[k]) for k in list(space)[1:]])
+        if p["depth"] == 1 or u[2] > 0.65 or u[3] > 0.65:
+            return 0.09
+        q = float(np.sum(((u - centre) / 0.4) ** 2) + ((p["depth"] - 6) / 5.6) ** 2)
+        error = 0.05 + 0.06 * (1.0 - math.exp(-q)) + _point_noise(p, 0.015)
+        return round(error * 200) / 200
+
+    return Problem("tree_plateau", space, loss, None)
+
+
 def rosenbrock6() -> Problem:
     """6-d Rosenbrock on [-5, 10]: heavy-tailed values (up to ~1e7, optimum 0)."""
     space = Space({f"x{i}": Float(-5.0, 10.0) for i in range(6)})
@@ -226,6 +255,7 @@ PROBLEMS = {
     "rosenbrock_steps": rosenbrock_steps,
     "rosenbrock6": rosenbrock6,
     "hartmann6_plateau": hartmann6_plateau,
+    "tree_plateau": tree_plateau,  # stress only, like hartmann6_plateau: not in the split
     "levy_int": levy_int,
     "branin_diverge": branin_diverge,
     "branin": branin,

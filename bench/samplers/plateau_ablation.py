@@ -11,6 +11,9 @@ relabelled. ``--check N`` also reruns N untriggered runs to show they reproduce 
 
 ``--rule level`` picks the runs where a plateau *above* the best value would first have
 acted, from runs recorded with the best-tie rule only (``--base bench/samplers/suite-auto.jsonl``).
+``--rule repeats --options '{"level_repeats": 3}'`` reruns, with those GP options, the runs
+where a value worse than the best had come back 3 times (the known-level rule can act only
+from then on); the options go to ``gp``, which is ``auto`` on every problem of the suite.
 """
 
 from __future__ import annotations
@@ -31,9 +34,15 @@ def first_trigger(losses: list[float], window: int, rule: str = "best") -> int |
     ``rule="best"``: half of the last ``window`` results tie with the best value (the
     safeguard of commit 6726f23). ``rule="level"``: half of them share one value that is
     worse than the best and the best-tie condition does not hold -- the first trial at which
-    a run recorded with the ``best`` rule would change under the rule that adds it."""
+    a run recorded with the ``best`` rule would change under the rule that adds it.
+    ``rule="repeats"``: some value worse than the best has come back ``window`` times (the
+    GP's known-level rule, ``level_repeats``)."""
     done: list[float] = []
     for n, loss in enumerate(losses):
+        if rule == "repeats" and done:
+            values, counts = np.unique(done, return_counts=True)
+            if bool(np.any((counts >= window) & (values > values[0]))):
+                return n
         if window and len(done) >= 2 * window:
             last = np.array(done[-window:])
             best = min(done)
@@ -59,10 +68,11 @@ def main() -> None:
     ap.add_argument("--check", type=int, default=2)
     ap.add_argument(
         "--rule",
-        choices=("best", "level"),
+        choices=("best", "level", "repeats"),
         default="best",
         help="which condition decides the reruns (see first_trigger); the code run is HEAD's",
     )
+    ap.add_argument("--options", default="{}", help="GP options (then gp runs, not auto)")
     args = ap.parse_args()
     problems = set(suite_problems(args.half))
     base = {}
@@ -88,8 +98,11 @@ def main() -> None:
         at = first_trigger(r["losses"], args.window, args.rule)
         rerun = at is not None or checks < args.check
         if rerun:
-            opts = json.dumps({"plateau_window": args.window}) if args.window != 8 else "{}"
-            new = run_one((problem, "auto", seed, 100, opts))
+            if json.loads(args.options):
+                new = run_one((problem, "gp", seed, 100, args.options))
+            else:
+                opts = json.dumps({"plateau_window": args.window}) if args.window != 8 else "{}"
+                new = run_one((problem, "auto", seed, 100, opts))
             if "error" in new:
                 print(problem, seed, "FAILED", new["error"][:200], flush=True)
                 continue

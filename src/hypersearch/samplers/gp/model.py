@@ -85,6 +85,14 @@ class GaussianProcess:
             parts.append(onehot / (math.sqrt(2.0) * self.lengthscales[dc + j]))
         return np.hstack(parts)
 
+    def distances(
+        self, xc_a: np.ndarray, xk_a: np.ndarray, xc_b: np.ndarray, xk_b: np.ndarray
+    ) -> np.ndarray:
+        """Distances between two sets of points in the kernel's own metric (each length
+        scale is one unit; a differing category counts one of its length scales)."""
+        both = self._embed(np.vstack([xc_a, xc_b]), np.vstack([xk_a, xk_b]))
+        return np.asarray(np.sqrt(cdist(both[: len(xc_a)], both[len(xc_a) :], "sqeuclidean")))
+
     def kernel(self, xc: np.ndarray, xk: np.ndarray) -> np.ndarray:
         both = self._embed(np.vstack([xc, self.xc]), np.vstack([xk, self.xk]))
         sq = cdist(both[: len(xc)], both[len(xc) :], "sqeuclidean")
