@@ -15,6 +15,7 @@ import pytest
 import hypersearch as hs
 from hypersearch.execution.simulated import SimulatedExecutor
 from hypersearch.schedulers import MultiFidelity, make_scheduler
+from hypersearch.schedulers.base import SchedulerContext
 from hypersearch.schedulers.mf_model import Curve, CurveModel
 
 EPOCHS = 27
@@ -339,3 +340,35 @@ def test_top_rung_quota_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mf, "TOP_RUNG_MIN_PROMOTED", 3)
     assert [s._quota(n, True) for n in (1, 2, 5, 9, 12)] == [1, 2, 3, 3, 4]
     assert [s._quota(n, False) for n in (1, 2, 5, 9)] == [0, 0, 1, 3]
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_model_ranked_rungs_under_study(monkeypatch: pytest.MonkeyPatch, direction: str) -> None:
+    """RUNG_RANK = "model" (a dev-half ablation; default "value"): once a configuration is
+    fully trained, rungs rank by the predicted full-training value, in the study's direction."""
+    import hypersearch.schedulers.multifidelity as mf
+
+    monkeypatch.setattr(mf, "RUNG_RANK", "model")
+    sign = 1.0 if direction == "minimize" else -1.0
+    study = hs.create_study(space=SPACE, sampler="random", seed=4, direction=direction,
+                            scheduler=MultiFidelity(max_resource=EPOCHS, seed=4))  # fmt: skip
+    sim = SimulatedExecutor(
+        lambda p: [sign * error(p, e) for e in range(1, EPOCHS + 1)],
+        max_steps=EPOCHS,
+        first_step=1,
+        checkpoints=True,
+    )
+    sim.run(study, n_trials=50)
+    scheduler = study.scheduler
+    assert isinstance(scheduler, MultiFidelity)
+    ctx = SchedulerContext(study.trials, study.space, (direction,))
+    trials = ctx.trials
+    curves = scheduler._curves(trials)
+    ranked = scheduler._rung_results(trials, curves, None, 1, ctx)
+    monkeypatch.setattr(mf, "RUNG_RANK", "value")
+    observed = scheduler._rung_results(trials, curves, None, 1, ctx)
+    assert [t.number for _, t in ranked] == [t.number for _, t in observed]
+    assert [v for v, _ in ranked] != [v for v, _ in observed]  # predicted, not observed
+    best_pred = min(ranked, key=lambda p: sign * p[0])[1]
+    assert best_pred.params["q"] > 0.7  # the final error is 1 - q: high q is predicted best
+    assert sign * study.best_value < 0.1

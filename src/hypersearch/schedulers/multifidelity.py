@@ -16,7 +16,7 @@ beat the stopping form (``pause=False``) at every budget, although it repeats so
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,6 +53,10 @@ ACQUISITION_LEVEL = "full"
 #: At the last rung, at least this many of the trials there may go on to full training (ASHA's
 #: quota is the top ``1/reduction_factor``, at least 1; more is under study).
 TOP_RUNG_MIN_PROMOTED = 1
+#: What a rung ranks its trials by: "value" (the best value so far at the rung, as ASHA) or
+#: "model" (under study: the model's predicted full-training value, once a configuration
+#: has been fully trained, so the ranking can learn where low rungs mislead).
+RUNG_RANK = "value"
 
 
 def derived_resources(
@@ -273,6 +277,33 @@ class MultiFidelity(ASHA):
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
         STOPPED and its promotion retrains the configuration from step 0."""
         return self.pause is not False
+
+    def _rung_results(
+        self,
+        trials: Sequence[TrialRecord],
+        curves: Mapping[int, Mapping[int, Any]],
+        bracket: Any,
+        rung: int,
+        ctx: SchedulerContext,
+    ) -> list[tuple[Any, TrialRecord]]:
+        """ASHA's (value at the rung, trial) pairs; with ``RUNG_RANK = "model"`` the value is
+        the predicted full-training one instead, once something is fully trained."""
+        results = super()._rung_results(trials, curves, bracket, rung, ctx)
+        space = ctx.space
+        if RUNG_RANK != "model" or len(results) < 2 or not len(space):
+            return results
+        if not all(all(k in t.params for k in space) for _, t in results):
+            return results
+        history = [c for _, c in self.curves(ctx)]
+        top = int(self.max_resource)
+        if not any(max(c.values) >= top for c in history):
+            return results
+        if not self.model.fit(history, trial_rng(self.seed, 0)):
+            return results
+        x = np.array([space.encode({k: t.params[k] for k in space}) for _, t in results])
+        pred = self.model.predicted_final(x).tolist()
+        from_loss = ctx.direction.from_loss
+        return [(from_loss(p), t) for p, (_, t) in zip(pred, results, strict=True)]
 
     def _quota(self, n: int, last_rung: bool) -> int:
         """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``)."""
