@@ -52,6 +52,17 @@ def test_artifact_folder_is_configurable(tmp_path: Path, monkeypatch: Any) -> No
     assert (tmp_path / "env" / "named" / "0" / "checkpoint.pkl").is_file()
 
 
+def test_an_in_memory_study_keeps_one_temporary_folder_and_hands_it_on(monkeypatch: Any) -> None:
+    monkeypatch.delenv("HYPERSEARCH_ARTIFACTS", raising=False)
+    study = hs.create_study("mem", space={"q": hs.Float(0, 1)}, seed=0)
+    folder = study.artifact_dir
+    assert folder == study.artifact_dir and folder.name == "mem"  # chosen once, then kept
+    assert checkpoints.artifact_root(study) == folder
+    assert hs.Study.from_spec(study.to_spec()).artifact_dir == folder  # a worker's copy
+    study.artifact_dir = None  # back to the default: a new temporary folder
+    assert study.artifact_dir != folder
+
+
 def test_disk_use_stays_bounded(tmp_path: Path) -> None:
     study = hs.create_study(space={"q": hs.Float(0, 1)}, sampler="random", seed=1)
     study.artifact_dir = tmp_path

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pytest
 
 import hypersearch as hs
+from hypersearch.trial import Trial, TrialHost, TrialLease
 
 SPACE = {"x": hs.Float(0.0, 1.0)}
 
@@ -295,3 +298,126 @@ def test_record_has_value() -> None:
     assert hs.TrialRecord(number=0, state=hs.TrialState.COMPLETE, params={}, value=-1.0).has_value
     assert not hs.TrialRecord(number=0, state=hs.TrialState.FAILED, params={}).has_value
     assert record.duration is None and record.last_step is None
+
+
+# the seam between a trial and its study -------------------------------------------------------
+#: Trial's public names: what objectives use, plus ``lease`` (for the study and executors).
+#: Adding one is a decision: update this set and the docs.
+TRIAL_API = {
+    "add_tag",
+    "attrs",
+    "bool",
+    "choice",
+    "decision",
+    "distributions",
+    "float",
+    "int",
+    "lease",
+    "load_checkpoint",
+    "number",
+    "params",
+    "report",
+    "resume_from",
+    "save_checkpoint",
+    "set_attr",
+    "set_note",
+    "should_stop",
+    "source",
+    "start_step",
+    "stop",
+    "study",
+    "suggest",
+}
+
+
+def test_the_trial_api_is_pinned() -> None:
+    trial = make().ask()
+    assert {n for n in dir(trial) if not n.startswith("_")} == TRIAL_API
+
+
+def test_the_lease_is_the_claim_the_study_writes_with() -> None:
+    study = make()
+    trial = study.ask()
+    lease = trial.lease
+    assert isinstance(lease, TrialLease)
+    assert lease.id == study.get_trial(trial.number).id and lease.token
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lease.token = "another"  # type: ignore[misc]
+    study.tell(trial, 0.5)
+    with pytest.raises(hs.InvalidArgumentError, match="already told"):
+        study.tell(trial, 0.5)
+
+
+class NotebookHost:
+    """A complete TrialHost that keeps everything in dictionaries: a trial needs nothing
+    else of a study (sampling is the space's midpoint, the 'scheduler' stops at step 2)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.curve: dict[int, float] = {}
+        self.checkpoints: dict[int, Any] = {}
+        self.attrs: dict[str, Any] = {}
+        self.notes: list[str] = []
+
+    @property
+    def study(self) -> Any:
+        return None
+
+    def check_definition(self, name: str, param: hs.space.Param) -> None:
+        return None
+
+    def sample(self, trial: Trial, name: str, param: hs.space.Param) -> Any:
+        assert isinstance(param, hs.Float)
+        return (param.low + param.high) / 2
+
+    def record_param(self, trial: Trial, name: str, value: Any, param: hs.space.Param) -> None:
+        self.params[name] = value
+
+    def parse_report(self, value: Any) -> tuple[float, tuple[float, ...] | None]:
+        return float(value), None
+
+    def report(
+        self,
+        trial: Trial,
+        value: float,
+        step: int,
+        values: tuple[float, ...] | None,
+        previous_step: int | None,
+    ) -> str | None:
+        self.curve[step] = value
+        return "stop" if step >= 2 else "continue"
+
+    def save_checkpoint(self, number: int, obj: Any, step: int | None) -> Any:
+        self.checkpoints[number] = obj
+        return {"step": step}
+
+    def load_checkpoint(self, number: int) -> Any:
+        return self.checkpoints[number]
+
+    def set_attrs(self, number: int, attrs: Mapping[str, Any]) -> None:
+        self.attrs.update(attrs)
+
+    def set_note(self, number: int, note: str) -> None:
+        self.notes.append(note)
+
+    def add_tags(self, number: int, *tags: str) -> None:
+        self.notes.extend(tags)
+
+
+def test_a_trial_asks_its_study_only_through_its_host() -> None:
+    host = NotebookHost()
+    checked: TrialHost = host  # the protocol, checked by mypy
+    trial = Trial(checked, hs.TrialRecord(number=7, state=hs.TrialState.RUNNING, params={}), "t")
+    assert trial.float("lr", 0.0, 0.2) == pytest.approx(0.1)  # the midpoint (exact in binary)
+    for step in range(5):
+        trial.report(1.0 / (step + 1))
+        if trial.should_stop():
+            break
+    trial.save_checkpoint({"w": 1})
+    trial.set_note("by hand")
+    assert host.params == {"lr": trial.params["lr"]}
+    assert host.curve == {0: 1.0, 1: 0.5, 2: pytest.approx(1 / 3)}
+    assert trial.decision == "stop"
+    assert trial.load_checkpoint() == {"w": 1}
+    assert host.attrs == {"checkpoint": {"step": 2}} and host.notes == ["by hand"]
+    assert trial.lease == TrialLease(-1, "t")

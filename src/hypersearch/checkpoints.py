@@ -40,7 +40,16 @@ from hypersearch.trial import TrialRecord
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["CheckpointError", "artifact_root", "cleanup", "load", "save", "study_folder"]
+__all__ = [
+    "CheckpointError",
+    "artifact_root",
+    "cleanup",
+    "default_artifact_dir",
+    "load",
+    "save",
+    "study_folder",
+    "temporary_artifact_dir",
+]
 
 logger = logging.getLogger("hypersearch")
 
@@ -72,40 +81,44 @@ def study_folder(name: str) -> str:
     return f"{cleaned or '_'}~{digest}"
 
 
-def _base(study: Study) -> Path | None:
-    """The folder that holds every study's folder (None: a study-specific folder is set)."""
+def _base(storage_url: str) -> Path | None:
+    """The folder that holds every study's folder (None: the study is in memory)."""
     env = os.environ.get("HYPERSEARCH_ARTIFACTS")
     if env:
         return Path(env)
-    url = study.storage_url
-    if url.startswith("sqlite"):
+    if storage_url.startswith("sqlite"):
         import sqlalchemy as sa
 
-        database = sa.engine.make_url(url).database
+        database = sa.engine.make_url(storage_url).database
         if database and database != ":memory:" and not database.startswith("file:"):
             return Path(database + ".artifacts")
     return None
 
 
+def default_artifact_dir(name: str, storage_url: str) -> Path | None:
+    """Where study ``name`` keeps its artifacts unless told otherwise: under
+    ``$HYPERSEARCH_ARTIFACTS`` or beside its SQLite file; ``None`` for a study in memory."""
+    base = _base(storage_url)
+    return None if base is None else base / study_folder(name)
+
+
+def temporary_artifact_dir(name: str) -> Path:
+    """A new temporary folder for the artifacts of study ``name`` (a study in memory)."""
+    return Path(tempfile.mkdtemp(prefix="hypersearch-artifacts-")) / study_folder(name)
+
+
 def artifact_root(study: Study) -> Path:
     """The folder that holds this study's artifacts (created on first use only)."""
-    configured = getattr(study, "_artifact_dir", None)
-    if configured is not None:
-        return Path(configured)
-    base = _base(study)
-    if base is not None:
-        return base / study_folder(study.name)
-    temp = Path(tempfile.mkdtemp(prefix="hypersearch-artifacts-")) / study_folder(study.name)
-    study._artifact_dir = temp
-    return temp
+    return study.artifact_dir
 
 
 def _legacy_root(study: Study) -> Path | None:
-    """Where earlier versions kept this study's checkpoints, when that differs."""
-    if getattr(study, "_artifact_dir", None) is not None:
-        return None
-    base = _base(study)
+    """Where earlier versions kept this study's checkpoints, when that differs (never for a
+    study whose artifact folder was set elsewhere)."""
+    base = _base(study.storage_url)
     if base is None or _safe(study.name) == study_folder(study.name):
+        return None
+    if study.artifact_dir != base / study_folder(study.name):
         return None
     return base / _safe(study.name)
 

@@ -4,6 +4,10 @@ A ``Trial`` is how user code talks to the study while it trains: it reads parame
 (declared up front or asked for define-by-run), reports a learning curve, asks whether a
 scheduler wants it stopped, and leaves notes and tags. A ``TrialRecord`` is one row of
 history, immutable, as samplers, schedulers, the CLI and the dashboard see it.
+
+The seam to the study is declared here, in both directions: a trial asks its study only
+through the ``TrialHost`` it was given (the study's ``TrialHooks``), and the study reads a
+trial only through its public names (``lease``, ``attrs``, ``decision``, ``should_stop``).
 """
 
 from __future__ import annotations
@@ -16,15 +20,23 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hypersearch.exceptions import InvalidArgumentError, TrialPruned
+from hypersearch.exceptions import InvalidArgumentError, ParameterConflictError, TrialPruned
 from hypersearch.space import Bool, Choice, ChoiceValue, Float, Int, Param
 
 if TYPE_CHECKING:
     from hypersearch.study import Study
 
-__all__ = ["StepOrderWarning", "Trial", "TrialRecord", "TrialState"]
+__all__ = [
+    "StepOrderWarning",
+    "Trial",
+    "TrialHost",
+    "TrialLease",
+    "TrialRecord",
+    "TrialState",
+    "parameter_conflict",
+]
 
 
 class StepOrderWarning(UserWarning):
@@ -115,6 +127,75 @@ class TrialRecord:
         return self.value is not None and not math.isnan(self.value)
 
 
+@dataclass(frozen=True)
+class TrialLease:
+    """The claim on a running trial this process holds: the trial's storage id and the token
+    that proves the claim on every write (for the study and executors; objectives need not)."""
+
+    id: int
+    token: str
+
+
+class TrialHost(Protocol):
+    """Everything a live ``Trial`` asks of its study, and nothing else: the study hands each
+    trial one (``hypersearch.study.hooks.TrialHooks``); another host serves trials elsewhere."""
+
+    @property
+    def study(self) -> Study:
+        """The study the trial belongs to (``trial.study``)."""
+        ...
+
+    def check_definition(self, name: str, param: Param) -> None:
+        """Raise ``ParameterConflictError`` if the study defined ``name`` otherwise."""
+        ...
+
+    def sample(self, trial: Trial, name: str, param: Param) -> Any:
+        """A value for the define-by-run parameter ``name`` of ``trial`` (validated)."""
+        ...
+
+    def record_param(self, trial: Trial, name: str, value: Any, param: Param) -> None:
+        """Store ``trial``'s value for ``name`` and remember the definition."""
+        ...
+
+    def parse_report(self, value: Any) -> tuple[builtins.float, tuple[builtins.float, ...] | None]:
+        """The stored value (and every objective's, with several) of ``trial.report(value)``."""
+        ...
+
+    def report(
+        self,
+        trial: Trial,
+        value: builtins.float,
+        step: builtins.int,
+        values: tuple[builtins.float, ...] | None,
+        previous_step: builtins.int | None,
+    ) -> str | None:
+        """Store a report, then ask the scheduler: its decision (``"continue"``, ``"stop"``,
+        ``"pause"``), or ``None`` when the study has no scheduler."""
+        ...
+
+    def save_checkpoint(self, number: builtins.int, obj: Any, step: builtins.int | None) -> Any:
+        """Keep ``obj`` as trial ``number``'s checkpoint; return the reference to store."""
+        ...
+
+    def load_checkpoint(self, number: builtins.int) -> Any:
+        """Trial ``number``'s checkpoint."""
+        ...
+
+    def set_attrs(self, number: builtins.int, attrs: Mapping[str, Any]) -> None: ...
+
+    def set_note(self, number: builtins.int, note: str) -> None: ...
+
+    def add_tags(self, number: builtins.int, *tags: str) -> None: ...
+
+
+def parameter_conflict(name: str, known: Param, param: Param) -> ParameterConflictError:
+    """The error for a parameter asked with another definition than it had."""
+    return ParameterConflictError(
+        f"Parameter {name!r} was defined as {known!r} earlier in this study but is now "
+        f"asked as {param!r}. Use one definition per name (or a new name, or a new study)."
+    )
+
+
 class Trial:
     """The live handle an objective receives.
 
@@ -127,16 +208,15 @@ class Trial:
     ...             break
     """
 
-    def __init__(self, study: Study, record: TrialRecord, token: str) -> None:
-        self._study = study
-        self._id = record.id
-        self._token = token
+    def __init__(self, host: TrialHost, record: TrialRecord, token: str) -> None:
+        self._host = host
+        self._lease = TrialLease(record.id, token)
         self.number = record.number
         self._params: dict[str, Any] = dict(record.params)
         self._distributions: dict[str, Param] = dict(record.distributions)
         self._fixed: dict[str, Any] = dict(record.attrs.get("fixed_params", {}))
         self._next_step = 0
-        self._finished = False
+        self._previous_step: builtins.int | None = None
         self._stop_requested = False
         self.source = record.source
         self._attrs: dict[str, Any] = dict(record.attrs)
@@ -157,7 +237,13 @@ class Trial:
 
     @property
     def study(self) -> Study:
-        return self._study
+        return self._host.study
+
+    @property
+    def lease(self) -> TrialLease:
+        """This process's claim on the trial (storage id and token): what the study and
+        executors write with. Objectives need not read it."""
+        return self._lease
 
     # define-by-run -----------------------------------------------------------------
     def suggest(self, name: str, param: Param) -> Any:
@@ -170,19 +256,19 @@ class Trial:
             raise InvalidArgumentError(
                 f"suggest({name!r}, ...) needs an hs.Float/Int/Choice/Bool, got {param!r}."
             )
-        self._study._check_definition(name, param)
+        self._host.check_definition(name, param)
         if name in self._params:
             known = self._distributions.get(name)
             if known is not None and known != param:
-                self._study._raise_conflict(name, known, param)
+                raise parameter_conflict(name, known, param)
             return self._params[name]
         if name in self._fixed:
             value = param.validate(self._fixed[name], name)
         else:
-            value = self._study._sample_one(self, name, param)
+            value = self._host.sample(self, name, param)
         self._params[name] = value
         self._distributions[name] = param
-        self._study._record_param(self, name, value, param)
+        self._host.record_param(self, name, value, param)
         return value
 
     def float(
@@ -231,7 +317,7 @@ class Trial:
         With several objectives, report them all: ``trial.report({"val_accuracy": a,
         "latency_ms": l}, step=epoch)`` or a tuple in the study's order.
         """
-        value, values = self._study._report_values(value)
+        value, values = self._host.parse_report(value)
         if step is None:
             step = self._next_step
         if isinstance(step, numbers.Integral) and not isinstance(step, builtins.bool):
@@ -248,7 +334,10 @@ class Trial:
             )
         self._previous_step = self._next_step - 1 if self._next_step > self.start_step else None
         self._next_step = max(self._next_step, step + 1)
-        self._stop_requested = self._study._on_report(self, value, int(step), values)
+        decision = self._host.report(self, value, int(step), values, self._previous_step)
+        if decision is not None:  # the study's scheduler had its say
+            self.decision = decision
+        self._stop_requested = decision is not None and decision != "continue"
 
     def should_stop(self) -> builtins.bool:
         """True when the study's scheduler decided this trial should end now.
@@ -281,17 +370,17 @@ class Trial:
         trial's checkpoint, replacing the previous one. Schedulers continue other trials from
         it (PBT exploit, promotions); the study deletes it when nothing can need it."""
         step = self._next_step - 1 if self._next_step > self.start_step else None
-        ref = self._study._save_checkpoint(self.number, obj, step)
+        ref = self._host.save_checkpoint(self.number, obj, step)
         self._attrs["checkpoint"] = ref
-        self._study.set_attrs(self.number, {"checkpoint": ref})
+        self._host.set_attrs(self.number, {"checkpoint": ref})
 
     def load_checkpoint(self) -> Any:
         """This trial's latest checkpoint, else the one of the trial it continues from
         (``resume_from``), else ``None`` (start from scratch)."""
         if self._attrs.get("checkpoint"):
-            return self._study._load_checkpoint(self.number)
+            return self._host.load_checkpoint(self.number)
         if self.resume_from is not None:
-            return self._study._load_checkpoint(self.resume_from)
+            return self._host.load_checkpoint(self.resume_from)
         return None
 
     def stop(self) -> None:
@@ -302,11 +391,11 @@ class Trial:
     # annotations -------------------------------------------------------------------
     def set_note(self, note: str) -> None:
         """Attach a free-text note (shown in the CLI and dashboard)."""
-        self._study.set_note(self.number, note)
+        self._host.set_note(self.number, note)
 
     def add_tag(self, *tags: str) -> None:
-        self._study.add_tags(self.number, *tags)
+        self._host.add_tags(self.number, *tags)
 
     def set_attr(self, key: str, value: Any) -> None:
         """Store any JSON-serialisable value with the trial (e.g. the model's size)."""
-        self._study.set_attrs(self.number, {key: value})
+        self._host.set_attrs(self.number, {key: value})

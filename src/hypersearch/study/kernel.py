@@ -5,8 +5,9 @@ that runs trials against storage.
 objective between the two, and ``optimize`` hands a whole run to an executor
 (``hypersearch.execution``). Everything a trial produces is written to storage the moment it
 happens, so a killed process loses at most its running trial and ``load_study`` carries on
-where it stopped. Reading, manual trials, proposing parameters and the hooks a live trial
-calls are the bases ``StudyReading``, ``ManualTrials``, ``Proposal`` and ``TrialHooks``.
+where it stopped. Reading, manual trials and proposing parameters are the bases
+``StudyReading``, ``ManualTrials`` and ``Proposal``; what a live trial asks of its study goes
+through the ``TrialHooks`` the study hands each trial (a ``TrialHost``, see trial.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import math
 import os
 import time
 import traceback as tb
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hypersearch.direction import Direction
@@ -38,6 +41,7 @@ from hypersearch.schedulers.base import Decision
 from hypersearch.space import Param, Space
 from hypersearch.storage import SQLStorage, Storage
 from hypersearch.study.history import KnownTrials
+from hypersearch.study.hooks import TrialHooks
 from hypersearch.study.manual import ManualTrials
 from hypersearch.study.proposal import Proposal
 from hypersearch.study.recovery import reap_lost_trials
@@ -99,6 +103,8 @@ class Study(Proposal, ManualTrials):
         self._last_reap = -math.inf
         self._heartbeat = Heartbeat(storage, self.heartbeat_interval)
         self._live: dict[int, Trial] = {}
+        self._hooks = TrialHooks(self)  # what every trial of this study asks it through
+        self._told: weakref.WeakSet[Trial] = weakref.WeakSet()  # trials already finished
         #: Lost trials (dead worker) are enqueued again this many times (set by ``optimize``).
         self.max_retries = 0
         #: Deterministic parallel mode: trial n is proposed from trials 0..n-lag only.
@@ -106,14 +112,20 @@ class Study(Proposal, ManualTrials):
         self._known = KnownTrials()  # this process's copy of the history, kept up to date
         self._learned: set[int] = set()  # finished trials whose definitions were learned
         self._planned_attrs: dict[str, Any] = {}
-        self._artifact_dir: Any = None
+        self._artifact_dir: str | Path | None = None
 
     @property
-    def artifact_dir(self) -> Any:
+    def artifact_dir(self) -> Path:
         """Folder of this study's checkpoints (``pathlib.Path``); assign to move it."""
-        from hypersearch.checkpoints import artifact_root
+        if self._artifact_dir is not None:
+            return Path(self._artifact_dir)
+        from hypersearch.checkpoints import default_artifact_dir, temporary_artifact_dir
 
-        return artifact_root(self)
+        found = default_artifact_dir(self.name, self.storage_url)
+        if found is None:  # in memory: a temporary folder, the same for the study's life
+            found = temporary_artifact_dir(self.name)
+            self._artifact_dir = found
+        return found
 
     @artifact_dir.setter
     def artifact_dir(self, path: Any) -> None:
@@ -152,7 +164,7 @@ class Study(Proposal, ManualTrials):
             reap_interval=self.reap_interval,
             max_retries=self.max_retries,
             deterministic_lag=self._deterministic_lag,
-            artifact_dir=self._artifact_dir,
+            artifact_dir=None if self._artifact_dir is None else str(self._artifact_dir),
             study_class=type(self),
         )
 
@@ -181,7 +193,7 @@ class Study(Proposal, ManualTrials):
         study.reap_interval = spec.reap_interval
         study.max_retries = spec.max_retries
         study._deterministic_lag = spec.deterministic_lag
-        study._artifact_dir = spec.artifact_dir
+        study.artifact_dir = spec.artifact_dir
         return study
 
     def close(self) -> None:
@@ -248,7 +260,7 @@ class Study(Proposal, ManualTrials):
             distributions=dict(self.space.items()),
             attrs={**record.attrs, **self._planned_attrs},
         )
-        trial = Trial(self, record, token)
+        trial = Trial(self._hooks, record, token)
         self._live[record.id] = trial
         return trial
 
@@ -364,12 +376,13 @@ class Study(Proposal, ManualTrials):
         values: Sequence[float] | None = None,
         violations: Sequence[float] | None = None,
     ) -> TrialRecord:
-        if trial._finished:
+        if trial in self._told:
             raise InvalidArgumentError(f"Trial {trial.number} was already told its result.")
+        lease = trial.lease
         if (
             state is TrialState.STOPPED
             and trial.decision == Decision.PAUSE
-            and not trial._attrs.get("checkpoint")
+            and not trial.attrs.get("checkpoint")
         ):  # a later trial continues this one from its checkpoint: it must have one
             state = TrialState.FAILED
             reason = (
@@ -380,8 +393,8 @@ class Study(Proposal, ManualTrials):
             )
         try:
             stored = self._storage.finish_trial(
-                trial._id,
-                trial._token,
+                lease.id,
+                lease.token,
                 state,
                 value=value,
                 metrics=metrics,
@@ -391,10 +404,10 @@ class Study(Proposal, ManualTrials):
                 constraint_violations=violations,
             )
         finally:
-            trial._finished = True
-            self._heartbeat.remove(trial._id)
-            self._live.pop(trial._id, None)
-        if trial._attrs.get("checkpoint") or trial.resume_from is not None:
+            self._told.add(trial)
+            self._heartbeat.remove(lease.id)
+            self._live.pop(lease.id, None)
+        if trial.attrs.get("checkpoint") or trial.resume_from is not None:
             from hypersearch.checkpoints import cleanup
 
             try:
@@ -517,8 +530,8 @@ class Study(Proposal, ManualTrials):
                 )
             raise
         except StaleTrialError as exc:
-            trial._finished = True
-            self._heartbeat.remove(trial._id)
+            self._told.add(trial)
+            self._heartbeat.remove(trial.lease.id)
             return self._after_stale(trial, exc)
         except catch as exc:
             reason = f"{type(exc).__name__}: {exc}"
@@ -543,7 +556,7 @@ class Study(Proposal, ManualTrials):
         ran, or gone: a database that crashed before its claim reached the disk), so the
         worker carries on with the next trial."""
         logger.warning("%s", exc)
-        self._live.pop(trial._id, None)
+        self._live.pop(trial.lease.id, None)
         try:
             return self._storage.get_trial(self._id, trial.number)
         except TrialNotFoundError:
@@ -552,7 +565,7 @@ class Study(Proposal, ManualTrials):
                 state=TrialState.FAILED,
                 params=trial.params,
                 fail_reason="lost by the database (its row is gone)",
-                id=trial._id,
+                id=trial.lease.id,
             )
 
     # recovery -----------------------------------------------------------------------------

@@ -5,12 +5,14 @@ fixes, attributes, a claimed promotion) and the sampler for the rest. A base of 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from hypersearch.samplers import SamplingContext
-from hypersearch.schedulers.base import TrialPlan, plan_trial
-from hypersearch.study.hooks import TrialHooks
+from hypersearch.samplers import Sampler, SamplingContext
+from hypersearch.schedulers import Scheduler
+from hypersearch.schedulers.base import SchedulerContext, TrialPlan, plan_trial
+from hypersearch.space import Space
+from hypersearch.study.reading import StudyReading
 from hypersearch.trial import TrialRecord
 
 if TYPE_CHECKING:
@@ -24,9 +26,14 @@ logger = logging.getLogger("hypersearch")
 _PLAN_ATTEMPTS = 20
 
 
-class Proposal(TrialHooks):
+class Proposal(StudyReading):
     """``ask``'s second half: what a trial it claimed will run with."""
 
+    space: Space
+    sampler: Sampler
+    scheduler: Scheduler | None
+    #: The trials the last claimed trial is proposed from (its define-by-run samples too).
+    _history: list[TrialRecord]
     _deterministic_lag: int | None
     _planned_attrs: dict[str, Any]
 
@@ -105,3 +112,7 @@ class Proposal(TrialHooks):
             fixed=fixed,
             directions=self.directions,
         )
+
+    def _scheduler_context(self, trials: Sequence[TrialRecord]) -> SchedulerContext:
+        """What the scheduler may read: the trials, the space, the directions (not the study)."""
+        return SchedulerContext(trials=trials, space=self.space, directions=self.directions)
