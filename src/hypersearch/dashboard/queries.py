@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
+from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError, StorageError
 from hypersearch.storage.engine import normalise_url, redact_url
 from hypersearch.storage.schema import (
@@ -254,7 +255,7 @@ class DashboardData:
                     .group_by(T.c.state)
                 )
             }
-            order = T.c.value.asc() if row.direction == "minimize" else T.c.value.desc()
+            order = T.c.value.asc() if row.direction == Direction.MINIMIZE else T.c.value.desc()
             ranked = conn.execute(
                 sa.select(T.c.number, T.c.value, T.c.constraint_violations)
                 .where(
@@ -630,7 +631,7 @@ class DashboardData:
     def default_curve_numbers(self, study_id: int, direction: str, k: int = 60) -> list[int]:
         """The trials whose curves the study page shows first: the ``k`` best finished ones,
         every running one, and the ``k`` most recent."""
-        order = T.c.value.asc() if direction == "minimize" else T.c.value.desc()
+        order = T.c.value.asc() if direction == Direction.MINIMIZE else T.c.value.desc()
         with self._conn() as conn:
             best = conn.execute(
                 sa.select(T.c.number)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hypersearch.direction import Direction
 from hypersearch.objectives import Objective, pareto_front
 from hypersearch.storage.base import StudySummary
 from hypersearch.storage.rows import floats_from_text, loads, objectives_of
@@ -51,7 +52,7 @@ def summarise_studies(conn: Connection) -> list[StudySummary]:
     out = []
     for s in studies:
         lo, hi = extremes.get(s.id, (None, None))
-        best_value, front_size = lo if s.direction == "minimize" else hi, None
+        best_value, front_size = lo if s.direction == Direction.MINIMIZE else hi, None
         if s.id in judged:
             best_value, front_size = results.get(s.id, (None, 0))
         out.append(
@@ -103,6 +104,6 @@ def _feasible_results(
             out[sid] = (None, len(pareto_front(trials, [o.direction for o in objs])))
             continue
         feasible = [t.value for t in trials if t.feasible and t.has_value]
-        pick = min if objs[0].direction == "minimize" else max
+        pick = min if objs[0].direction == Direction.MINIMIZE else max
         out[sid] = (pick(feasible) if feasible else None, None)  # type: ignore[type-var]
     return out
