@@ -39,13 +39,9 @@ EXPLORE_AFTER = 0
 #: results tie exactly with the best value, the model is re-sampling a flat region that
 #: tells it nothing new, so the next trial is a Sobol point (see docs/samplers.md).
 PLATEAU_WINDOW = 8
-#: Near-repeat avoidance (off by default while measured; docs/samplers.md): a candidate
-#: within this distance of a tried point, in the kernel's metric (length scales as units),
-#: counts as a repeat and the next-best acquisition point is taken instead.
-REPEAT_RADIUS = 0.0
-#: Known-level avoidance (off by default while measured): a value worse than the best that
-#: has come back this many times marks a flat level; a candidate whose nearest tried point
-#: (kernel metric) holds such a level is skipped for the next-best one.
+#: Known-level avoidance (off by default while measured; docs/samplers.md): a value worse
+#: than the best that has come back this many times marks a flat level; a candidate whose
+#: nearest tried point (kernel metric) holds such a level is skipped for the next-best one.
 LEVEL_REPEATS = 0
 
 
@@ -195,7 +191,6 @@ class GPSampler(Sampler):
         max_points: int = 250,
         explore_after: int = EXPLORE_AFTER,
         plateau_window: int = PLATEAU_WINDOW,
-        repeat_radius: float = REPEAT_RADIUS,
         level_repeats: int = LEVEL_REPEATS,
         seed: int | None = None,
     ) -> None:
@@ -216,12 +211,6 @@ class GPSampler(Sampler):
                 f"{PLATEAU_WINDOW} results tie with the best value."
             )
         self.plateau_window = int(plateau_window)
-        if not (math.isfinite(float(repeat_radius)) and float(repeat_radius) >= 0):
-            raise InvalidArgumentError(
-                f"GPSampler: repeat_radius must be a finite number >= 0 (0 turns it off), got "
-                f"{repeat_radius}; it is a distance in length scales, e.g. 0.05."
-            )
-        self.repeat_radius = float(repeat_radius)
         if int(level_repeats) < 0 or int(level_repeats) == 1:
             raise InvalidArgumentError(
                 f"GPSampler: level_repeats must be 0 (off) or a count >= 2, got "
@@ -247,8 +236,6 @@ class GPSampler(Sampler):
             config["explore_after"] = self.explore_after
         if self.plateau_window != PLATEAU_WINDOW:
             config["plateau_window"] = self.plateau_window
-        if self.repeat_radius != REPEAT_RADIUS:
-            config["repeat_radius"] = self.repeat_radius
         if self.level_repeats != LEVEL_REPEATS:
             config["level_repeats"] = self.level_repeats
         return config
@@ -372,7 +359,7 @@ class GPSampler(Sampler):
         score = _Acquisition(gp, best, feas)
         seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.failed]))
         cc, ck = _maximise(score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]])
-        skip = self._skipped(gp, layout, obs, cc, ck, seen_c, seen_k)
+        skip = self._on_known_level(gp, layout, obs, cc, ck)
         fallback = None
         for i in range(len(cc)):  # the best candidate not tried yet
             same = np.all(np.isclose(seen_c, cc[i]), axis=1) & np.all(seen_k == ck[i], axis=1)
@@ -386,29 +373,26 @@ class GPSampler(Sampler):
             return layout.unit(cc[fallback : fallback + 1], ck[fallback : fallback + 1])[0]
         return rng.random(layout.d)
 
-    def _skipped(
+    def _on_known_level(
         self,
         gp: GaussianProcess,
         layout: _Layout,
         obs: Observations,
         cc: np.ndarray,
         ck: np.ndarray,
-        seen_c: np.ndarray,
-        seen_k: np.ndarray,
     ) -> np.ndarray:
-        """Which candidates the repeat rules skip: within ``repeat_radius`` of a tried
-        point, or whose nearest tried point holds a worse value seen ``level_repeats`` times."""
+        """Which candidates lie on a known flat level: their nearest tried point (in the
+        kernel's metric) holds a value worse than the best that has come back
+        ``level_repeats`` times (a plateau or corner the model keeps re-sampling)."""
         skip = np.zeros(len(cc), dtype=bool)
-        if self.repeat_radius > 0 and len(seen_c):
-            near = gp.distances(cc, ck, seen_c, seen_k).min(axis=1)
-            skip |= near < self.repeat_radius
-        if self.level_repeats and len(obs.loss):
-            values, counts = np.unique(obs.loss, return_counts=True)
-            levels = values[(counts >= self.level_repeats) & (values > values[0])]
-            if len(levels):
-                oc, ok = layout.features(obs.x)
-                nearest = np.argmin(gp.distances(cc, ck, oc, ok), axis=1)
-                skip |= np.isin(obs.loss[nearest], levels)
+        if not self.level_repeats or not len(obs.loss):
+            return skip
+        values, counts = np.unique(obs.loss, return_counts=True)
+        levels = values[(counts >= self.level_repeats) & (values > values[0])]
+        if len(levels):
+            oc, ok = layout.features(obs.x)
+            nearest = np.argmin(gp.distances(cc, ck, oc, ok), axis=1)
+            skip = np.isin(obs.loss[nearest], levels)
         return skip
 
 
