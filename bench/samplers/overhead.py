@@ -7,12 +7,15 @@ directly, then ``--repeats`` ask+tell cycles are timed (the median is reported).
 on an in-memory study (SQLite in memory, as ``create_study()`` without storage), Optuna's on
 its in-memory storage. Prints a markdown table. ``--cpu-time`` times with the process's CPU
 time instead of the wall clock: on a machine shared with other jobs that is what an idle
-core would take (everything runs single-threaded here).
+core would take (everything runs single-threaded here). ``--round 2 --options
+'{"level_repeats": 3}'`` times the GP on values read to 0.01 (many repeated levels, so the
+known-level rule does its work) with GP options.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import statistics
 import time
@@ -37,16 +40,22 @@ SPACE = Space(
 )
 
 
+ROUND: int | None = None  # decimals the values are read to (--round), None: exact
+
+
 def _value(u: np.ndarray) -> float:
-    return float(np.sum((u - 0.3) ** 2))
+    value = float(np.sum((u - 0.3) ** 2))
+    return value if ROUND is None else round(value, ROUND)
 
 
-def time_ours(sampler: str, n: int, repeats: int) -> float:
+def time_ours(sampler: str, n: int, repeats: int, options: dict[str, Any] | None = None) -> float:
     import hypersearch as hs
 
-    # The GP with its safeguard off: a stalled random history would otherwise get Sobol
-    # points on odd trial numbers, and the model's cost is what is timed here.
-    spec: Any = {"name": "gp", "explore_after": 0} if sampler == "gp" else sampler
+    # The GP with its safeguards off: a stalled random history would otherwise get Sobol
+    # points on odd trial numbers (and values read to --round tie with the best), and the
+    # model's cost is what is timed here.
+    gp = {"name": "gp", "explore_after": 0, **({"plateau_window": 0} if ROUND else {})}
+    spec: Any = {**gp, **(options or {})} if sampler == "gp" else sampler
     study = hs.create_study(space=SPACE, sampler=spec, seed=0)
     rng = np.random.default_rng(0)
     for u in rng.random((n, len(SPACE))):
@@ -97,7 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         default=["random", "tpe", "gp", "auto", "optuna_tpe", "optuna_tpe_mv", "optuna_gp"],
     )
     ap.add_argument("--cpu-time", action="store_true", help="process CPU time, not wall time")
+    ap.add_argument("--round", type=int, default=None, help="read values to these decimals")
+    ap.add_argument("--options", default="{}", help="JSON options for our gp sampler")
     args = ap.parse_args(argv)
+    global ROUND
+    ROUND = args.round
+    options = json.loads(args.options)
     if args.cpu_time:
         global CLOCK
         CLOCK = time.process_time
@@ -108,8 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         for n in args.sizes:
             if name in ("gp", "optuna_gp") and n > 1000:
                 continue  # a GP over 10,000 trials is not what anyone should run
-            fn = time_optuna if name.startswith("optuna") else time_ours
-            rows.setdefault(name, {})[n] = fn(name, n, args.repeats)
+            if name.startswith("optuna"):
+                rows.setdefault(name, {})[n] = time_optuna(name, n, args.repeats)
+            else:
+                rows.setdefault(name, {})[n] = time_ours(name, n, args.repeats, options)
             print(f"{name:14s} n={n:6d}  {rows[name][n] * 1e3:8.1f} ms", flush=True)
     print()
     print("| sampler | " + " | ".join(f"{n:,} trials" for n in args.sizes) + " |")

@@ -28,7 +28,9 @@ import numpy as np
 from bench.samplers.run import SUITE_OUT, run_one, suite_problems
 
 
-def first_trigger(losses: list[float], window: int, rule: str = "best") -> int | None:
+def first_trigger(
+    losses: list[float], window: int, rule: str = "best", recent: int = 8
+) -> int | None:
     """The first trial number at which the GP's plateau condition holds (None: never).
 
     ``rule="best"``: half of the last ``window`` results tie with the best value (the
@@ -36,12 +38,16 @@ def first_trigger(losses: list[float], window: int, rule: str = "best") -> int |
     worse than the best and the best-tie condition does not hold -- the first trial at which
     a run recorded with the ``best`` rule would change under the rule that adds it.
     ``rule="repeats"``: some value worse than the best has come back ``window`` times (the
-    GP's known-level rule, ``level_repeats``)."""
+    GP's known-level rule, ``level_repeats``); ``rule="recent"``: the same among the last
+    ``recent`` results only (``level_window``)."""
     done: list[float] = []
     for n, loss in enumerate(losses):
-        if rule == "repeats" and done:
-            values, counts = np.unique(done, return_counts=True)
-            if bool(np.any((counts >= window) & (values > values[0]))):
+        if rule in ("repeats", "recent") and done:
+            values, counts = np.unique(
+                done if rule == "repeats" else done[-recent:], return_counts=True
+            )
+            counts[values <= min(done)] = 0
+            if bool(np.any(counts >= window)):
                 return n
         if window and len(done) >= 2 * window:
             last = np.array(done[-window:])
@@ -68,7 +74,7 @@ def main() -> None:
     ap.add_argument("--check", type=int, default=2)
     ap.add_argument(
         "--rule",
-        choices=("best", "level", "repeats"),
+        choices=("best", "level", "repeats", "recent"),
         default="best",
         help="which condition decides the reruns (see first_trigger); the code run is HEAD's",
     )

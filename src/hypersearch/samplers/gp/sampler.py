@@ -43,6 +43,9 @@ PLATEAU_WINDOW = 8
 #: than the best that has come back this many times marks a flat level; a candidate whose
 #: nearest tried point (kernel metric) holds such a level is skipped for the next-best one.
 LEVEL_REPEATS = 0
+#: With ``level_window=w`` the repeats are counted among the last ``w`` finished results
+#: only (the model is returning to the level now); 0 counts the whole history.
+LEVEL_WINDOW = 0
 
 
 def _stalled(ctx: SamplingContext, patience: int) -> bool:
@@ -73,6 +76,25 @@ def _on_plateau(ctx: SamplingContext, window: int) -> bool:
         return False
     ties = np.isclose(values[-window:], values.min(), rtol=1e-9, atol=0.0)
     return int(ties.sum()) * 2 >= window
+
+
+def _recent_levels(ctx: SamplingContext, repeats: int, window: int) -> np.ndarray | None:
+    """Values worse than the best that came back ``repeats`` times among the last
+    ``window`` finished results (by trial number); None when ``window`` is 0 (the whole
+    history counts, in ``propose``)."""
+    if not repeats or not window:
+        return None
+    values = np.array(
+        [
+            to_loss(float(t.value), ctx.direction)
+            for t in sorted(ctx.trials, key=lambda t: t.number)
+            if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
+    )
+    if not len(values):
+        return np.zeros(0)
+    recent, counts = np.unique(values[-window:], return_counts=True)
+    return np.asarray(recent[(counts >= repeats) & (recent > values.min())])
 
 
 class _Layout:
@@ -192,6 +214,7 @@ class GPSampler(Sampler):
         explore_after: int = EXPLORE_AFTER,
         plateau_window: int = PLATEAU_WINDOW,
         level_repeats: int = LEVEL_REPEATS,
+        level_window: int = LEVEL_WINDOW,
         seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
@@ -217,6 +240,12 @@ class GPSampler(Sampler):
                 f"{level_repeats}; e.g. 3 skips candidates next to a worse value seen 3 times."
             )
         self.level_repeats = int(level_repeats)
+        if int(level_window) < 0:
+            raise InvalidArgumentError(
+                f"GPSampler: level_window must be 0 (the whole history) or a number of recent "
+                f"trials, got {level_window}; e.g. 8 counts repeats among the last 8 results."
+            )
+        self.level_window = int(level_window)
         self._said: set[str] = set()
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
@@ -238,6 +267,8 @@ class GPSampler(Sampler):
             config["plateau_window"] = self.plateau_window
         if self.level_repeats != LEVEL_REPEATS:
             config["level_repeats"] = self.level_repeats
+        if self.level_window != LEVEL_WINDOW:
+            config["level_window"] = self.level_window
         return config
 
     def _say(self, key: str, message: str, *args: Any) -> None:
@@ -310,7 +341,8 @@ class GPSampler(Sampler):
                 self.explore_after,
             )
             return self._sobol.sample(ctx)
-        u = self.propose(ctx.space, obs, trial_rng(self.seed, ctx.number, "gp"))
+        levels = _recent_levels(ctx, self.level_repeats, self.level_window)
+        u = self.propose(ctx.space, obs, trial_rng(self.seed, ctx.number, "gp"), levels=levels)
         return ctx.space.decode(u)
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
@@ -329,8 +361,16 @@ class GPSampler(Sampler):
         pick = rng.choice(len(rest), size=self.max_points - n_best, replace=False)
         return np.concatenate([order[:n_best], rest[np.sort(pick)]])
 
-    def propose(self, space: Space, obs: Observations, rng: np.random.Generator) -> np.ndarray:
-        """One point of the unit cube maximising log-EI (times feasibility) under the GP."""
+    def propose(
+        self,
+        space: Space,
+        obs: Observations,
+        rng: np.random.Generator,
+        *,
+        levels: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One point of the unit cube maximising log-EI (times feasibility) under the GP;
+        ``levels``: known flat values to keep away from (default: from ``level_repeats``)."""
         layout = self._layout(space)
         keep = self._subset(obs, rng)
         x, loss = obs.x[keep], obs.loss[keep]
@@ -359,7 +399,7 @@ class GPSampler(Sampler):
         score = _Acquisition(gp, best, feas)
         seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.failed]))
         cc, ck = _maximise(score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]])
-        skip = self._on_known_level(gp, layout, obs, cc, ck)
+        skip = self._on_known_level(gp, layout, obs, cc, ck, levels)
         fallback = None
         for i in range(len(cc)):  # the best candidate not tried yet
             same = np.all(np.isclose(seen_c, cc[i]), axis=1) & np.all(seen_k == ck[i], axis=1)
@@ -380,6 +420,7 @@ class GPSampler(Sampler):
         obs: Observations,
         cc: np.ndarray,
         ck: np.ndarray,
+        levels: np.ndarray | None = None,
     ) -> np.ndarray:
         """Which candidates lie on a known flat level: their nearest tried point (in the
         kernel's metric) holds a value worse than the best that has come back
@@ -387,8 +428,9 @@ class GPSampler(Sampler):
         skip = np.zeros(len(cc), dtype=bool)
         if not self.level_repeats or not len(obs.loss):
             return skip
-        values, counts = np.unique(obs.loss, return_counts=True)
-        levels = values[(counts >= self.level_repeats) & (values > values[0])]
+        if levels is None:
+            values, counts = np.unique(obs.loss, return_counts=True)
+            levels = values[(counts >= self.level_repeats) & (values > values[0])]
         if len(levels):
             oc, ok = layout.features(obs.x)
             nearest = np.argmin(gp.distances(cc, ck, oc, ok), axis=1)
