@@ -41,7 +41,7 @@ ALLOWED = {
     ("keras/tuner.py", "_is_compiled"): (
         "Keras releases without the public `compiled` flag keep it only there; probed last"
     ),
-    ("sklearn.py", "_accept_sample_weight"): (
+    ("sklearn/scoring.py", "_accept_sample_weight"): (
         "scikit-learn scorers say whether they take sample_weight only there; probed, with "
         "the signature as fallback"
     ),
