@@ -430,5 +430,9 @@ def test_level_repeats_is_validated_and_stored_only_when_changed() -> None:
     for bad in (1, -1):
         with pytest.raises(hs.InvalidArgumentError, match="level_repeats must be 0"):
             GPSampler(level_repeats=bad)
+    with pytest.raises(hs.InvalidArgumentError, match="level_window must be 0"):
+        GPSampler(level_window=-1)
     assert "level_repeats" not in GPSampler(seed=0).config()
+    assert "level_window" not in GPSampler(seed=0).config()
+    assert make_sampler(GPSampler(seed=0, level_window=8).config()).config()["level_window"] == 8
     assert make_sampler(GPSampler(seed=0, level_repeats=4).config()).config()["level_repeats"] == 4
