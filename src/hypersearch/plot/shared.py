@@ -293,7 +293,7 @@ class ColorRange:
             return None
         t = (v - self.lo) / (self.hi - self.lo) if self.hi > self.lo else 0.5
         t = max(0.0, min(1.0, t))
-        if self.direction == "minimize":
+        if self.direction == Direction.MINIMIZE:
             t = 1 - t
         return min(len(VIRIDIS) - 1, math.floor(t * len(VIRIDIS)))
 
@@ -307,7 +307,7 @@ class ColorRange:
 
     def colorscale(self) -> list[tuple[float, str]]:
         """The ten viridis bands as a stepped Plotly colour scale, reversed when low is good."""
-        bands = VIRIDIS[::-1] if self.direction == "minimize" else VIRIDIS
+        bands = VIRIDIS[::-1] if self.direction == Direction.MINIMIZE else VIRIDIS
         n = len(bands)
         out: list[tuple[float, str]] = []
         for i, c in enumerate(bands):
@@ -315,7 +315,7 @@ class ColorRange:
         return out
 
     def caption(self, what: str) -> str:
-        low_good = " (low is good)" if self.direction == "minimize" else ""
+        low_good = " (low is good)" if self.direction == Direction.MINIMIZE else ""
         clip = "<br>5th–95th<br>percentile" if self.clipped else ""
         return f"{what}{low_good}{clip}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypersearch.direction import Direction
 from hypersearch.plot.shared import VIRIDIS, Axis, ColorRange, format_number
 
 STATE_COLORS = {
@@ -46,9 +47,9 @@ def axis_spec(axis: Axis, title: str | None = None, *, count: int = 5) -> dict[s
 
 def colorbar_spec(cr: ColorRange, title: str) -> dict[str, Any]:
     """The colour legend: worst to best, the numbers at each end, whether the range is clipped."""
-    worst, best = (cr.hi, cr.lo) if cr.direction == "minimize" else (cr.lo, cr.hi)
+    worst, best = (cr.hi, cr.lo) if cr.direction == Direction.MINIMIZE else (cr.lo, cr.hi)
     return {
-        "title": title + (" (low is good)" if cr.direction == "minimize" else ""),
+        "title": title + (" (low is good)" if cr.direction == Direction.MINIMIZE else ""),
         "colors": list(VIRIDIS),
         "worst": format_number(worst),
         "best": format_number(best),

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hypersearch.direction import Direction
 from hypersearch.space import Param, Space
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -97,7 +98,7 @@ _INFRASTRUCTURE_FAILURES = ("worker lost", "interrupted", "lost")
 
 def to_loss(value: float, direction: str) -> float:
     """Minimise inside: a value as a loss (lower is better)."""
-    return value if direction == "minimize" else -value
+    return Direction(direction).to_loss(value)
 
 
 def is_infeasible_failure(trial: TrialRecord) -> bool:

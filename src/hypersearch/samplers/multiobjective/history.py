@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hypersearch.direction import Direction
 from hypersearch.pareto import (
     crowding_distance,
     hypervolume_contributions,
@@ -70,7 +71,7 @@ def _losses_of(t: TrialRecord, directions: Sequence[str]) -> tuple[float, ...] |
     for v, d in zip(raw, directions, strict=True):
         if v is None or not math.isfinite(float(v)):
             return None
-        out.append(float(v) if d == "minimize" else -float(v))
+        out.append(Direction(d).to_loss(float(v)))
     return tuple(out)
 
 
