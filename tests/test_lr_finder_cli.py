@@ -86,3 +86,12 @@ def test_cli_output_fits_the_terminal(module, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert all(len(line) <= 60 for line in out.splitlines()), out
     assert out.startswith("suggestion: ") and "\nrun: " in out and "\nreason: " in out
+
+
+def test_cli_error_never_shows_the_storage_password(module, capsys):
+    """A password typed with a raw ``@`` (not ``%40``) is hidden whole in the error."""
+    url = "postgresql://bob:p@ss@127.0.0.1:1/db"  # nothing listens on port 1: refused at once
+    assert main(["lr-find", "lrsetup:setup", "--study", "s", "--storage", url]) == 1
+    err = capsys.readouterr().err
+    assert "error: " in err and "p@ss" not in err and "ss@" not in err
+    assert "write each '@' there as %40" in err

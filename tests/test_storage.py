@@ -199,6 +199,7 @@ def test_other_databases_are_refused_with_the_supported_urls() -> None:
     [
         ("postgresql://bob:s3cret@db.example:5432/hs", "postgresql://bob:***@db.example:5432/hs"),
         ("postgresql+psycopg://bob:p%40ss:w0rd@host/hs", "postgresql+psycopg://bob:***@host/hs"),
+        ("postgresql://bob:p@ss@host/hs", "postgresql://bob:***@host/hs"),  # raw @: all hidden
         ("postgresql://bob@host/hs", "postgresql://bob@host/hs"),
         ("postgresql://host/hs", "postgresql://host/hs"),
         ("sqlite:///tmp/study.db", "sqlite:///tmp/study.db"),
@@ -207,6 +208,12 @@ def test_other_databases_are_refused_with_the_supported_urls() -> None:
 )
 def test_redact_url_hides_passwords(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_a_raw_at_sign_in_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="%40") as info:
+        get_storage("postgresql://bob:p@ss@127.0.0.1:1/db")
+    assert "ss@" not in str(info.value) and "bob:***@127.0.0.1:1/db" in str(info.value)
 
 
 def test_passwords_never_appear_in_storage_errors() -> None:

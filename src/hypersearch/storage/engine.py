@@ -72,14 +72,21 @@ def remedy(message: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Hide the password of a database URL: ``postgresql://u:***@host/db``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """Hide the password of a database URL: ``postgresql://u:***@host/db``. Up to the last
+    ``@``: a password typed with a raw ``@`` (not ``%40``) is hidden whole, never in part."""
+    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url)
 
 
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
         return f"sqlite:///{url}"
+    if url.split("://", 1)[1].split("/", 1)[0].count("@") > 1:
+        # drivers would read the rest of the password as the host name and print it
+        raise InvalidArgumentError(
+            f"Storage URL {redact_url(url)!r} has a raw '@' in its user name or password; "
+            "write each '@' there as %40 (and a ':' as %3A)."
+        )
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url

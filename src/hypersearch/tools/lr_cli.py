@@ -82,7 +82,9 @@ def cli_main(args: Any, storage_url: str) -> int:
     try:
         return run_cli(args, storage_url)
     except (HypersearchError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from hypersearch.cli_common import scrub  # the storage's password never reaches a log
+
+        print(f"error: {scrub(str(exc), storage_url)}", file=sys.stderr)
         return 1
 
 
