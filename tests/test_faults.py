@@ -440,7 +440,10 @@ def test_eight_processes_on_one_sqlite_file(tmp_path: Path) -> None:
     trials = study.trials
     assert len(trials) == 60 and all(t.state is TrialState.COMPLETE for t in trials)
     assert len({(t.params["a"], t.params["b"]) for t in trials}) == 60
-    assert len({t.pid for t in trials}) >= 4
+    # Several writers shared the file. Not "all eight": spawned workers start over seconds on a
+    # loaded 2-core machine, and the first ones may take most of 60 instant trials (seen: 7
+    # workers, three with one trial each; a full suite beside other jobs once gave fewer than 4).
+    assert len({t.pid for t in trials}) >= 2
 
 
 # ------------------------------------------------------------------------- retries
