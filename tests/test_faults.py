@@ -332,8 +332,15 @@ def test_a_frozen_worker_loses_its_trial_and_carries_on(tmp_path: Path) -> None:
         while not busy and time.monotonic() < deadline:
             time.sleep(0.1)
             busy = sorted(_running_worker_pids(url) & set(_children(parent.pid)))
-        assert busy, "no worker started a trial within 60 s"
-        os.kill(busy[0], signal.SIGSTOP)
+            if busy:
+                # Frozen, it must still hold a RUNNING trial: between the read above and the
+                # signal it may have finished that one (trials last 0.3 s), and a worker frozen
+                # between trials leaves nothing to reap. Then let it go and pick again.
+                os.kill(busy[0], signal.SIGSTOP)
+                if busy[0] not in _running_worker_pids(url):
+                    os.kill(busy[0], signal.SIGCONT)
+                    busy = []
+        assert busy, "no worker was frozen inside a trial within 60 s"
         time.sleep(2 * grace + 1.0)  # others reap its trial meanwhile
         os.kill(busy[0], signal.SIGCONT)
         out, err = parent.communicate(timeout=120)
