@@ -15,6 +15,8 @@ import sysconfig
 from pathlib import Path
 from urllib.parse import unquote
 
+from hypersearch.storage.engine import url_userinfo
+
 __all__ = [
     "DEFAULT_STORAGE",
     "ENV_STORAGE",
@@ -35,13 +37,8 @@ def storage_url(given: str | None) -> str:
 
 def _secrets(url: str) -> list[str]:
     """The password in ``url`` (as written and decoded), to scrub from any message."""
-    if "://" not in url:
-        return []
-    netloc = url.split("://", 1)[1].split("/", 1)[0]
-    if "@" not in netloc:
-        return []
-    userinfo = netloc.rsplit("@", 1)[0]
-    if ":" not in userinfo:
+    userinfo = url_userinfo(url)
+    if userinfo is None or ":" not in userinfo:
         return []
     password = userinfo.split(":", 1)[1]
     return [s for s in {password, unquote(password)} if s]

@@ -36,6 +36,7 @@ __all__ = [
     "normalise_url",
     "redact_url",
     "retry_window",
+    "url_userinfo",
 ]
 
 T = TypeVar("T")
@@ -77,11 +78,19 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url)
 
 
+def url_userinfo(url: str) -> str | None:
+    """The ``user:password`` part of a URL (before the host's last ``@``), or None."""
+    if "://" not in url:
+        return None
+    netloc = url.split("://", 1)[1].split("/", 1)[0]
+    return netloc.rsplit("@", 1)[0] if "@" in netloc else None
+
+
 def normalise_url(url: str) -> str:
     """Accept plain file paths and ``postgresql://`` URLs; pick the drivers we ship with."""
     if "://" not in url:
         return f"sqlite:///{url}"
-    if url.split("://", 1)[1].split("/", 1)[0].count("@") > 1:
+    if "@" in (url_userinfo(url) or ""):
         # drivers would read the rest of the password as the host name and print it
         raise InvalidArgumentError(
             f"Storage URL {redact_url(url)!r} has a raw '@' in its user name or password; "
