@@ -2,6 +2,7 @@
 
     nice .venv/bin/python -m bench.samplers.run --suite all      # the suite (see README)
     nice .venv/bin/python -m bench.samplers.run --seeds 3 --problems branin hartmann6
+    nice .venv/bin/python -m bench.samplers.run --suite development --first-seed 10 --seeds 10
 
 Each (problem, optimizer, seed) runs ``--trials`` sequential trials with ask/tell and
 records every loss (failures as inf) and every ask time, one JSON line per run in
@@ -243,7 +244,13 @@ def main(argv: list[str] | None = None) -> None:
         help="the problems of bench/samplers/split.json (default out: suite.jsonl)",
     )
     ap.add_argument("--optimizers", nargs="+", default=None)
-    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seeds", type=int, default=10, help="how many seeds")
+    ap.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds run are first-seed .. first-seed + seeds - 1 (e.g. 10 to add seeds 10-19)",
+    )
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
@@ -267,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     jobs = [
         (p, o, s, args.trials, args.options)
         for problems in groups
-        for s in range(args.seeds)
+        for s in range(args.first_seed, args.first_seed + args.seeds)
         for p in problems
         for o in optimizers
         if (p, o, s, args.trials) not in done
