@@ -15,7 +15,7 @@ hyperparameters only when the data grew by half since the last fit.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,11 @@ _REFIT_GROWTH = 1.5
 #: step of ``LOCAL_SCALE`` (unit cube).
 LOCAL_TOP = 5
 LOCAL_SCALE = 0.08
+#: What a curve contributes at a resource: "best" (its best value so far) or "at" (under
+#: study: its value there, so a fidelity whose early values mislead is not taken at its word).
+CURVE_VALUE = "best"
+#: Two encoded configurations closer than this in every coordinate are the same one.
+_SAME = 1e-9
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,16 @@ class Curve:
 
 
 def _best_up_to(values: Mapping[int, float], resource: int) -> float | None:
-    """Best (lowest) finite value up to the first step >= ``resource``; None if never reached."""
+    """The curve's value at ``resource`` (its first finite report at a step >= ``resource``),
+    or with ``CURVE_VALUE = "best"`` the best (lowest) finite value up to that step; None if
+    never reached."""
     reached = [s for s in values if s >= resource]
     if not reached:
         return None
     first = min(reached)
+    if CURVE_VALUE == "at":
+        v = values[first]
+        return v if math.isfinite(v) else None
     seen = [v for s, v in values.items() if s <= first and math.isfinite(v)]
     return min(seen) if seen else None
 
@@ -148,11 +158,18 @@ class CurveModel:
         n_random: int = 256,
         n_local: int = 128,
         resource: float | None = None,
+        snap: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray:
         """The candidate with the highest expected improvement at ``resource`` (default: full
         training) over the best predicted value there of the ``observed`` configurations;
         candidates are uniform draws and perturbations of the five configurations predicted
-        best."""
+        best.
+
+        ``snap`` maps candidates to the points their configurations encode to (integers and
+        choices take one value per cell): candidates are scored there, and one whose
+        configuration was already tried is passed over — on a deterministic objective a
+        repeat teaches nothing and costs a training (corners of integer spaces drew the same
+        configuration again and again)."""
         d = observed.shape[1]
         at = self.max_resource if resource is None else resource
         mean_obs, _ = self.predict(observed, at)
@@ -161,8 +178,16 @@ class CurveModel:
         picks = top[rng.integers(0, len(top), n_local)]
         local = picks + rng.normal(0.0, LOCAL_SCALE, (n_local, d))
         cand = np.clip(np.vstack([rng.random((n_random, d)), local]), 0.0, 1.0 - 1e-12)
+        if snap is not None:
+            cand = snap(cand)
         mean, var = self.predict(cand, at)
-        return np.asarray(cand[int(np.argmax(log_ei(mean, var, best)))])
+        score = log_ei(mean, var, best)
+        if snap is not None:
+            tried = (np.abs(cand[:, None, :] - observed[None, :, :]) <= _SAME).all(axis=2)
+            score = np.where(tried.any(axis=1), -np.inf, score)
+            if not np.isfinite(score).any():  # every candidate was tried: a fresh random one
+                return np.asarray(snap(rng.random((1, d)))[0])
+        return np.asarray(cand[int(np.argmax(score))])
 
     def predicted_final(self, x: np.ndarray) -> np.ndarray:
         """Posterior mean at full training (transformed scale; lower is better)."""

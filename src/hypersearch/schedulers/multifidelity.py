@@ -16,7 +16,7 @@ beat the stopping form (``pause=False``) at every budget, although it repeats so
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from hypersearch.samplers.base import trial_rng
 from hypersearch.schedulers.base import Decision, SchedulerContext, TrialPlan, Verdict
 from hypersearch.schedulers.curves import lineage_curves
 from hypersearch.schedulers.hyperband import ASHA, promotion_key
+from hypersearch.space import Space
 from hypersearch.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
@@ -57,6 +58,19 @@ TOP_RUNG_MIN_PROMOTED = 1
 #: "model" (under study: the model's predicted full-training value, once a configuration
 #: has been fully trained, so the ranking can learn where low rungs mislead).
 RUNG_RANK = "value"
+#: Score candidate configurations at the values they decode to and never propose one already
+#: tried (under study; see ``CurveModel.propose``).
+SNAP = False
+
+
+def snapper(space: Space) -> Callable[[np.ndarray], np.ndarray]:
+    """Unit-cube points -> the encodings of the configurations they decode to (an integer or a
+    choice has one point per value), so equal configurations compare equal."""
+
+    def snap(u: np.ndarray) -> np.ndarray:
+        return np.array([space.encode(space.decode(row)) for row in u])
+
+    return snap
 
 
 def derived_resources(
@@ -212,7 +226,9 @@ class MultiFidelity(ASHA):
             if self.model.fit([c for _, c in history], rng):
                 observed = np.array([c.x for _, c in history])
                 level = self._acquisition_level([c for _, c in history], len(space))
-                x = self.model.propose(observed, rng, resource=level)
+                x = self.model.propose(
+                    observed, rng, resource=level, snap=snapper(space) if SNAP else None
+                )
                 return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model"})
         return TrialPlan(
             params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
