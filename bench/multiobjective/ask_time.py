@@ -2,11 +2,13 @@
 500 trials within 1 s).
 
     .venv/bin/python -m bench.multiobjective.ask_time [--trials 500] [--repeats 5]
+    .venv/bin/python -m bench.multiobjective.ask_time --samplers ehvi,parego --trials 100 \
+        --problem dtlz2_2obj
 
-The history is ``--trials`` finished trials of DTLZ2 with 3 objectives (7 inputs) at random
-points; each sampler is asked for the next trial ``--repeats`` times, as a study asks it
-(``Sampler.sample`` on a ``SamplingContext`` holding the records). Prints the median and the
-worst, in wall-clock and CPU seconds.
+The history is ``--trials`` finished trials of ``--problem`` (default DTLZ2 with 3
+objectives, 7 inputs) at random points; each sampler is asked for the next trial
+``--repeats`` times, as a study asks it (``Sampler.sample`` on a ``SamplingContext`` holding
+the records). Prints the median and the worst, in wall-clock and CPU seconds.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--samplers", default="auto,motpe")
+    ap.add_argument("--problem", default="dtlz2_3obj")
     args = ap.parse_args()
-    problem = get("dtlz2_3obj")
+    problem = get(args.problem)
     rng = np.random.default_rng(0)
     trials = []
     for k in range(args.trials):
@@ -54,7 +57,8 @@ def main() -> None:
             wall.append(time.perf_counter() - w0)
             cpu.append(time.process_time() - c0)
         print(
-            f"{name}: 3 objectives, {args.trials} trials: ask median {np.median(wall):.3f} s "
+            f"{name}: {len(problem.directions)} objectives, {args.trials} trials: "
+            f"ask median {np.median(wall):.3f} s "
             f"(worst {max(wall):.3f} s) wall, median {np.median(cpu):.3f} s CPU"
         )
 

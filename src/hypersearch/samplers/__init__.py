@@ -16,11 +16,12 @@ from hypersearch.samplers.sobol import SobolSampler
 if TYPE_CHECKING:
     from hypersearch.samplers.auto import AutoSampler
     from hypersearch.samplers.gp import GPSampler
-    from hypersearch.samplers.multiobjective import MOTPESampler, ParEGOSampler
+    from hypersearch.samplers.multiobjective import EHVISampler, MOTPESampler, ParEGOSampler
     from hypersearch.samplers.tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
+    "EHVISampler",
     "GPSampler",
     "GridSampler",
     "MOTPESampler",
@@ -40,6 +41,7 @@ __all__ = [
 # use, so `import hypersearch` and every worker process of a random or grid search start fast.
 _LAZY = {
     "AutoSampler": "hypersearch.samplers.auto",
+    "EHVISampler": "hypersearch.samplers.multiobjective",
     "GPSampler": "hypersearch.samplers.gp",
     "MOTPESampler": "hypersearch.samplers.multiobjective",
     "ParEGOSampler": "hypersearch.samplers.multiobjective",
@@ -47,6 +49,7 @@ _LAZY = {
 }
 _NAMES = {
     "auto": "AutoSampler",
+    "ehvi": "EHVISampler",
     "gp": "GPSampler",
     "motpe": "MOTPESampler",
     "parego": "ParEGOSampler",

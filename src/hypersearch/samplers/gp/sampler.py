@@ -7,8 +7,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import log_ndtr
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import (
@@ -21,16 +19,21 @@ from hypersearch.samplers.base import (
     trial_rng,
 )
 from hypersearch.samplers.gp.acquisition import log_ei, log_ei_with_grad
+from hypersearch.samplers.gp.candidates import (
+    FeasibilityModel,
+    InputLayout,
+    feasibility_model,
+    maximise_acquisition,
+)
 from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
 from hypersearch.samplers.sobol import SobolSampler
-from hypersearch.space import Choice, Param, Space
+from hypersearch.space import Param, Space
 from hypersearch.trial import TrialState
 
-__all__ = ["GPSampler"]
+__all__ = ["GPSampler", "standardised_losses"]
 
 logger = logging.getLogger("hypersearch")
 
-_MAX_SNAP = 5000
 #: Trials without improvement before Sobol points are interleaved (the safeguard; see
 #: docs/samplers.md). Off by default: on the development half of the sampler suite it cost
 #: more (mean score at 50 trials 75.5 with 5, 77.4 with 10) than it saved (85.0 without).
@@ -98,58 +101,6 @@ def _recent_levels(ctx: SamplingContext, repeats: int, window: int) -> np.ndarra
     return np.asarray(recent[(counts >= repeats) & (recent > values.min())])
 
 
-class _Layout:
-    """How a space maps to the GP's inputs: numeric parameters as continuous coordinates
-    (snapped to the cell centres of discrete ones), choices as category codes, single-value
-    parameters left out."""
-
-    def __init__(self, space: Space) -> None:
-        self.d = len(space)
-        self.num: list[int] = []
-        self.snaps: list[np.ndarray | None] = []
-        self.cat: list[int] = []
-        self.k: list[int] = []
-        for j, p in enumerate(space.values()):
-            if p.cardinality == 1:
-                continue
-            if isinstance(p, Choice):
-                self.cat.append(j)
-                self.k.append(p.cardinality)
-                continue
-            self.num.append(j)
-            count = p.cardinality
-            if count is not None and count <= _MAX_SNAP:
-                self.snaps.append(np.unique([p.encode(v) for v in p.grid(None)]))
-            else:
-                self.snaps.append(None)
-
-    @property
-    def only_categorical(self) -> bool:
-        return not self.num and bool(self.cat)
-
-    def snap(self, xc: np.ndarray) -> np.ndarray:
-        out = xc.copy()
-        for c, grid in enumerate(self.snaps):
-            if grid is None or len(grid) < 2:
-                continue
-            mids = 0.5 * (grid[1:] + grid[:-1])
-            out[:, c] = grid[np.searchsorted(mids, xc[:, c])]
-        return out
-
-    def features(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xc = self.snap(u[:, self.num])
-        k = np.array(self.k, dtype=float)
-        xk = np.minimum(np.floor(u[:, self.cat] * k), k - 1).astype(float)
-        return xc, xk
-
-    def unit(self, xc: np.ndarray, xk: np.ndarray) -> np.ndarray:
-        u = np.full((len(xc), self.d), 0.5)
-        u[:, self.num] = xc
-        if self.cat:
-            u[:, self.cat] = (xk + 0.5) / np.array(self.k, dtype=float)
-        return u
-
-
 def _transform(loss: np.ndarray) -> tuple[np.ndarray, int]:
     """Standardised losses, with the bad tail squashed, and how many values were squashed.
 
@@ -177,6 +128,12 @@ def _transform(loss: np.ndarray) -> tuple[np.ndarray, int]:
 
         return np.asarray(ndtri((rankdata(loss) - 0.5) / len(y))), int(over.sum())
     return centred / (sd if sd > 0 else 1.0), int(over.sum())
+
+
+def standardised_losses(loss: np.ndarray) -> tuple[np.ndarray, int]:
+    """What the GP is fitted on: the losses standardised with the bad tail squashed, and
+    how many were squashed (public for samplers that fit one GP per objective)."""
+    return _transform(loss)
 
 
 class GPSampler(Sampler):
@@ -254,7 +211,7 @@ class GPSampler(Sampler):
         self._said: set[str] = set()
         self._sobol = SobolSampler(seed=self.seed)
         self._cache = EncodingCache()
-        self._layouts: tuple[Space, _Layout] | None = None
+        self._layouts: tuple[Space, InputLayout] | None = None
         self._warned = False
         from hypersearch.samplers.tpe import TPESampler
 
@@ -294,9 +251,9 @@ class GPSampler(Sampler):
             return self.n_startup
         return min(max(len(space) + 1, 5), 10)
 
-    def _layout(self, space: Space) -> _Layout:
+    def _layout(self, space: Space) -> InputLayout:
         if self._layouts is None or self._layouts[0] != space:
-            self._layouts = (space, _Layout(space))
+            self._layouts = (space, InputLayout(space))
         return self._layouts[1]
 
     def sample(self, ctx: SamplingContext) -> dict[str, Any]:
@@ -392,7 +349,7 @@ class GPSampler(Sampler):
         gp = fit_gp(xc, xk, y, rng, restarts=1 if len(y) < 60 else 0)
         # Noisy-EI incumbent: the best posterior mean at a tried point (not a lucky draw).
         best = float(min(gp.predict(xc, xk)[0].min(), y.max()))
-        feas = _feasibility(gp, obs, layout)
+        feas = feasibility_model(gp.lengthscales, obs.x, obs.failed, layout)
         if len(obs.failed):  # failures look like the worst value seen: EI avoids them
             fc, fk = layout.features(obs.failed)
             gp = gp.condition_on(fc, fk, np.full(len(fc), float(y.max())))
@@ -403,7 +360,9 @@ class GPSampler(Sampler):
 
         score = _Acquisition(gp, best, feas)
         seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.failed]))
-        cc, ck = _maximise(score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]])
+        cc, ck = maximise_acquisition(
+            score, layout, rng, xc[np.argsort(y)[:5]], xk[np.argsort(y)[:5]]
+        )
         skip = self._on_known_level(gp, layout, obs, cc, ck, levels)
         fallback = None
         for i in range(len(cc)):  # the best candidate not tried yet
@@ -421,7 +380,7 @@ class GPSampler(Sampler):
     def _on_known_level(
         self,
         gp: GaussianProcess,
-        layout: _Layout,
+        layout: InputLayout,
         obs: Observations,
         cc: np.ndarray,
         ck: np.ndarray,
@@ -443,51 +402,11 @@ class GPSampler(Sampler):
         return skip
 
 
-def _feasibility(gp: GaussianProcess, obs: Observations, layout: _Layout) -> _Feasibility | None:
-    """log P(trial succeeds) from a GP classifier-by-regression on ±1 labels (successes
-    and infeasible failures), with the objective GP's length scales; None without failures."""
-    if not len(obs.failed):
-        return None
-    fc, fk = layout.features(obs.failed)
-    sc, sk = layout.features(obs.x)
-    labels = np.concatenate([np.ones(len(sc)), -np.ones(len(fc))])
-    prior = float(labels.mean())
-    clf = GaussianProcess(
-        np.vstack([sc, fc]),
-        np.vstack([sk, fk]),
-        labels - prior,
-        gp.lengthscales,
-        1.0,
-        0.1,
-    )
-    return _Feasibility(clf, prior)
-
-
-class _Feasibility:
-    """log P(success) at candidate points, from the ±1 regression GP, with its gradient."""
-
-    def __init__(self, clf: GaussianProcess, prior: float) -> None:
-        self.clf, self.prior = clf, prior
-
-    def __call__(self, cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
-        mean, var = self.clf.predict(cc, ck)
-        return np.asarray(log_ndtr((mean + self.prior) / np.sqrt(var + 0.1)))
-
-    def with_grad(self, cc: np.ndarray, ck: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean, var, dmean, dvar = self.clf.predict_with_grad(cc, ck)
-        s = np.sqrt(var + 0.1)
-        z = (mean + self.prior) / s
-        lp = np.asarray(log_ndtr(z))
-        ratio = np.exp(-0.5 * z * z - 0.5 * math.log(2 * math.pi) - lp)  # φ(z) / Φ(z)
-        dz = dmean / s[:, None] - (z / (2.0 * s * s))[:, None] * dvar
-        return lp, ratio[:, None] * dz
-
-
 class _Acquisition:
     """log-EI under the GP plus log P(feasible), for candidate arrays (continuous
     coordinates, category codes); ``with_grad`` adds the gradient in the continuous ones."""
 
-    def __init__(self, gp: GaussianProcess, best: float, feas: _Feasibility | None) -> None:
+    def __init__(self, gp: GaussianProcess, best: float, feas: FeasibilityModel | None) -> None:
         self.gp, self.best, self.feas = gp, best, feas
 
     def __call__(self, cc: np.ndarray, ck: np.ndarray) -> np.ndarray:
@@ -501,90 +420,3 @@ class _Acquisition:
             fa, fg = self.feas.with_grad(cc, ck)
             a, g = a + fa, g + fg
         return a, g
-
-
-def _maximise(
-    score: _Acquisition,
-    layout: _Layout,
-    rng: np.random.Generator,
-    best_c: np.ndarray,
-    best_k: np.ndarray,
-    *,
-    n_random: int = 768,
-    n_starts: int = 6,
-    n_local: int = 40,
-    n_polish: int = 8,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-start search on the mixed space: random and near-best candidates; shrinking
-    Gaussian steps on continuous coordinates and random category flips from the best few;
-    then L-BFGS-B on the continuous coordinates of the best distinct candidates. Returns
-    candidates, best first."""
-    dc, dk = len(layout.num), len(layout.cat)
-    k = np.array(layout.k, dtype=int)
-
-    def rand_cats(m: int) -> np.ndarray:
-        if not dk:
-            return np.zeros((m, 0))
-        return np.floor(rng.random((m, dk)) * k).astype(float)
-
-    m_near = 32 * len(best_c)
-    near_c = np.repeat(best_c, 32, axis=0) + rng.normal(0, 0.05, (m_near, dc))
-    near_k = np.repeat(best_k, 32, axis=0)
-    cand_c = layout.snap(np.clip(np.vstack([rng.random((n_random, dc)), near_c]), 0, 1))
-    cand_k = np.vstack([rand_cats(n_random), near_k])
-    s = score(cand_c, cand_k)
-    top = np.argsort(-s, kind="stable")[:n_starts]
-    cur_c, cur_k, cur_s = cand_c[top], cand_k[top], s[top]
-    flip = 1.0 / max(dk + dc, 1)
-    for sigma in (0.1, 0.05, 0.02, 0.008, 0.003):
-        m = len(cur_c)
-        pc = np.repeat(cur_c, n_local, axis=0)
-        mask = rng.random(pc.shape) < max(0.5, 2.0 / max(dc, 1))
-        pc = layout.snap(np.clip(pc + mask * rng.normal(0, sigma, pc.shape), 0, 1))
-        pk = np.repeat(cur_k, n_local, axis=0)
-        if dk:
-            do = rng.random(pk.shape) < flip
-            pk = np.where(do, rand_cats(len(pk)), pk)
-        ps = score(pc, pk).reshape(m, n_local)
-        j = np.argmax(ps, axis=1)
-        better = ps[np.arange(m), j] > cur_s
-        idx = np.arange(m) * n_local + j
-        cur_c[better], cur_k[better] = pc[idx[better]], pk[idx[better]]
-        cur_s[better] = ps[np.arange(m), j][better]
-    all_c = np.vstack([cur_c, cand_c])
-    all_k = np.vstack([cur_k, cand_k])
-    all_s = np.concatenate([cur_s, s])
-    order = np.argsort(-all_s, kind="stable")
-    all_c, all_k = all_c[order], all_k[order]
-    _, first = np.unique(np.round(np.hstack([all_c, all_k]), 9), axis=0, return_index=True)
-    starts = np.sort(first)[:n_polish]
-    polished = _polish(score, layout, all_c[starts], all_k[starts])
-    all_c, all_k = np.vstack([polished, all_c]), np.vstack([all_k[starts], all_k])
-    order = np.argsort(-score(all_c, all_k), kind="stable")
-    return all_c[order], all_k[order]
-
-
-def _polish(
-    score: _Acquisition, layout: _Layout, starts_c: np.ndarray, starts_k: np.ndarray
-) -> np.ndarray:
-    """L-BFGS-B on the continuous coordinates of every start at once (categories fixed; the
-    sum over starts separates, so one call optimises each), then snapped to discrete values."""
-    m, dc = starts_c.shape
-    if not dc or not m:
-        return starts_c
-
-    def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        a, g = score.with_grad(flat.reshape(m, dc), starts_k)
-        return -float(a.sum()), -g.ravel()
-
-    with np.errstate(all="ignore"):
-        res = minimize(
-            negative,
-            starts_c.ravel(),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0.0, 1.0)] * (m * dc),
-            options={"maxiter": 60},
-        )
-    x = res.x if np.all(np.isfinite(res.x)) else starts_c.ravel()
-    return layout.snap(np.clip(x.reshape(m, dc), 0.0, 1.0))
