@@ -372,3 +372,49 @@ def test_model_ranked_rungs_under_study(monkeypatch: pytest.MonkeyPatch, directi
     best_pred = min(ranked, key=lambda p: sign * p[0])[1]
     assert best_pred.params["q"] > 0.7  # the final error is 1 - q: high q is predicted best
     assert sign * study.best_value < 0.1
+
+
+# what a curve tells the model, and repeats -----------------------------------------------------
+@pytest.mark.parametrize("curve_value, at_full", [("best", 0.2), ("at", 0.3)])
+def test_a_curve_enters_the_model_at_its_value_or_its_best_so_far(
+    monkeypatch: pytest.MonkeyPatch, curve_value: str, at_full: float
+) -> None:
+    """A fidelity whose early values mislead (a tree on 5% of the data): with "at" the full-
+    training point is the value reported there, not the better value seen at a lower rung."""
+    import hypersearch.schedulers.mf_model as mm
+
+    monkeypatch.setattr(mm, "CURVE_VALUE", curve_value)
+    model = CurveModel(EPOCHS, [1, 3, 9])
+    x, y = model.points([Curve(np.array([0.5, 0.5]), {1: 0.2, 3: 0.25, 9: 0.28, EPOCHS: 0.3})])
+    full = x[:, -1] == 1.0
+    assert y[full].tolist() == [at_full]
+    assert sorted(y.tolist())[0] == 0.2  # the rung-1 point keeps its own value either way
+
+
+def test_snapped_proposals_never_repeat_a_tried_configuration() -> None:
+    """With ``snap`` candidates are scored at the configuration they decode to and a tried one
+    is passed over: on a 6 x 6 integer grid whose best corner the model keeps pointing at,
+    30 proposals in a row are 30 distinct configurations."""
+    from hypersearch.schedulers.multifidelity import snapper
+    from hypersearch.space import Space
+
+    space = Space({"a": hs.Int(1, 6), "b": hs.Int(1, 6)})
+    snap = snapper(space)
+    rng = np.random.default_rng(0)
+
+    def value(u: np.ndarray) -> float:  # best at the corner (6, 6)
+        p = space.decode(u)
+        return float((6 - p["a"]) + (6 - p["b"]))
+
+    curves = [Curve(snap(rng.random((1, 2)))[0], {EPOCHS: 0.0}) for _ in range(4)]
+    curves = [Curve(c.x, {EPOCHS: value(c.x)}) for c in curves]
+    seen = {tuple(c.x) for c in curves}
+    model = CurveModel(EPOCHS, [1, 3, 9])
+    for _ in range(30):
+        assert model.fit(curves, rng)
+        x = model.propose(np.array([c.x for c in curves]), rng, snap=snap)
+        key = tuple(x)
+        assert key not in seen
+        seen.add(key)
+        curves.append(Curve(x, {EPOCHS: value(x)}))
+    assert len(seen) == 34
