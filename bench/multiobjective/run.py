@@ -9,7 +9,8 @@ already there is skipped, so a killed run resumes where it stopped. Each run rec
 trial's objective values, so hypervolume at 50/100/200 trials comes from one 200-trial run.
 hypersearch samplers are driven through ``SamplingContext`` as a study drives them (without
 storage); Optuna through ask/tell on an in-memory study. The GP-based samplers (hypersearch
-``auto``, ``ehvi`` and ``parego``, and Optuna's GPSampler) run 100 trials, not 200:
+``ehvi`` and ``parego``, and Optuna's GPSampler) run 100 trials, not 200 (``auto``, ParEGO
+below 300 trials, runs 200 since its ask became cheap enough):
 their asks take seconds at 200 trials on the 2 shared cores this was run on. They run after
 the other samplers: the validation half seed by seed, then the development half.
 
@@ -41,7 +42,9 @@ CHEAP = ("random", "hs_motpe", "optuna_nsga2", "optuna_tpe")
 GP_BASED = ("hs_auto", "optuna_gp", "hs_ehvi", "hs_parego")
 SAMPLERS = CHEAP + GP_BASED
 #: Capped (see the module docstring); others 200.
-TRIALS = {"optuna_gp": 100, "hs_auto": 100, "hs_ehvi": 100, "hs_parego": 100}
+#: ``hs_auto`` runs 200 trials since 2026-12-05 12:15 UTC (the NSGA-II-at-200 target); its
+#: earlier 100-trial rows count as not done and are rerun (the longer row replaces them).
+TRIALS = {"optuna_gp": 100, "hs_auto": 200, "hs_ehvi": 100, "hs_parego": 100}
 #: The hypersearch samplers by benchmark name (``hs_parego``/``hs_ehvi`` named explicitly).
 HS_NAMES = {
     "random": "random",
@@ -199,6 +202,7 @@ def run_one(name: str, sampler: str, seed: int) -> dict:
 
 
 def done_keys() -> set[tuple[str, str, int]]:
+    """Runs already in ``RESULTS`` with at least the trials their sampler runs now."""
     keys = set()
     if RESULTS.exists():
         for line in RESULTS.read_text().splitlines():
@@ -206,7 +210,8 @@ def done_keys() -> set[tuple[str, str, int]]:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill: that run is redone
-            keys.add((r["problem"], r["sampler"], int(r["seed"])))
+            if len(r["values"]) >= TRIALS.get(r["sampler"], max(CHECKPOINTS)):
+                keys.add((r["problem"], r["sampler"], int(r["seed"])))
     return keys
 
 
