@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> None:
 def report() -> str:
     """Mean gap per label at 1/10, 1/5, 1/2, full, on the (problem, seed) pairs every shown
     label has; the suite's ``multifidelity`` rows (the frozen-before default) as the reference,
-    and the paired difference label - reference (mean +- standard error over runs)."""
+    and the paired difference label - reference (mean +- standard error over runs); per
+    family and over the whole development half ("all")."""
     base = suite.load(OUT, "surrogates")
     dev = set(suite.split()["development"])
     rows = {k: v for k, v in base.items() if k[0] in dev}
@@ -134,7 +135,11 @@ def report() -> str:
     g = suite.gaps(rows, OUT, suite.FRACTIONS)
     labels = sorted({m for (_, m, _) in ab})
     lines = []
-    for fam in ("lcbench", "rbv2_xgboost", "rbv2_rpart"):
+    for fam in ("lcbench", "rbv2_xgboost", "rbv2_rpart", "all"):
+
+        def within(problem: str, fam: str = fam) -> bool:
+            return fam == "all" or problem.startswith(fam + "-")
+
         for label in labels:
             stop = any(r.get("stop") for r in ab.values() if r["method"] == label)
             ref = "multifidelity_stop" if stop else "multifidelity"
@@ -142,19 +147,19 @@ def report() -> str:
             for m in (ref, label, "optuna_tpe_sh", "optuna_tpe_hb"):
                 per = []
                 for (p, mm, s), _ in ab.items():
-                    if mm == label and p.startswith(fam + "-") and p in g and m in g[p]:
+                    if mm == label and within(p) and p in g and m in g[p]:
                         per.append(g[p][m][s])
                 if per:
                     cells.append(f"{m} " + "/".join(f"{x:.2f}" for x in np.mean(per, axis=0)))
             diffs = [g[p][label][s] - g[p][ref][s]
-                     for (p, mm, s) in ab if mm == label and p.startswith(fam + "-")
+                     for (p, mm, s) in ab if mm == label and within(p)
                      and p in g and ref in g[p] and len(g[p][ref]) > s]  # fmt: skip
             if len(diffs) > 1:  # paired, same problem and seed: mean +- its standard error
                 d = np.array(diffs)
                 se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
                 pairs = zip(d.mean(axis=0), se, strict=True)
                 cells.append("paired diff " + "/".join(f"{m:+.2f}±{e:.2f}" for m, e in pairs))
-            n = sum(1 for (p, mm, _) in ab if mm == label and p.startswith(fam + "-"))
+            n = sum(1 for (p, mm, _) in ab if mm == label and within(p))
             if n:
                 lines.append(f"{fam:12s} {label:18s} n={n:3d}  " + " | ".join(cells))
     return "\n".join(lines)
