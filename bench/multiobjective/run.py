@@ -42,7 +42,7 @@ CHEAP = ("random", "hs_motpe", "optuna_nsga2", "optuna_tpe")
 GP_BASED = ("hs_auto", "optuna_gp", "hs_ehvi", "hs_parego")
 SAMPLERS = CHEAP + GP_BASED
 #: Capped (see the module docstring); others 200.
-#: ``hs_auto`` runs 200 trials since 2026-12-05 12:15 UTC (the NSGA-II-at-200 target); its
+#: ``hs_auto`` runs 200 trials since 2026-12-05 12:10 UTC (the NSGA-II-at-200 target); its
 #: earlier 100-trial rows count as not done and are rerun (the longer row replaces them).
 TRIALS = {"optuna_gp": 100, "hs_auto": 200, "hs_ehvi": 100, "hs_parego": 100}
 #: The hypersearch samplers by benchmark name (``hs_parego``/``hs_ehvi`` named explicitly).
