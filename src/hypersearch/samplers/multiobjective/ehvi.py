@@ -10,9 +10,12 @@ Sums and products are taken in logs, so the acquisition keeps a gradient far fro
 front. Infeasible trials train the GP sampler's feasibility model, whose log-probability
 is added; with no feasible trial yet, ParEGO's violation minimisation is used instead.
 
-The reference point, in each objective's transformed (standardised) units, is the worst
-feasible value plus 10% of that objective's range (1 unit when the objective is constant):
-in the [0, 1] scaling ParEGO uses, this is 1.1 per objective.
+The reference point, in each objective's transformed (standardised) units, is by default
+(``reference="observed"``) the worst feasible value plus 10% of that objective's range
+(1 unit when the objective is constant): in the [0, 1] scaling ParEGO uses, 1.1 per
+objective. ``reference="front"`` takes the worst value on the Pareto front instead (its
+nadir) plus 10% of the front's range, as BoTorch infers one: the improvement is then
+counted where the front is, not out towards the worst trials.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from hypersearch.exceptions import InvalidArgumentError
+from hypersearch.pareto import pareto_mask
 from hypersearch.samplers.base import EncodingCache, Sampler, SamplingContext, trial_rng
 from hypersearch.samplers.gp import GPSampler
 from hypersearch.samplers.gp.acquisition import log_h
@@ -52,8 +56,9 @@ __all__ = ["EHVISampler", "log_ehvi"]
 
 logger = logging.getLogger("hypersearch")
 
-#: The reference point's margin beyond the worst feasible value, as a fraction of the range.
+#: The reference point's margin beyond the worst value, as a fraction of the range.
 REFERENCE_MARGIN = 0.1
+REFERENCES = ("observed", "front")
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -203,7 +208,12 @@ class EHVISampler(Sampler):
     name = "ehvi"
 
     def __init__(
-        self, *, n_startup: int | None = None, max_points: int = 250, seed: int | None = None
+        self,
+        *,
+        n_startup: int | None = None,
+        max_points: int = 250,
+        reference: str = "observed",
+        seed: int | None = None,
     ) -> None:
         super().__init__(seed=seed)
         if int(max_points) < 2:
@@ -211,8 +221,15 @@ class EHVISampler(Sampler):
                 f"EHVISampler: max_points must be >= 2 (the trials each objective's GP is "
                 f"fitted on), got {max_points}; the default is 250."
             )
+        if reference not in REFERENCES:
+            raise InvalidArgumentError(
+                f"EHVISampler: reference must be one of {', '.join(map(repr, REFERENCES))}, got "
+                f"{reference!r}; 'observed' (the default) sets it past the worst feasible "
+                "values, 'front' past the worst values on the Pareto front."
+            )
         self.n_startup = None if n_startup is None else int(n_startup)
         self.max_points = int(max_points)
+        self.reference = reference
         self._gp = GPSampler(n_startup=n_startup, max_points=max_points, seed=self.seed)
         self._parego = ParEGOSampler(n_startup=n_startup, max_points=max_points, seed=self.seed)
         self._tpe = MOTPESampler(seed=self.seed)
@@ -222,7 +239,14 @@ class EHVISampler(Sampler):
         self._said: set[str] = set()
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "n_startup": self.n_startup, "max_points": self.max_points}
+        config: dict[str, Any] = {
+            "name": self.name,
+            "n_startup": self.n_startup,
+            "max_points": self.max_points,
+        }
+        if self.reference != "observed":
+            config["reference"] = self.reference
+        return config
 
     def describe(self) -> str:
         return (
@@ -300,8 +324,7 @@ class EHVISampler(Sampler):
         lengthscales = np.exp(np.mean([np.log(gp.lengthscales) for gp in gps], axis=0))
         feas = feasibility_model(lengthscales, obs.x, obs.infeasible, layout)
         worst = ys.max(axis=0)
-        span = np.ptp(ys, axis=0)
-        reference = worst + np.where(span > 0, REFERENCE_MARGIN * span, 1.0)
+        reference = self._reference(ys)
         front = ys
         if len(obs.infeasible):  # failures look like the worst values seen: avoided
             fc, fk = layout.features(obs.infeasible)
@@ -324,6 +347,16 @@ class EHVISampler(Sampler):
             if not same.any():
                 return layout.unit(cc[i : i + 1], ck[i : i + 1])[0]
         return rng.random(layout.d)
+
+    def _reference(self, ys: np.ndarray) -> np.ndarray:
+        """The reference point for transformed losses ``ys`` (see the module docstring)."""
+        span = np.ptp(ys, axis=0)
+        if self.reference == "front":
+            front = ys[pareto_mask(ys)]
+            nadir, front_span = front.max(axis=0), np.ptp(front, axis=0)
+            margin = np.where(front_span > 0, front_span, np.where(span > 0, span, 10.0))
+            return np.asarray(nadir + REFERENCE_MARGIN * margin)
+        return np.asarray(ys.max(axis=0) + np.where(span > 0, REFERENCE_MARGIN * span, 1.0))
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
         return self._tpe.sample_one(ctx, name, param)
