@@ -201,7 +201,7 @@ def test_only_choices_fall_back_to_motpe() -> None:
 
 def test_auto_chooses_by_space_and_history() -> None:
     auto = MultiObjectiveAuto(max_gp_dims=25, max_gp_trials=300, seed=0)
-    assert auto.choose(SPACE, 10)[0] == "parego"
+    assert auto.choose(SPACE, 10)[0] == "ehvi"
     assert auto.choose(SPACE, 300)[0] == "motpe"
     assert auto.choose(Space({"a": Choice(["p", "q"])}), 10)[0] == "motpe"
     wide = Space({f"x{i}": Float(0.0, 1.0) for i in range(30)})
@@ -210,7 +210,7 @@ def test_auto_chooses_by_space_and_history() -> None:
 
 def test_auto_sampler_routes_several_objectives() -> None:
     trials = drive(make_sampler("auto", seed=0), zdt1, 14)
-    assert len(trials) == 14  # ParEGO after the Sobol start, through AutoSampler
+    assert len(trials) == 14  # EHVI after the Sobol start, through AutoSampler
 
 
 def test_registered_names() -> None:

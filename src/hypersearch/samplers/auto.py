@@ -90,7 +90,7 @@ class AutoSampler(Sampler):
         return self._tpe.sample_one(ctx, name, param)
 
     def _multi_objective(self) -> Sampler:
-        """ParEGO or multi-objective TPE by the same rules (samplers/multiobjective/auto.py)."""
+        """EHVI or multi-objective TPE by the same rules (samplers/multiobjective/auto.py)."""
         if self._multi is None:
             from hypersearch.samplers.multiobjective.auto import MultiObjectiveAuto
 

@@ -1,5 +1,6 @@
-"""What ``AutoSampler`` does on a study with several objectives: ParEGO on the GP where a GP
-is the right model, multi-objective TPE elsewhere; the same rules as for one objective."""
+"""What ``AutoSampler`` does on a study with several objectives: expected hypervolume
+improvement on the GP (``EHVISampler``) where a GP is the right model, multi-objective TPE
+elsewhere; the same rules as for one objective."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from typing import Any
 
 from hypersearch.samplers.base import Sampler, SamplingContext
-from hypersearch.samplers.multiobjective.parego import ParEGOSampler
+from hypersearch.samplers.multiobjective.ehvi import EHVISampler
 from hypersearch.samplers.multiobjective.tpe import MOTPESampler
 from hypersearch.space import Choice, Param, Space
 
@@ -17,9 +18,10 @@ logger = logging.getLogger("hypersearch")
 
 
 class MultiObjectiveAuto(Sampler):
-    """ParEGO for spaces with a numeric parameter, up to ``max_gp_dims`` parameters and
-    ``max_gp_trials`` finished trials; MOTPE for all-choice or wide spaces and long
-    histories (its ask stays cheap at thousands of trials). Logs each switch with the reason."""
+    """EHVI for spaces with a numeric parameter, up to ``max_gp_dims`` parameters and
+    ``max_gp_trials`` finished trials (it replaced ParEGO there: bench/RESULTS-multiobjective.md);
+    MOTPE for all-choice or wide spaces and long histories (its ask stays cheap at thousands
+    of trials). Logs each switch with the reason."""
 
     name = "auto"
 
@@ -27,12 +29,12 @@ class MultiObjectiveAuto(Sampler):
         super().__init__(seed=seed)
         self.max_gp_dims = int(max_gp_dims)
         self.max_gp_trials = int(max_gp_trials)
-        self._gp = ParEGOSampler(seed=self.seed)
+        self._gp = EHVISampler(seed=self.seed)
         self._tpe = MOTPESampler(seed=self.seed)
         self._last: str | None = None
 
     def choose(self, space: Space, n_finished: int) -> tuple[str, str]:
-        """(``"parego"`` or ``"motpe"``, the reason) for a space and a number of finished
+        """(``"ehvi"`` or ``"motpe"``, the reason) for a space and a number of finished
         trials."""
         numeric = [k for k, p in space.items() if not isinstance(p, Choice) and p.cardinality != 1]
         if not numeric:
@@ -44,7 +46,7 @@ class MultiObjectiveAuto(Sampler):
                 f"{n_finished} finished trials (>= {self.max_gp_trials}): TPE stays cheap on "
                 "long histories"
             )
-        return "parego", (
+        return "ehvi", (
             f"{len(numeric)} numeric of {len(space)} parameters and {n_finished} finished "
             "trials: a GP is the most sample-efficient"
         )
@@ -63,7 +65,7 @@ class MultiObjectiveAuto(Sampler):
                 why,
             )
             self._last = which
-        sampler: Sampler = self._gp if which == "parego" else self._tpe
+        sampler: Sampler = self._gp if which == "ehvi" else self._tpe
         return sampler.sample(ctx)
 
     def sample_one(self, ctx: SamplingContext, name: str, param: Param) -> Any:
