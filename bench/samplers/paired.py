@@ -1,6 +1,6 @@
 """Paired comparison of two samplers on one half of the suite, seed by seed.
 
-    .venv/bin/python -m bench.samplers.paired --in bench/samplers/suite-auto.jsonl \\
+    .venv/bin/python -m bench.samplers.paired --in bench/samplers/suite-auto-v2.jsonl \\
         bench/samplers/suite.jsonl=random,optuna_gp,optuna_tpe bench/samplers/dev-levels.jsonl \\
         bench/samplers/dev-seeds10-19.jsonl bench/samplers/dev-levels-seeds10-19.jsonl \\
         --ours auto@lvl3 --base auto --baseline-seeds 10

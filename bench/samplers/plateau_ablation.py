@@ -10,7 +10,8 @@ relabelled. ``--check N`` also reruns N untriggered runs to show they reproduce 
         --base bench/samplers/suite-auto-v1.jsonl --out bench/samplers/dev-ablation.jsonl
 
 ``--rule level`` picks the runs where a plateau *above* the best value would first have
-acted, from runs recorded with the best-tie rule only (``--base bench/samplers/suite-auto.jsonl``).
+acted, from runs recorded with the best-tie rule only
+(``--base bench/samplers/suite-auto-v2.jsonl``).
 ``--rule repeats --options '{"level_repeats": 3}'`` reruns, with those GP options, the runs
 where a value worse than the best had come back 3 times (the known-level rule can act only
 from then on); the options go to ``gp``, which is ``auto`` on every problem of the suite.
