@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,61 +14,13 @@ import pytest
 import hypersearch as hs
 from hypersearch.pareto import hypervolume
 from hypersearch.samplers import SamplingContext, make_sampler
-from hypersearch.samplers.base import Sampler
 from hypersearch.samplers.gp.model import fit_gp
 from hypersearch.samplers.multiobjective import EHVISampler, MOTPESampler
 from hypersearch.samplers.multiobjective.boxes import nondominated_boxes
 from hypersearch.samplers.multiobjective.ehvi import _EHVIAcquisition, log_ehvi
-from hypersearch.space import Choice, Float, Space
+from hypersearch.space import Choice, Space
 from hypersearch.trial import TrialRecord, TrialState
-
-SPACE = Space({f"x{i}": Float(0.0, 1.0) for i in range(4)})
-MIN2 = ("minimize", "minimize")
-
-
-def zdt1(p: dict[str, Any]) -> tuple[float, float]:
-    x = np.array([p[f"x{i}"] for i in range(4)])
-    g = 1.0 + 9.0 * float(np.mean(x[1:]))
-    return float(x[0]), g * (1.0 - math.sqrt(x[0] / g))
-
-
-def ctx(
-    trials: Sequence[TrialRecord], space: Space = SPACE, directions: tuple[str, ...] = MIN2
-) -> SamplingContext:
-    return SamplingContext(
-        space=space,
-        trials=tuple(trials),
-        number=len(trials),
-        direction=directions[0],
-        directions=directions,
-    )
-
-
-def drive(
-    sampler: Sampler,
-    evaluate: Callable[[dict[str, Any]], tuple[float, ...]],
-    n: int,
-    *,
-    space: Space = SPACE,
-    directions: tuple[str, ...] = MIN2,
-    constraint: Callable[[dict[str, Any]], float] | None = None,
-) -> list[TrialRecord]:
-    """A study's ask/tell loop on records: what the study hands a sampler."""
-    trials: list[TrialRecord] = []
-    for k in range(n):
-        params = sampler.sample(ctx(trials, space, directions))
-        violations = None if constraint is None else (constraint(params),)
-        trials.append(
-            TrialRecord(
-                number=k,
-                state=TrialState.COMPLETE,
-                params=params,
-                values=tuple(evaluate(params)),
-                constraint_violations=violations,
-                id=k,
-            )
-        )
-    return trials
+from mo_drive import MIN2, SPACE, ctx, drive, zdt1
 
 
 def front_on_sphere(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
