@@ -166,22 +166,25 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 
 @pytest.fixture(autouse=True)
 def _signal_handlers_restored(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts with the Ctrl-C and SIGTERM handlers Python starts with, and a test
-    that leaves them changed is named in a warning: once, a full run left SIGINT ignored
-    after a scikit-learn search test (not reproduced alone), and a later Ctrl-C test then
-    saw no interrupt at all."""
+    """Each test starts with Python's own Ctrl-C and SIGTERM handlers, and one that leaves
+    them changed is named in a warning. A suite started in the background (``cmd &`` in a
+    non-interactive shell, nohup) inherits SIGINT *ignored*, and Python then installs no
+    KeyboardInterrupt handler: the Ctrl-C tests would see no interrupt at all."""
+    defaults = (
+        ("SIGINT", signal.SIGINT, signal.default_int_handler),
+        ("SIGTERM", signal.SIGTERM, signal.SIG_DFL),
+    )
+    for _, signum, default in defaults:
+        signal.signal(signum, default)
     yield
     changed = {
         name: handler
-        for name, signum, default in (
-            ("SIGINT", signal.SIGINT, signal.default_int_handler),
-            ("SIGTERM", signal.SIGTERM, signal.SIG_DFL),
-        )
+        for name, signum, default in defaults
         if (handler := signal.getsignal(signum)) is not default
     }
     if changed:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for _, signum, default in defaults:
+            signal.signal(signum, default)
         import warnings
 
         warnings.warn(
