@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,8 +186,6 @@ def _signal_handlers_restored(request: pytest.FixtureRequest) -> Iterator[None]:
     if changed:
         for _, signum, default in defaults:
             signal.signal(signum, default)
-        import warnings
-
         warnings.warn(
             f"{request.node.nodeid} left signal handlers changed: {changed}; restored.",
             stacklevel=1,

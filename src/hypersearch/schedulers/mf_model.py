@@ -50,7 +50,7 @@ class Curve:
     values: Mapping[int, float]
 
 
-def _best_up_to(values: Mapping[int, float], resource: int) -> float | None:
+def _curve_value(values: Mapping[int, float], resource: int) -> float | None:
     """The curve's value at ``resource`` (its first finite report at a step >= ``resource``),
     or with ``CURVE_VALUE = "best"`` the best (lowest) finite value up to that step; None if
     never reached."""
@@ -106,7 +106,7 @@ class CurveModel:
             if not marks or marks[-1] != min(last, self.max_resource):
                 marks.append(min(last, self.max_resource))
             for r in marks:
-                v = _best_up_to(finite, r)
+                v = _curve_value(finite, r)
                 if v is not None:
                     rows.append((self._t(r), i, c.x, v))
         # cap: keep the most informative (highest-resource, then latest) points
