@@ -1,5 +1,6 @@
 """Learning-curve arithmetic shared by the rung schedulers: a trial's best value up to a
-resource, and curves joined along promotions (a trial continuing a paused one)."""
+resource or its value there, and curves joined along promotions (a trial continuing a paused
+one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from hypersearch.trial import TrialRecord
 
-__all__ = ["curve_value", "lineage_curves", "rung_value"]
+__all__ = ["curve_value", "lineage_curves", "rung_value", "value_at"]
 
 
 def rung_value(trial: TrialRecord, resource: int, minimize: bool) -> float | None:
@@ -27,6 +28,18 @@ def curve_value(curve: Mapping[int, float], resource: int, minimize: bool) -> fl
     if not values:
         return None
     return min(values) if minimize else max(values)
+
+
+def value_at(curve: Mapping[int, float], resource: int) -> float | None:
+    """The value ``curve`` (step -> value) reported at its first step >= ``resource``; None if
+    it never got there or that report is not finite. Unlike ``curve_value`` an earlier, better
+    report does not count: on a fidelity whose early values mislead (a tree's error on 5% of
+    the data) the best value so far is not the value at the resource."""
+    reached = [s for s in curve if s >= resource]
+    if not reached:
+        return None
+    v = curve[min(reached)]
+    return v if math.isfinite(v) else None
 
 
 def lineage_curves(trials: Sequence[TrialRecord]) -> dict[int, dict[int, float]]:

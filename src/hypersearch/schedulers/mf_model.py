@@ -23,6 +23,7 @@ from scipy.special import ndtri
 
 from hypersearch.samplers.gp.acquisition import log_ei
 from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
+from hypersearch.schedulers.curves import value_at
 
 __all__ = ["Curve", "CurveModel"]
 
@@ -54,13 +55,12 @@ def _curve_value(values: Mapping[int, float], resource: int) -> float | None:
     """The curve's value at ``resource`` (its first finite report at a step >= ``resource``),
     or with ``CURVE_VALUE = "best"`` the best (lowest) finite value up to that step; None if
     never reached."""
+    if CURVE_VALUE == "at":
+        return value_at(values, resource)
     reached = [s for s in values if s >= resource]
     if not reached:
         return None
     first = min(reached)
-    if CURVE_VALUE == "at":
-        v = values[first]
-        return v if math.isfinite(v) else None
     seen = [v for s, v in values.items() if s <= first and math.isfinite(v)]
     return min(seen) if seen else None
 

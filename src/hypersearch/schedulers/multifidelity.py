@@ -25,7 +25,7 @@ from scipy.special import ndtr
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
 from hypersearch.schedulers.base import Decision, SchedulerContext, TrialPlan, Verdict
-from hypersearch.schedulers.curves import lineage_curves
+from hypersearch.schedulers.curves import lineage_curves, value_at
 from hypersearch.schedulers.hyperband import ASHA, promotion_key
 from hypersearch.space import Space
 from hypersearch.trial import TrialRecord, TrialState
@@ -54,9 +54,11 @@ ACQUISITION_LEVEL = "full"
 #: At the last rung, at least this many of the trials there may go on to full training (ASHA's
 #: quota is the top ``1/reduction_factor``, at least 1; more is under study).
 TOP_RUNG_MIN_PROMOTED = 1
-#: What a rung ranks its trials by: "value" (the best value so far at the rung, as ASHA) or
-#: "model" (under study: the model's predicted full-training value, once a configuration
-#: has been fully trained, so the ranking can learn where low rungs mislead).
+#: What a rung ranks its trials by: "value" (the best value so far at the rung, as ASHA),
+#: "at" (under study: the value reported at the rung, as the model reads a curve; an earlier,
+#: better report does not count) or "model" (under study: the model's predicted
+#: full-training value, once a configuration has been fully trained, so the ranking can learn
+#: where low rungs mislead).
 RUNG_RANK = "value"
 #: Score candidate configurations at the values they decode to and never propose one already
 #: tried (under study; see ``CurveModel.propose``).
@@ -293,6 +295,13 @@ class MultiFidelity(ASHA):
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
         STOPPED and its promotion retrains the configuration from step 0."""
         return self.pause is not False
+
+    def _value_at(self, curve: Mapping[int, Any], rung: int, ctx: SchedulerContext) -> Any:
+        """ASHA's value at the rung (best so far), or with ``RUNG_RANK = "at"`` the value
+        reported there."""
+        if RUNG_RANK == "at":
+            return value_at(curve, rung)
+        return super()._value_at(curve, rung, ctx)
 
     def _rung_results(
         self,
