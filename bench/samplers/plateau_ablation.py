@@ -15,6 +15,9 @@ acted, from runs recorded with the best-tie rule only
 ``--rule repeats --options '{"level_repeats": 3}'`` reruns, with those GP options, the runs
 where a value worse than the best had come back 3 times (the known-level rule can act only
 from then on); the options go to ``gp``, which is ``auto`` on every problem of the suite.
+``--rule best --after 8 --options '{"level_repeats": 3, "plateau_after": 8}'`` reruns the runs
+where the best-tie condition held after 8 to 15 results (the safeguard starting earlier than
+its default ``2 * window``); ``--base-label`` names the base rows (e.g. ``auto@lvl3``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ from bench.samplers.run import SUITE_OUT, run_one, suite_problems
 
 
 def first_trigger(
-    losses: list[float], window: int, rule: str = "best", recent: int = 8
+    losses: list[float],
+    window: int,
+    rule: str = "best",
+    recent: int = 8,
+    after: int | None = None,
 ) -> int | None:
     """The first trial number at which the GP's plateau condition holds (None: never).
 
@@ -40,7 +47,8 @@ def first_trigger(
     a run recorded with the ``best`` rule would change under the rule that adds it.
     ``rule="repeats"``: some value worse than the best has come back ``window`` times (the
     GP's known-level rule, ``level_repeats``); ``rule="recent"``: the same among the last
-    ``recent`` results only (``level_window``)."""
+    ``recent`` results only (``level_window``). ``after``: results before the plateau
+    conditions can hold (default ``2 * window``, as the GP's ``plateau_after``)."""
     done: list[float] = []
     for n, loss in enumerate(losses):
         if rule in ("repeats", "recent") and done:
@@ -50,7 +58,7 @@ def first_trigger(
             counts[values <= min(done)] = 0
             if bool(np.any(counts >= window)):
                 return n
-        if window and len(done) >= 2 * window:
+        if window and len(done) >= max(window, 2 * window if after is None else after):
             last = np.array(done[-window:])
             best = min(done)
             on_best = int(np.isclose(last, best, rtol=1e-9, atol=0.0).sum()) * 2 >= window
@@ -80,6 +88,14 @@ def main() -> None:
         help="which condition decides the reruns (see first_trigger); the code run is HEAD's",
     )
     ap.add_argument("--options", default="{}", help="GP options (then gp runs, not auto)")
+    ap.add_argument(
+        "--after",
+        type=int,
+        default=None,
+        help="with --rule best: the safeguard may act from this many results (the base runs "
+        "had 2 * window); only runs where it holds earlier than the base allowed are rerun",
+    )
+    ap.add_argument("--base-label", default="auto", help="the optimizer label of the base rows")
     args = ap.parse_args()
     problems = set(suite_problems(args.half))
     base = {}
@@ -88,7 +104,7 @@ def main() -> None:
             r = json.loads(line)
         except ValueError:
             continue
-        if r["optimizer"] == "auto" and r["problem"] in problems and r["trials"] == 100:
+        if r["optimizer"] == args.base_label and r["problem"] in problems and r["trials"] == 100:
             base.setdefault((r["problem"], r["seed"]), r)
     done = set()
     if args.out.exists():
@@ -102,7 +118,9 @@ def main() -> None:
     for (problem, seed), r in sorted(base.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         if (problem, args.label, seed) in done:
             continue
-        at = first_trigger(r["losses"], args.window, args.rule)
+        at = first_trigger(r["losses"], args.window, args.rule, after=args.after)
+        if args.after is not None and at is not None and at >= 2 * args.window:
+            at = None  # the base run's own safeguard already acted there: nothing changes
         rerun = at is not None or checks < args.check
         if rerun:
             if json.loads(args.options):

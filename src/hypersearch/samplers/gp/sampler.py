@@ -42,6 +42,8 @@ EXPLORE_AFTER = 0
 #: results tie exactly with the best value, the model is re-sampling a flat region that
 #: tells it nothing new, so the next trial is a Sobol point (see docs/samplers.md).
 PLATEAU_WINDOW = 8
+#: Finished results before the plateau safeguard can act; None: ``2 * plateau_window``.
+PLATEAU_AFTER: int | None = None
 #: Known-level avoidance (an option, off: on the development half it cost 0.5 points of mean
 #: score at 100 trials; docs/samplers.md): a value worse than the best that has come back
 #: this many times marks a flat level; a candidate whose nearest tried point (kernel metric)
@@ -65,10 +67,11 @@ def _stalled(ctx: SamplingContext, patience: int) -> bool:
     return min(values[-patience:]) >= min(values[:-patience])
 
 
-def _on_plateau(ctx: SamplingContext, window: int) -> bool:
+def _on_plateau(ctx: SamplingContext, window: int, after: int | None = None) -> bool:
     """True when at least half of the last ``window`` finished trials (by number) have
-    exactly the best value so far: a quantised or flat objective whose plateau the model
-    keeps re-sampling (continuous objectives practically never tie)."""
+    exactly the best value so far, and at least ``after`` trials have finished (default
+    ``2 * window``): a quantised or flat objective whose plateau the model keeps re-sampling
+    (continuous objectives practically never tie)."""
     values = np.array(
         [
             to_loss(float(t.value), ctx.direction)
@@ -76,7 +79,7 @@ def _on_plateau(ctx: SamplingContext, window: int) -> bool:
             if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
         ]
     )
-    if window < 2 or len(values) < 2 * window:
+    if window < 2 or len(values) < max(window, 2 * window if after is None else after):
         return False
     ties = np.isclose(values[-window:], values.min(), rtol=1e-9, atol=0.0)
     return int(ties.sum()) * 2 >= window
@@ -143,7 +146,8 @@ class GPSampler(Sampler):
     - ``plateau_window=8`` (on by default; 0 turns it off): when half of the last 8 results
       tie exactly with the best value, the model is stuck on a plateau of a quantised
       objective (a cross-validation accuracy, a tree depth) and the next trial is a Sobol
-      point; the model resumes as soon as the results differ again.
+      point; the model resumes as soon as the results differ again. It acts from
+      ``plateau_after`` finished trials on (default ``2 * plateau_window``).
     - ``level_repeats=k`` (off by default; ``level_window=w`` counts only the last ``w``
       results): a value worse than the best that came back ``k`` times is a known flat
       level (a wide plateau, a box corner), and candidates whose nearest tried point holds
@@ -175,6 +179,7 @@ class GPSampler(Sampler):
         max_points: int = 250,
         explore_after: int = EXPLORE_AFTER,
         plateau_window: int = PLATEAU_WINDOW,
+        plateau_after: int | None = PLATEAU_AFTER,
         level_repeats: int = LEVEL_REPEATS,
         level_window: int = LEVEL_WINDOW,
         seed: int | None = None,
@@ -196,6 +201,13 @@ class GPSampler(Sampler):
                 f"{PLATEAU_WINDOW} results tie with the best value."
             )
         self.plateau_window = int(plateau_window)
+        if plateau_after is not None and int(plateau_after) < 2:
+            raise InvalidArgumentError(
+                f"GPSampler: plateau_after must be None (twice plateau_window) or a number of "
+                f"finished trials >= 2, got {plateau_after}; e.g. 8 lets the plateau safeguard "
+                "act from the 9th trial on."
+            )
+        self.plateau_after = None if plateau_after is None else int(plateau_after)
         if int(level_repeats) < 0 or int(level_repeats) == 1:
             raise InvalidArgumentError(
                 f"GPSampler: level_repeats must be 0 (off) or a count >= 2, got "
@@ -227,6 +239,8 @@ class GPSampler(Sampler):
             config["explore_after"] = self.explore_after
         if self.plateau_window != PLATEAU_WINDOW:
             config["plateau_window"] = self.plateau_window
+        if self.plateau_after != PLATEAU_AFTER:
+            config["plateau_after"] = self.plateau_after
         if self.level_repeats != LEVEL_REPEATS:
             config["level_repeats"] = self.level_repeats
         if self.level_window != LEVEL_WINDOW:
@@ -287,7 +301,7 @@ class GPSampler(Sampler):
                 float(obs.loss[0]),
             )
             return self._sobol.sample(ctx)
-        if self.plateau_window and _on_plateau(ctx, self.plateau_window):
+        if self.plateau_window and _on_plateau(ctx, self.plateau_window, self.plateau_after):
             self._say(
                 "plateau",
                 "gp sampler: half of the last %d results tie exactly with the best value (a "
