@@ -82,7 +82,8 @@ def _wide_level(t: hs.Trial) -> float:
 
 
 def test_auto_gp_avoids_a_worse_level_that_keeps_coming_back() -> None:
-    """auto's GP has the known-level rule on: the same trials as GPSampler(level_repeats=3),
+    """auto's GP has the known-level rule on: the same trials as GPSampler(level_repeats=3,
+    plateau_after=8),
     and fewer proposals than a GP without the rule on a flat level worse than the best that
     keeps coming back, while it still finds the bowl's minimum."""
     from hypersearch.samplers import GPSampler
@@ -102,7 +103,7 @@ def test_auto_gp_avoids_a_worse_level_that_keeps_coming_back() -> None:
         on_level["auto"] += sum(t.value == 0.5 for t in auto.trials[12:])
         on_level["gp"] += sum(t.value == 0.5 for t in plain.trials[12:])
         if seed == 0:
-            ruled = run(GPSampler(seed=0, level_repeats=3), 0)
+            ruled = run(GPSampler(seed=0, level_repeats=3, plateau_after=8), 0)
             assert [t.params for t in auto.trials] == [t.params for t in ruled.trials]
     # test_gp measured 16 (off) vs 7 (on) on this objective over these seeds; the margin
     # allows other BLAS/CPUs to take slightly different paths.

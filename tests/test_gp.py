@@ -273,6 +273,40 @@ def test_a_plateau_the_model_resamples_gets_sobol_points(
     assert not any(is_sobol(off, n) for n in late)
 
 
+def test_plateau_after_lets_the_safeguard_act_before_16_results() -> None:
+    """With plateau_after=8 the stepped objective's plateau gets Sobol points among trials
+    8-15, where the default (2 x plateau_window = 16 results) still lets the model re-sample
+    it; from then on both explore."""
+    from hypersearch.samplers import SobolSampler
+
+    def stepped(t: hs.Trial) -> float:  # 0.25 wherever x1 > -2, a narrow better corner
+        x1, x2 = t.params["x1"], t.params["x2"]
+        return 0.25 if x1 > -2.0 else round(min(1.0, (x2 / 15.0) * 0.5 + 0.2), 2)
+
+    sobol = SobolSampler(seed=5)
+
+    def sobol_among(study: hs.Study, numbers: range) -> int:
+        def ctx(n: int) -> SamplingContext:
+            return SamplingContext(space=BRANIN, trials=[], number=n, direction="minimize")
+
+        return sum(study.trials[n].params == sobol.sample(ctx(n)) for n in numbers)
+
+    early = hs.create_study(space=BRANIN, sampler=GPSampler(seed=5, plateau_after=8), seed=5)
+    late = hs.create_study(space=BRANIN, sampler=GPSampler(seed=5), seed=5)
+    for study in (early, late):
+        study.optimize(stepped, n_trials=16)
+    assert sobol_among(late, range(8, 16)) == 0
+    assert sobol_among(early, range(8, 16)) >= 4  # 6 of 8 here; margin for other CPUs
+
+
+def test_plateau_after_is_validated_and_stored_only_when_changed() -> None:
+    with pytest.raises(hs.InvalidArgumentError, match="plateau_after must be None"):
+        GPSampler(plateau_after=1)
+    assert "plateau_after" not in GPSampler(seed=0).config()
+    config = make_sampler(GPSampler(seed=0, plateau_after=8).config()).config()
+    assert config["plateau_after"] == 8
+
+
 def test_a_continuous_objective_never_trips_the_plateau_safeguard() -> None:
     """Without exact ties the safeguard never acts: the same trials as with it off."""
     on = hs.create_study(space=BRANIN, sampler=GPSampler(seed=2), seed=2)
