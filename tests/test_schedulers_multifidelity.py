@@ -344,7 +344,7 @@ def test_top_rung_quota_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_model_ranked_rungs_under_study(monkeypatch: pytest.MonkeyPatch, direction: str) -> None:
-    """RUNG_RANK = "model" (a dev-half ablation; default "value"): once a configuration is
+    """RUNG_RANK = "model" (a dev-half ablation; default "at"): once a configuration is
     fully trained, rungs rank by the predicted full-training value, in the study's direction."""
     import hypersearch.schedulers.multifidelity as mf
 
@@ -372,6 +372,34 @@ def test_model_ranked_rungs_under_study(monkeypatch: pytest.MonkeyPatch, directi
     best_pred = min(ranked, key=lambda p: sign * p[0])[1]
     assert best_pred.params["q"] > 0.7  # the final error is 1 - q: high q is predicted best
     assert sign * study.best_value < 0.1
+
+
+@pytest.mark.parametrize("rung_rank, first_goes_on", [("at", False), ("value", True)])
+def test_a_rung_ranks_by_the_value_reported_there(
+    monkeypatch: pytest.MonkeyPatch, rung_rank: str, first_goes_on: bool
+) -> None:
+    """RUNG_RANK = "at" (the default): a trial that looked best early (0.2 at step 1) but
+    reports 0.6 at the rung (3) is ranked by 0.6 there, behind trials at 0.4 and 0.45; with
+    "value" (ASHA's best so far, the rule before) its 0.2 would put it first."""
+    import hypersearch.schedulers.multifidelity as mf
+
+    monkeypatch.setattr(mf, "RUNG_RANK", rung_rank)
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0)
+    assert scheduler.rungs(EPOCHS)[:2] == [1, 3]
+    curves = [{1: 0.2, 2: 0.5, 3: 0.6}, {1: 0.4, 2: 0.4, 3: 0.4}, {1: 0.45, 2: 0.45, 3: 0.45}]
+    trials = [
+        hs.TrialRecord(
+            number=i,
+            id=i + 1,
+            state=hs.TrialState.RUNNING,
+            params={"q": 0.5, "z": 0.1 * i},
+            intermediate=c,
+        )
+        for i, c in enumerate(curves)
+    ]
+    ctx = SchedulerContext(trials, hs.Space(SPACE), ("minimize",))
+    assert scheduler.should_stop(trials[0], ctx) is not first_goes_on
+    assert scheduler.should_stop(trials[1], ctx) is first_goes_on
 
 
 # what a curve tells the model, and repeats -----------------------------------------------------
