@@ -343,12 +343,16 @@ def test_top_rung_quota_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
-def test_model_ranked_rungs_under_study(monkeypatch: pytest.MonkeyPatch, direction: str) -> None:
-    """RUNG_RANK = "model" (a dev-half ablation; default "at"): once a configuration is
-    fully trained, rungs rank by the predicted full-training value, in the study's direction."""
+@pytest.mark.parametrize("rung_rank", ["model", "next"])
+def test_model_ranked_rungs_under_study(
+    monkeypatch: pytest.MonkeyPatch, direction: str, rung_rank: str
+) -> None:
+    """RUNG_RANK = "model" / "next" (dev-half ablations; default "at"): once a configuration
+    is fully trained (or reached the next rung), rungs rank by the predicted full-training
+    (next-rung) value, in the study's direction."""
     import hypersearch.schedulers.multifidelity as mf
 
-    monkeypatch.setattr(mf, "RUNG_RANK", "model")
+    monkeypatch.setattr(mf, "RUNG_RANK", rung_rank)
     sign = 1.0 if direction == "minimize" else -1.0
     study = hs.create_study(space=SPACE, sampler="random", seed=4, direction=direction,
                             scheduler=MultiFidelity(max_resource=EPOCHS, seed=4))  # fmt: skip
