@@ -217,3 +217,33 @@ def test_simulated_executor_is_a_peer_and_leaves_the_study_alone() -> None:
     assert len(study.trials) == 6 and all(t.state.is_finished for t in study.trials)
     with pytest.raises(InvalidArgumentError, match="pass None as the objective"):
         sim.run(study, lambda t: 0.0)
+
+
+class _Oracle(list):  # type: ignore[type-arg]
+    """A curve that refuses to be pickled, as a lazy curve holding live models may be."""
+
+    def __reduce__(self) -> Any:
+        raise AssertionError("the replayed curve went into a checkpoint")
+
+
+def test_simulated_curve_checkpoints_hold_only_the_step() -> None:
+    """With ``curve`` a checkpoint holds the step reached, never the curve object (a lazy
+    curve may hold a whole oracle: pickling it at every step filled a RAM disk)."""
+    study = hs.create_study(
+        "sim-ckpt", space=SPACE, sampler="random", seed=0,
+        scheduler=hs.schedulers.ASHA(min_resource=1, max_resource=9, pause=True),
+    )  # fmt: skip
+    sim = SimulatedExecutor(
+        lambda p: _Oracle(p["x"] / (i + 1) for i in range(9)),
+        max_steps=9,
+        first_step=1,
+        checkpoints=True,
+    )
+    sim.run(study, n_trials=20)
+    from hypersearch import checkpoints
+
+    assert any(t.attrs.get("resume_from") is not None for t in study.trials)  # promotions ran
+    kept = [t for t in study.trials if t.attrs.get("checkpoint")]
+    assert kept  # the best trials' checkpoints stay
+    for t in kept:
+        assert checkpoints.load(study, t) == {"step": t.attrs["checkpoint"]["step"]}

@@ -179,7 +179,10 @@ class SimulatedExecutor(Executor):
 
     Give either ``curve(params) -> values`` (the value reported at step ``first_step + i`` is
     ``values[i]``; a learning-curve replay) or ``dynamics(state, params, step) -> (state,
-    value)`` (a stateful model whose state goes into checkpoints, for PBT).
+    value)`` (a stateful model whose state goes into checkpoints, for PBT). With ``curve`` a
+    checkpoint holds only the step reached: the replay needs nothing else, and a lazily
+    computed curve may hold a whole oracle (every model trained so far), which pickling at
+    every step made slow and, with live torch models, once crashed the interpreter.
     """
 
     calls_objective = False  # the curve or dynamics plays the objective
@@ -338,7 +341,8 @@ class SimulatedExecutor(Executor):
             self._advance(run)
             run.trial.report(run.value, step=run.step)
             if self.checkpoints:  # as objectives do: report, save, then ask should_stop
-                run.trial.save_checkpoint(run.state)
+                saved = run.state if self.dynamics is not None else {"step": run.step}
+                run.trial.save_checkpoint(saved)
             result.steps += 1
             run.step += 1
             over = max_total_steps is not None and result.steps >= max_total_steps
