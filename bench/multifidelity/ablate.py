@@ -24,12 +24,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import ast
-import atexit
 import importlib
 import json
 import logging
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -40,6 +37,7 @@ import numpy as np
 
 import hypersearch as hs
 from bench.multifidelity import suite
+from bench.multifidelity.scratch import use_ram_disk
 from hypersearch.execution.simulated import SimulatedExecutor
 
 OUT = suite.HERE / "results"
@@ -185,10 +183,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("hypersearch").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
-    if "HYPERSEARCH_ARTIFACTS" not in os.environ and Path("/dev/shm").is_dir():
-        scratch = tempfile.mkdtemp(dir="/dev/shm", prefix="mfablate")
-        os.environ["HYPERSEARCH_ARTIFACTS"] = scratch
-        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    use_ram_disk("mfablate")  # checkpoints of the simulated objective
     if not args.report:
         run(args)
     print(report(args.reference))

@@ -40,13 +40,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # small matrices: threads only contend on shared cores
 
 import argparse
-import atexit
 import json
 import logging
 import math
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -57,6 +54,7 @@ import numpy as np
 
 import hypersearch as hs
 from bench.multifidelity.run import DigitsProblem, run_optuna
+from bench.multifidelity.scratch import use_ram_disk
 from hypersearch.execution.simulated import SimulatedExecutor
 from hypersearch.space import Space
 
@@ -413,11 +411,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.getLogger("hypersearch").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
-    # checkpoints of the simulated objective: on a RAM disk when there is one
-    if "HYPERSEARCH_ARTIFACTS" not in os.environ and Path("/dev/shm").is_dir():
-        scratch = tempfile.mkdtemp(dir="/dev/shm", prefix="mfbench")
-        os.environ["HYPERSEARCH_ARTIFACTS"] = scratch
-        atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # RAM: never leave it
+    use_ram_disk("mfbench")  # checkpoints of the simulated objective
     if not args.report:
         run_all(args)
     print(report(args))
