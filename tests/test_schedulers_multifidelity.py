@@ -406,6 +406,27 @@ def test_a_rung_ranks_by_the_value_reported_there(
     assert scheduler.should_stop(trials[1], ctx) is first_goes_on
 
 
+def test_sobol_initial_design_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """INITIAL_DESIGN = "sobol" (a dev-half ablation; default "random"): the first parameters
+    + 2 new configurations are the points of a seeded, scrambled Sobol sequence, in order."""
+    import hypersearch.schedulers.multifidelity as mf
+    from hypersearch.samplers import SobolSampler
+    from hypersearch.samplers.base import SamplingContext
+
+    monkeypatch.setattr(mf, "INITIAL_DESIGN", "sobol")
+    study = hs.create_study(space=SPACE, sampler="random", seed=5,
+                            scheduler=MultiFidelity(max_resource=EPOCHS, seed=5))  # fmt: skip
+    sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=True)
+    sim.run(study, n_trials=12)
+    new = [t for t in study.trials if "promoted_from" not in t.attrs]
+    sobol = SobolSampler(seed=5)
+    space = hs.Space(SPACE)
+    for i, t in enumerate(new[:4]):  # 2 parameters + 2
+        ctx = SamplingContext(space=space, trials=[], number=i, direction="minimize")
+        assert t.params == sobol.sample(ctx) and t.attrs["proposed_by"] == "sobol"
+    assert new[4].attrs["proposed_by"] in ("model", "random")
+
+
 # what a curve tells the model, and repeats -----------------------------------------------------
 @pytest.mark.parametrize("curve_value, at_full", [("best", 0.2), ("at", 0.3)])
 def test_a_curve_enters_the_model_at_its_value_or_its_best_so_far(

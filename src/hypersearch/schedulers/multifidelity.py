@@ -41,6 +41,9 @@ DEFAULT_REDUCTION_FACTOR = 3
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
 INITIAL_EXTRA = 2
+#: How the initial design is drawn: "random" (uniform draws) or "sobol" (under study: the
+#: points of a seeded, scrambled Sobol sequence, which leave fewer gaps for so few points).
+INITIAL_DESIGN = "random"
 #: ``fast_track=True`` (under study): promote when the probability that the paused trial's
 #: full-training value beats the best fully trained configuration's (both predicted) is at
 #: least this (0.5: its posterior mean is lower) ...
@@ -226,6 +229,11 @@ class MultiFidelity(ASHA):
         if not len(space):
             return None  # define-by-run objective: leave the parameters to the sampler
         rng = trial_rng(self.seed, number, self.name)
+        if new < n_initial and INITIAL_DESIGN == "sobol":
+            return TrialPlan(
+                params=space.decode(_sobol_point(len(space), new, self.seed)),
+                attrs={"proposed_by": "sobol"},
+            )
         explore = new < n_initial or rng.random() < self.random_fraction
         if not explore:
             history = self.curves(ctx)
@@ -356,6 +364,20 @@ class MultiFidelity(ASHA):
         pred = self.model.predicted_final(np.array([history[t.number].x for t in known]))
         ranked = [t for _, t in sorted(zip(pred.tolist(), known, strict=True), key=_first)]
         return ranked + [t for t in candidates if t.number not in history]
+
+
+def _sobol_point(d: int, index: int, seed: int | None) -> np.ndarray:
+    """Point ``index`` of a seeded, scrambled Sobol sequence in ``d`` dimensions."""
+    import warnings
+
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(d=d, scramble=True, seed=seed)
+    if index:
+        engine.fast_forward(index)
+    with warnings.catch_warnings():  # balance warnings are about n not being 2^m
+        warnings.simplefilter("ignore", UserWarning)
+        return np.asarray(engine.random(1)[0])
 
 
 def _first(pair: tuple[float, TrialRecord]) -> tuple[float, int]:
