@@ -3,7 +3,10 @@
     nice .venv/bin/python -m bench.samplers.overhead [--sizes 100 1000 10000]
 
 The history (random points of a 6-d mixed space: 4 floats, an int, a choice) is added
-directly, then ``--repeats`` ask+tell cycles are timed (the median is reported). Ours run
+directly, then ``--repeats`` ask+tell cycles are timed (the median is reported); each cycle
+adds a trial, so the k-th timed ask sees ``n + k - 1`` finished trials (at ``--sizes 299`` two
+of three ``auto`` asks are already TPE's, past its switch at 300: time ``auto`` away from it,
+or time ``gp`` and ``tpe`` themselves). Ours run
 on an in-memory study (SQLite in memory, as ``create_study()`` without storage), Optuna's on
 its in-memory storage. Prints a markdown table. ``--cpu-time`` times with the process's CPU
 time instead of the wall clock: on a machine shared with other jobs that is what an idle
