@@ -9,6 +9,7 @@ import pytest
 import hypersearch as hs
 from hypersearch.samplers import AutoSampler
 from hypersearch.space import Bool, Choice, Float, Space
+from level_objectives import wide_level
 
 
 def test_auto_is_the_default_and_describes_itself() -> None:
@@ -73,14 +74,6 @@ def test_auto_same_seed_same_trials_and_stored_config() -> None:
     assert run() == run()
 
 
-def _wide_level(t: hs.Trial) -> float:
-    """0.5 on the wide right part of the box (x1 > -1), a smooth bowl (best 0.3) left."""
-    x1, x2 = t.params["x1"], t.params["x2"]
-    if x1 > -1.0:
-        return 0.5
-    return 0.3 + 4 * ((x1 + 5) / 15 - 0.1) ** 2 + 2 * (x2 / 15 - 0.5) ** 2
-
-
 def test_auto_gp_avoids_a_worse_level_that_keeps_coming_back() -> None:
     """auto's GP has the known-level rule on: the same trials as GPSampler(level_repeats=3,
     plateau_after=8),
@@ -92,7 +85,7 @@ def test_auto_gp_avoids_a_worse_level_that_keeps_coming_back() -> None:
 
     def run(sampler: object, seed: int) -> hs.Study:
         study = hs.create_study(space=space, sampler=sampler, seed=seed)
-        study.optimize(_wide_level, n_trials=40)
+        study.optimize(wide_level, n_trials=40)
         assert study.best_value < 0.31
         return study
 

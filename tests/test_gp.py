@@ -14,6 +14,7 @@ from hypersearch.samplers.gp.acquisition import log_ei, log_h
 from hypersearch.samplers.gp.model import fit_gp
 from hypersearch.space import Choice, Float, Int, Space
 from hypersearch.trial import TrialRecord, TrialState
+from level_objectives import stepped, wide_level
 
 
 def _branin(p: dict[str, float]) -> float:
@@ -23,6 +24,15 @@ def _branin(p: dict[str, float]) -> float:
 
 
 BRANIN = Space({"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)})
+
+
+def _took_sobol(study: hs.Study, seed: int, number: int) -> bool:
+    """Whether trial ``number`` of a study on Branin's box took the Sobol point of its number
+    (what the GP's safeguards fall back to)."""
+    from hypersearch.samplers import SobolSampler
+
+    ctx = SamplingContext(space=BRANIN, trials=[], number=number, direction="minimize")
+    return study.trials[number].params == SobolSampler(seed=seed).sample(ctx)
 
 
 def test_log_h_is_stable_and_matches_the_direct_formula() -> None:
@@ -221,7 +231,6 @@ def test_a_stalled_search_interleaves_sobol_points_the_safeguard(
     """With explore_after=5, after 5 trials without a better value every other trial is the
     Sobol point of its number (exploration a misled model cannot switch off); an improving
     search is left to the model. Off by default."""
-    from hypersearch.samplers import SobolSampler
 
     def plateau(t: hs.Trial) -> float:  # improves for 6 trials, then a flat plateau
         return 10.0 - t.number if t.number < 6 else 100.0 + 1e-3 * t.params["x1"]
@@ -230,18 +239,11 @@ def test_a_stalled_search_interleaves_sobol_points_the_safeguard(
     with caplog.at_level(logging.INFO, logger="hypersearch"):
         study.optimize(plateau, n_trials=18)
     assert "5 trials without a better value" in caplog.text
-    sobol = SobolSampler(seed=3)
-
-    def is_sobol(number: int) -> bool:
-        ctx = SamplingContext(space=BRANIN, trials=[], number=number, direction="minimize")
-        return study.trials[number].params == sobol.sample(ctx)
-
-    assert all(is_sobol(n) for n in (11, 13, 15, 17))
-    assert not any(is_sobol(n) for n in (12, 14, 16))
+    assert all(_took_sobol(study, 3, n) for n in (11, 13, 15, 17))
+    assert not any(_took_sobol(study, 3, n) for n in (12, 14, 16))
     off = hs.create_study(space=BRANIN, sampler=GPSampler(seed=3), seed=3)  # off by default
     off.optimize(plateau, n_trials=14)
-    ctx = SamplingContext(space=BRANIN, trials=[], number=13, direction="minimize")
-    assert off.trials[13].params != sobol.sample(ctx)
+    assert not _took_sobol(off, 3, 13)
 
 
 def test_a_plateau_the_model_resamples_gets_sobol_points(
@@ -250,53 +252,27 @@ def test_a_plateau_the_model_resamples_gets_sobol_points(
     """A quantised objective whose best value is a wide plateau: once half of the last 8
     results tie exactly with the best, trials are Sobol points (with a message) until the
     results differ again; plateau_window=0 turns the safeguard off."""
-    from hypersearch.samplers import SobolSampler
-
-    def stepped(t: hs.Trial) -> float:  # 0.25 wherever x1 > -2, a narrow better corner
-        x1, x2 = t.params["x1"], t.params["x2"]
-        return 0.25 if x1 > -2.0 else round(min(1.0, (x2 / 15.0) * 0.5 + 0.2), 2)
-
     study = hs.create_study(space=BRANIN, sampler=GPSampler(seed=1), seed=1)
     with caplog.at_level(logging.INFO, logger="hypersearch"):
         study.optimize(stepped, n_trials=40)
     assert "tie exactly with the best value" in caplog.text
-    sobol = SobolSampler(seed=1)
-
-    def is_sobol(study: hs.Study, number: int) -> bool:
-        ctx = SamplingContext(space=BRANIN, trials=[], number=number, direction="minimize")
-        return study.trials[number].params == sobol.sample(ctx)
-
     late = range(16, 40)
-    assert sum(is_sobol(study, n) for n in late) >= 4
+    assert sum(_took_sobol(study, 1, n) for n in late) >= 4
     off = hs.create_study(space=BRANIN, sampler=GPSampler(seed=1, plateau_window=0), seed=1)
     off.optimize(stepped, n_trials=40)
-    assert not any(is_sobol(off, n) for n in late)
+    assert not any(_took_sobol(off, 1, n) for n in late)
 
 
 def test_plateau_after_lets_the_safeguard_act_before_16_results() -> None:
     """With plateau_after=8 the stepped objective's plateau gets Sobol points among trials
     8-15, where the default (2 x plateau_window = 16 results) still lets the model re-sample
     it; from then on both explore."""
-    from hypersearch.samplers import SobolSampler
-
-    def stepped(t: hs.Trial) -> float:  # 0.25 wherever x1 > -2, a narrow better corner
-        x1, x2 = t.params["x1"], t.params["x2"]
-        return 0.25 if x1 > -2.0 else round(min(1.0, (x2 / 15.0) * 0.5 + 0.2), 2)
-
-    sobol = SobolSampler(seed=5)
-
-    def sobol_among(study: hs.Study, numbers: range) -> int:
-        def ctx(n: int) -> SamplingContext:
-            return SamplingContext(space=BRANIN, trials=[], number=n, direction="minimize")
-
-        return sum(study.trials[n].params == sobol.sample(ctx(n)) for n in numbers)
-
     early = hs.create_study(space=BRANIN, sampler=GPSampler(seed=5, plateau_after=8), seed=5)
     late = hs.create_study(space=BRANIN, sampler=GPSampler(seed=5), seed=5)
     for study in (early, late):
         study.optimize(stepped, n_trials=16)
-    assert sobol_among(late, range(8, 16)) == 0
-    assert sobol_among(early, range(8, 16)) >= 4  # 6 of 8 here; margin for other CPUs
+    assert sum(_took_sobol(late, 5, n) for n in range(8, 16)) == 0
+    assert sum(_took_sobol(early, 5, n) for n in range(8, 16)) >= 4  # 6 of 8 here; CPU margin
 
 
 def test_plateau_after_is_validated_and_stored_only_when_changed() -> None:
@@ -408,14 +384,6 @@ def test_transform_of_extreme_values_is_finite_and_ordered() -> None:
         assert np.all(np.diff(y[order]) >= 0)  # the ranking is kept
 
 
-def _wide_level(t: hs.Trial) -> float:
-    """0.5 on the wide right part of Branin's box (x1 > -1), a smooth bowl (best 0.3) left."""
-    x1, x2 = t.params["x1"], t.params["x2"]
-    if x1 > -1.0:
-        return 0.5
-    return 0.3 + 4 * ((x1 + 5) / 15 - 0.1) ** 2 + 2 * (x2 / 15 - 0.5) ** 2
-
-
 def test_a_worse_level_that_keeps_coming_back_is_resampled_less() -> None:
     """level_repeats=3: once a value worse than the best has come back 3 times, candidates
     whose nearest tried point holds it are skipped, so the model proposes fewer points on
@@ -425,7 +393,7 @@ def test_a_worse_level_that_keeps_coming_back_is_resampled_less() -> None:
         for repeats in (0, 3):
             sampler = GPSampler(seed=seed, level_repeats=repeats)
             study = hs.create_study(space=BRANIN, sampler=sampler, seed=seed)
-            study.optimize(_wide_level, n_trials=40)
+            study.optimize(wide_level, n_trials=40)
             on_level[repeats] += sum(t.value == 0.5 for t in study.trials[12:])
             assert study.best_value < 0.31
     # Measured 16 (off) vs 7 (on) over these seeds; the margin allows other BLAS/CPUs to
