@@ -24,6 +24,7 @@ from scipy.special import ndtr
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
+from hypersearch.samplers.sobol import sobol_point
 from hypersearch.schedulers.base import Decision, SchedulerContext, TrialPlan, Verdict
 from hypersearch.schedulers.curves import lineage_curves, value_at
 from hypersearch.schedulers.hyperband import ASHA, promotion_key
@@ -231,7 +232,7 @@ class MultiFidelity(ASHA):
         rng = trial_rng(self.seed, number, self.name)
         if new < n_initial and INITIAL_DESIGN == "sobol":
             return TrialPlan(
-                params=space.decode(_sobol_point(len(space), new, self.seed)),
+                params=space.decode(sobol_point(len(space), new, self.seed)),
                 attrs={"proposed_by": "sobol"},
             )
         explore = new < n_initial or rng.random() < self.random_fraction
@@ -364,20 +365,6 @@ class MultiFidelity(ASHA):
         pred = self.model.predicted_final(np.array([history[t.number].x for t in known]))
         ranked = [t for _, t in sorted(zip(pred.tolist(), known, strict=True), key=_first)]
         return ranked + [t for t in candidates if t.number not in history]
-
-
-def _sobol_point(d: int, index: int, seed: int | None) -> np.ndarray:
-    """Point ``index`` of a seeded, scrambled Sobol sequence in ``d`` dimensions."""
-    import warnings
-
-    from scipy.stats import qmc
-
-    engine = qmc.Sobol(d=d, scramble=True, seed=seed)
-    if index:
-        engine.fast_forward(index)
-    with warnings.catch_warnings():  # balance warnings are about n not being 2^m
-        warnings.simplefilter("ignore", UserWarning)
-        return np.asarray(engine.random(1)[0])
 
 
 def _first(pair: tuple[float, TrialRecord]) -> tuple[float, int]:
