@@ -31,10 +31,12 @@ def _alive(pid: int) -> bool:
 
 
 def sweep(prefix: str, root: Path = RAM_DISK) -> list[Path]:
-    """Remove ``root/<prefix><pid>-*`` folders whose process no longer runs; return them."""
+    """Remove ``root/<prefix>-<pid>-*`` folders whose process no longer runs; return them.
+    The dash after the prefix keeps one prefix from matching another that extends it (a sweep
+    for ``diag`` once removed a live run's ``diag1339-...`` folder, reading pid 339)."""
     gone = []
-    for folder in root.glob(f"{prefix}*-*"):
-        pid = folder.name[len(prefix) :].split("-", 1)[0]
+    for folder in root.glob(f"{prefix}-*-*"):
+        pid = folder.name[len(prefix) + 1 :].split("-", 1)[0]
         if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(folder)
@@ -47,7 +49,7 @@ def use_ram_disk(prefix: str, root: Path = RAM_DISK) -> Path | None:
     if "HYPERSEARCH_ARTIFACTS" in os.environ or not root.is_dir():
         return None
     sweep(prefix, root)
-    scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{prefix}{os.getpid()}-"))
+    scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{prefix}-{os.getpid()}-"))
     os.environ["HYPERSEARCH_ARTIFACTS"] = str(scratch)
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     return scratch
