@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> None:
     done = load()
     for name in names:
         problem = None
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             if (name, args.label, seed) in done:
                 continue
             problem = problem or suite.make_problem(name)
@@ -131,6 +131,15 @@ def report(reference: str = "multifidelity") -> str:
     ab = load()
     rows.update(ab)
     g = suite.gaps(rows, OUT, suite.FRACTIONS)
+    # suite.gaps orders each (problem, method)'s rows by seed: a seed's row is its position
+    position = {}
+    for p, m, s in rows:
+        position.setdefault((p, m), []).append(s)
+    at = {(p, m, s): i for (p, m), seeds in position.items() for i, s in enumerate(sorted(seeds))}
+
+    def gap(p: str, m: str, s: int) -> Any:
+        return g[p][m][at[(p, m, s)]]
+
     labels = sorted({m for (_, m, _) in ab})
     lines = []
     for fam in ("lcbench", "rbv2_xgboost", "rbv2_rpart", "all"):
@@ -147,13 +156,13 @@ def report(reference: str = "multifidelity") -> str:
             for m in (ref, label, "optuna_tpe_sh", "optuna_tpe_hb"):
                 per = []
                 for (p, mm, s), _ in ab.items():
-                    if mm == label and within(p) and p in g and m in g[p]:
-                        per.append(g[p][m][s])
+                    if mm == label and within(p) and p in g and (p, m, s) in at:
+                        per.append(gap(p, m, s))
                 if per:
                     cells.append(f"{m} " + "/".join(f"{x:.2f}" for x in np.mean(per, axis=0)))
-            diffs = [g[p][label][s] - g[p][ref][s]
+            diffs = [gap(p, label, s) - gap(p, ref, s)
                      for (p, mm, s) in ab if mm == label and within(p)
-                     and p in g and ref in g[p] and len(g[p][ref]) > s]  # fmt: skip
+                     and p in g and (p, ref, s) in at]  # fmt: skip
             if len(diffs) > 1:  # paired, same problem and seed: mean +- its standard error
                 d = np.array(diffs)
                 se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
@@ -173,6 +182,9 @@ def main() -> None:
                     help="module.NAME=JSON under hypersearch.schedulers, in the module that "
                          "defines NAME (e.g. rung_sampler.MIN_RANK_AGREEMENT=0.3)")  # fmt: skip
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds first_seed .. first_seed + seeds - 1 (a confirmation on "
+                         "seeds the exploration never used)")  # fmt: skip
     ap.add_argument("--stop", action="store_true")
     ap.add_argument("--families", nargs="+", default=["lcbench", "rbv2_xgboost", "rbv2_rpart"])
     ap.add_argument("--report", action="store_true")
