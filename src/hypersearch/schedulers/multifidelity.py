@@ -74,6 +74,10 @@ RUNG_RANK = "at"
 #: rung values decide which configurations reach full training, so a proposal whose early
 #: values lag (a small learning rate that ends best) waits behind the random starts.
 DIRECT_FRACTION = 0.0
+#: A rung ranks only the latest this many trials that reached it (under study; 0: all, as
+#: ASHA): later arrivals, mostly the model's proposals, compete with each other rather than
+#: with the random starts that came first.
+RUNG_WINDOW = 0
 #: Random proposals go on until this many configurations are fully trained (under study):
 #: before that the model's value at full training is an extrapolation from low resources.
 MODEL_AFTER_FULL = 0
@@ -347,6 +351,8 @@ class MultiFidelity(ASHA):
         ``"next"`` the predicted value at the next rung (or full training), once something
         reached it."""
         results = super()._rung_results(trials, curves, bracket, rung, ctx)
+        if RUNG_WINDOW and len(results) > RUNG_WINDOW:
+            results = sorted(results, key=lambda pair: pair[1].number)[-RUNG_WINDOW:]
         space = ctx.space
         if RUNG_RANK not in ("model", "next", "model_first") or len(results) < 2 or not len(space):
             return results
