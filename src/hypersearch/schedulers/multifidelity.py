@@ -42,8 +42,6 @@ DEFAULT_REDUCTION_FACTOR = 3
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
 INITIAL_EXTRA = 2
-#: ... and at least this many (under study).
-INITIAL_MIN = 0
 #: How the initial design is drawn: "random" (uniform draws) or "sobol" (under study: the
 #: points of a seeded, scrambled Sobol sequence, which leave fewer gaps for so few points).
 INITIAL_DESIGN = "random"
@@ -70,17 +68,6 @@ TOP_RUNG_MIN_PROMOTED = 1
 #: development half of the benchmark by a criterion stated before the run: paired gap
 #: difference -0.02 / -0.04 / -0.02 at 1/5, 1/2, full (bench/RESULTS-multifidelity.md).
 RUNG_RANK = "at"
-#: Share of the model's proposals that train in full without pausing at rungs (under study):
-#: rung values decide which configurations reach full training, so a proposal whose early
-#: values lag (a small learning rate that ends best) waits behind the random starts.
-DIRECT_FRACTION = 0.0
-#: A rung ranks only the latest this many trials that reached it (under study; 0: all, as
-#: ASHA): later arrivals, mostly the model's proposals, compete with each other rather than
-#: with the random starts that came first.
-RUNG_WINDOW = 0
-#: Random proposals go on until this many configurations are fully trained (under study):
-#: before that the model's value at full training is an extrapolation from low resources.
-MODEL_AFTER_FULL = 0
 #: Score candidate configurations at the values they decode to and never propose one already
 #: tried (under study; see ``CurveModel.propose``).
 SNAP = False
@@ -232,9 +219,7 @@ class MultiFidelity(ASHA):
     def plan(self, number: int, ctx: SchedulerContext) -> TrialPlan | None:
         trials, space = ctx.trials, ctx.space
         new = sum(1 for t in trials if "promoted_from" not in t.attrs and t.number != number)
-        n_initial = self.n_initial or max(
-            INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA, INITIAL_MIN
-        )
+        n_initial = self.n_initial or INITIAL_PER_PARAM * len(space) + INITIAL_EXTRA
         if self.fast_track and len(space) and (new >= n_initial or not FAST_TRACK_AFTER_INITIAL):
             fast = self._fast_track(ctx)
             if fast is not None:
@@ -251,10 +236,6 @@ class MultiFidelity(ASHA):
                 attrs={"proposed_by": "sobol"},
             )
         explore = new < n_initial or rng.random() < self.random_fraction
-        if not explore and MODEL_AFTER_FULL:
-            top = int(self.max_resource)
-            full = sum(1 for _, c in self.curves(ctx) if c.values and max(c.values) >= top)
-            explore = full < MODEL_AFTER_FULL
         if not explore:
             history = self.curves(ctx)
             if self.model.fit([c for _, c in history], rng):
@@ -263,10 +244,7 @@ class MultiFidelity(ASHA):
                 x = self.model.propose(
                     observed, rng, resource=level, snap=snapper(space) if SNAP else None
                 )
-                attrs: dict[str, Any] = {"proposed_by": "model"}
-                if DIRECT_FRACTION and rng.random() < DIRECT_FRACTION:
-                    attrs["fast_track"] = True
-                return TrialPlan(params=space.decode(x), attrs=attrs)
+                return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model"})
         return TrialPlan(
             params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
         )
@@ -351,12 +329,8 @@ class MultiFidelity(ASHA):
         ``"next"`` the predicted value at the next rung (or full training), once something
         reached it."""
         results = super()._rung_results(trials, curves, bracket, rung, ctx)
-        if RUNG_WINDOW and len(results) > RUNG_WINDOW:
-            results = sorted(results, key=lambda pair: pair[1].number)[-RUNG_WINDOW:]
         space = ctx.space
-        if RUNG_RANK not in ("model", "next", "model_first") or len(results) < 2 or not len(space):
-            return results
-        if RUNG_RANK == "model_first" and rung != self.rungs(int(self.max_resource))[0]:
+        if RUNG_RANK not in ("model", "next") or len(results) < 2 or not len(space):
             return results
         if not all(all(k in t.params for k in space) for _, t in results):
             return results
