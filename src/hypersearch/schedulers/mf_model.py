@@ -23,7 +23,7 @@ from scipy.special import ndtri
 
 from hypersearch.samplers.gp.acquisition import log_ei
 from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
-from hypersearch.schedulers.curves import value_at
+from hypersearch.schedulers.curves import curve_value, value_at
 
 __all__ = ["Curve", "CurveModel"]
 
@@ -52,17 +52,12 @@ class Curve:
 
 
 def _curve_value(values: Mapping[int, float], resource: int) -> float | None:
-    """The curve's value at ``resource`` (its first finite report at a step >= ``resource``),
-    or with ``CURVE_VALUE = "best"`` the best (lowest) finite value up to that step; None if
-    never reached."""
+    """The curve's value at ``resource`` (its first report at a step >= ``resource``), or with
+    ``CURVE_VALUE = "best"`` the best (lowest) value up to that step; None if never reached.
+    ``values`` holds finite values only (``CurveModel.points`` drops the rest)."""
     if CURVE_VALUE == "at":
         return value_at(values, resource)
-    reached = [s for s in values if s >= resource]
-    if not reached:
-        return None
-    first = min(reached)
-    seen = [v for s, v in values.items() if s <= first and math.isfinite(v)]
-    return min(seen) if seen else None
+    return curve_value(values, resource, minimize=True)
 
 
 class CurveModel:
