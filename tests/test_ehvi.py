@@ -17,7 +17,7 @@ from hypersearch.samplers import SamplingContext, make_sampler
 from hypersearch.samplers.gp.model import fit_gp
 from hypersearch.samplers.multiobjective import EHVISampler, MOTPESampler
 from hypersearch.samplers.multiobjective.boxes import nondominated_boxes
-from hypersearch.samplers.multiobjective.ehvi import _EHVIAcquisition, log_ehvi
+from hypersearch.samplers.multiobjective.ehvi import EHVIAcquisition, log_ehvi
 from hypersearch.space import Choice, Space
 from hypersearch.trial import TrialRecord, TrialState
 from mo_drive import MIN2, SPACE, ctx, drive, zdt1
@@ -94,7 +94,7 @@ def test_acquisition_gradient_matches_finite_differences() -> None:
     empty = np.zeros((20, 0))
     gps = [fit_gp(x, empty, ys[:, j], rng) for j in range(2)]
     lower, upper = nondominated_boxes(ys, ys.max(axis=0) + 0.1 * np.ptp(ys, axis=0))
-    acq = _EHVIAcquisition(gps, lower, upper, None)
+    acq = EHVIAcquisition(gps, lower, upper, None)
     c, k = rng.random((5, 3)), np.zeros((5, 0))
     value, grad = acq.with_grad(c, k)
     assert value == pytest.approx(acq(c, k))

@@ -53,7 +53,7 @@ from hypersearch.samplers.multiobjective.tpe import MOTPESampler
 from hypersearch.samplers.sobol import SobolSampler
 from hypersearch.space import Choice, Param, Space
 
-__all__ = ["EHVISampler", "log_ehvi"]
+__all__ = ["EHVIAcquisition", "EHVISampler", "log_ehvi"]
 
 logger = logging.getLogger("hypersearch")
 
@@ -139,7 +139,7 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
         return np.asarray(np.log(np.exp(a - safe[:, None]).sum(axis=1)) + safe)
 
 
-class _EHVIAcquisition:
+class EHVIAcquisition:
     """log EHVI under the objectives' GPs plus log P(feasible), on candidate arrays
     (continuous coordinates, category codes); ``with_grad`` adds the gradient in the
     continuous ones. Infinitely bad values are floored so the optimiser sees numbers."""
@@ -339,7 +339,7 @@ class EHVISampler(Sampler):
             gps = [g.condition_on(rc, rk, means[:, j]) for j, g in enumerate(gps)]
             front = np.vstack([front, means])
         lower, upper = nondominated_boxes(front, reference)
-        score = _EHVIAcquisition(gps, lower, upper, feas)
+        score = EHVIAcquisition(gps, lower, upper, feas)
         best = good_order(ys, 5)[:5]
         cc, ck = maximise_acquisition(score, layout, rng, xc[best], xk[best])
         seen_c, seen_k = layout.features(np.vstack([obs.x, obs.running, obs.infeasible]))
