@@ -68,7 +68,6 @@ TOP_RUNG_MIN_PROMOTED = 1
 #: development half of the benchmark by a criterion stated before the run: paired gap
 #: difference -0.02 / -0.04 / -0.02 at 1/5, 1/2, full (bench/RESULTS-multifidelity.md).
 RUNG_RANK = "at"
-MODEL_SKIPS_FIRST_RUNG = False
 #: Score candidate configurations at the values they decode to and never propose one already
 #: tried (under study; see ``CurveModel.propose``).
 SNAP = False
@@ -303,12 +302,6 @@ class MultiFidelity(ASHA):
         if trial.attrs.get("fast_track"):
             self._check_bounds(trial, ctx.trials)
             return Decision.CONTINUE
-        if MODEL_SKIPS_FIRST_RUNG and trial.attrs.get("proposed_by") == "model":
-            step = trial.last_step
-            first = self.rungs(int(self.max_resource))[0]
-            if step is not None and step < self.rungs(int(self.max_resource))[1] and step >= first:
-                self._check_bounds(trial, ctx.trials)
-                return Decision.CONTINUE
         return super().decide(trial, ctx)
 
     def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
