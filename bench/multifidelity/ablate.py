@@ -132,7 +132,7 @@ def report(reference: str = "multifidelity") -> str:
     rows.update(ab)
     g = suite.gaps(rows, OUT, suite.FRACTIONS)
     # suite.gaps orders each (problem, method)'s rows by seed: a seed's row is its position
-    position = {}
+    position: dict[tuple[str, str], list[int]] = {}
     for p, m, s in rows:
         position.setdefault((p, m), []).append(s)
     at = {(p, m, s): i for (p, m), seeds in position.items() for i, s in enumerate(sorted(seeds))}

@@ -359,6 +359,11 @@ def summarise(results: dict[str, Any], budget: int, fractions: Sequence[float]) 
     return "\n".join(lines)
 
 
+def _lcbench_maker(task: str) -> Callable[[int], Problem]:
+    """A maker of the LCBench problem ``task`` (the seed does not change the surrogate)."""
+    return lambda seed: LCBenchProblem(task)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--problem", choices=["lcbench", "digits"], default="lcbench")
@@ -383,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, dict[str, dict[int, Any]]] = {}
     make: list[tuple[str, Callable[[int], Problem]]]
     if args.problem == "lcbench":
-        make = [(f"lcbench-{t}", lambda s, t=t: LCBenchProblem(t)) for t in args.tasks.split(",")]
+        make = [(f"lcbench-{t}", _lcbench_maker(t)) for t in args.tasks.split(",")]
     else:
         digits = DigitsProblem(seed=0)  # one oracle: curves depend on the config only
         make = [("digits", lambda s: digits)]

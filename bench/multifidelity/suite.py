@@ -267,7 +267,7 @@ def incumbent(trace: Sequence[Sequence[float]], epochs: float, fallback: float) 
 
 
 def gaps(
-    rows: dict[tuple[str, str, int], dict[str, Any]], out: Path, grid: Sequence[float]
+    rows: dict[tuple[str, str, int], dict[str, Any]], out: Path, grid: Sequence[float] | np.ndarray
 ) -> dict[str, dict[str, np.ndarray]]:
     """problem -> method -> array (seeds, len(grid)) of normalised gaps at budget fractions."""
     by_problem: dict[str, dict[str, dict[int, Any]]] = {}

@@ -88,7 +88,7 @@ def make_split(seed: int = SEED) -> dict[str, list[str]]:
 def load_split() -> dict[str, list[str]]:
     if not SPLIT.exists():
         SPLIT.write_text(json.dumps(make_split(), indent=1) + "\n")
-    return json.loads(SPLIT.read_text())  # type: ignore[no-any-return]
+    return json.loads(SPLIT.read_text())
 
 
 def make_references(n: int = 1024, seed: int = SEED) -> dict[str, list[float]]:
@@ -107,7 +107,7 @@ def make_references(n: int = 1024, seed: int = SEED) -> dict[str, list[float]]:
 def load_references() -> dict[str, list[float]]:
     if not REFERENCES.exists():
         REFERENCES.write_text(json.dumps(make_references(), indent=1) + "\n")
-    return json.loads(REFERENCES.read_text())  # type: ignore[no-any-return]
+    return json.loads(REFERENCES.read_text())
 
 
 def hv_curve(values: list[list[float]], directions: tuple[str, ...], ref: list[float]) -> dict:
@@ -177,7 +177,8 @@ def run_optuna(problem: MOProblem, sampler: str, seed: int, n_trials: int) -> di
         "optuna_tpe": lambda: optuna.samplers.TPESampler(seed=seed),
         "optuna_gp": lambda: optuna.samplers.GPSampler(seed=seed),
     }[sampler]
-    study = optuna.create_study(directions=list(problem.directions), sampler=make())
+    directions: list[Any] = list(problem.directions)
+    study = optuna.create_study(directions=directions, sampler=make())
     dists = _distributions(problem.space)
     values, asks = [], []
     for _ in range(n_trials):

@@ -58,7 +58,9 @@ def ours(url: str, n_trials: int, n_workers: int, objective: Any = None, **kw: A
     )
     wall = time.perf_counter() - t0
     trials = [t for t in study.trials if t.state is hs.TrialState.COMPLETE]
-    rate = _span([t.started_at for t in trials], [t.finished_at for t in trials], len(trials))
+    starts = [t.started_at for t in trials if t.started_at is not None]
+    ends = [t.finished_at for t in trials if t.finished_at is not None]
+    rate = _span(starts, ends, len(trials))
     return {"trials": len(trials), "trials_per_s": round(rate, 1), "wall_s": round(wall, 2)}
 
 
@@ -98,8 +100,8 @@ def optuna_run(url: str, n_trials: int, n_workers: int) -> dict:
     trials = optuna.load_study(study_name=name, storage=url).trials
     done = [t for t in trials if t.state.name == "COMPLETE"]
     rate = _span(
-        [t.datetime_start.timestamp() for t in done],
-        [t.datetime_complete.timestamp() for t in done],
+        [t.datetime_start.timestamp() for t in done if t.datetime_start is not None],
+        [t.datetime_complete.timestamp() for t in done if t.datetime_complete is not None],
         len(done),
     )
     return {
@@ -142,6 +144,7 @@ def main() -> None:
                         ours_url = f"sqlite:///{tmp}/ours-{n}.db"
                         opt_url = f"sqlite:///{tmp}/optuna-{n}.db"
                     else:
+                        assert server is not None  # started above for postgresql
                         ours_url = server.url(server.create_database())
                         opt_url = server.url(server.create_database()).replace(
                             "postgresql://", "postgresql+psycopg://"

@@ -33,7 +33,7 @@ def get(name: str) -> Problem:
 
     for module in (synthetic, real, sklearn_grid, yahpo):
         if name in module.PROBLEMS:
-            return module.PROBLEMS[name]()  # type: ignore[no-any-return]
+            return module.PROBLEMS[name]()
     raise KeyError(f"Unknown problem {name!r}; choose from {NAMES}.")
 
 

@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def main() -> None:
     ap.add_argument("--base-label", default="auto", help="the optimizer label of the base rows")
     args = ap.parse_args()
     problems = set(suite_problems(args.half))
-    base = {}
+    base: dict[Any, Any] = {}
     for line in args.base.read_text().splitlines():
         try:
             r = json.loads(line)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def split(names: list[str], seed: int = SEED) -> dict[str, list[str]]:
 
 def main() -> None:
     names = [n for n in NAMES if n not in EXPENSIVE]
-    out = {"seed": SEED, **split(names)}
+    out: dict[str, Any] = {"seed": SEED, **split(names)}
     OUT.write_text(json.dumps(out, indent=1) + "\n")
     print(f"{len(out['development'])} development, {len(out['validation'])} validation -> {OUT}")
 

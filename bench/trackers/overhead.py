@@ -19,13 +19,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import hypersearch as hs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _example():  # type: ignore[no-untyped-def]
+def _example() -> Any:
     spec = importlib.util.spec_from_file_location("digits_mlp", ROOT / "examples/digits_mlp.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -35,10 +36,10 @@ def _example():  # type: ignore[no-untyped-def]
 class Timed:
     """A tracker wrapped to add up the seconds spent in it."""
 
-    def __init__(self, tracker):  # type: ignore[no-untyped-def]
+    def __init__(self, tracker: Any) -> None:
         self.tracker, self.seconds = tracker, 0.0
 
-    def __call__(self, study, record):  # type: ignore[no-untyped-def]
+    def __call__(self, study: Any, record: Any) -> None:
         start = time.perf_counter()
         self.tracker(study, record)
         self.seconds += time.perf_counter() - start
