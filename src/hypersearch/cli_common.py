@@ -21,7 +21,6 @@ __all__ = [
     "DEFAULT_STORAGE",
     "ENV_STORAGE",
     "program_name",
-    "safe_url",
     "scrub",
     "storage_url",
 ]
@@ -49,11 +48,6 @@ def scrub(message: str, url: str) -> str:
     for secret in sorted(_secrets(url), key=len, reverse=True):
         message = message.replace(secret, "***")
     return message
-
-
-def safe_url(url: str) -> str:
-    """``url`` as it may be printed: its password replaced by ``***``."""
-    return scrub(url, url)
 
 
 def program_name(argv0: str | None = None) -> str:

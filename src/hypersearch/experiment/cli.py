@@ -9,8 +9,9 @@ import shlex
 import sys
 from collections.abc import Iterator
 
-from hypersearch.cli_common import program_name, safe_url
+from hypersearch.cli_common import program_name
 from hypersearch.exceptions import HypersearchError
+from hypersearch.storage.engine import redact_url
 
 __all__ = ["add_run_arguments", "main"]
 
@@ -81,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
             numbers = ", ".join(str(t.number) for t in front)
             print(
                 f"Pareto front: {len(front)} trial(s) ({numbers}); see it with: "
-                f"{command} best {name} --storage {safe_url(study.storage_url)}"
+                f"{command} best {name} --storage {redact_url(study.storage_url)}"
             )
             return 0
         try:
@@ -90,7 +91,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
             return 1
         print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
-        print(f"more: {command} trials {name} --storage {safe_url(study.storage_url)}")
+        print(f"more: {command} trials {name} --storage {redact_url(study.storage_url)}")
         return 0
     except HypersearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
