@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from hypersearch.trial import TrialRecord
 
-__all__ = ["trials_to_rows", "write_csv", "write_json"]
+__all__ = ["strict_json", "trials_to_rows", "write_csv", "write_json"]
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -109,13 +109,16 @@ def _write_csv(rows: Sequence[dict[str, Any]], fh: IO[str]) -> None:
     writer.writerows(rows)
 
 
-def _jsonable(v: Any) -> Any:
+def strict_json(v: Any) -> Any:
+    """``v`` as strict JSON can hold it: non-finite floats become "inf", "-inf", "nan" (strict
+    JSON has no such numbers), dict keys strings, tuples lists; nested values too (params,
+    metrics and attrs may nest user values)."""
     if isinstance(v, float) and not math.isfinite(v):
-        return str(v)  # "inf", "-inf", "nan": strict JSON has no such numbers
-    if isinstance(v, dict):  # params, metrics and attrs may nest user values
-        return {k: _jsonable(x) for k, x in v.items()}
+        return str(v)
+    if isinstance(v, dict):
+        return {str(k): strict_json(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
+        return [strict_json(x) for x in v]
     return v
 
 
@@ -133,20 +136,20 @@ def write_json(
         several = {}
         if objectives:
             several["curves"] = {
-                str(s): _jsonable(list(v)) for s, v in t.intermediate_values.items()
+                str(s): strict_json(list(v)) for s, v in t.intermediate_values.items()
             }
         data.append(
             {
                 "number": t.number,
                 "state": t.state.value,
-                **_jsonable(_outcome(t, metric, objectives, constraints)),
-                "params": _jsonable(dict(t.params)),
-                "metrics": _jsonable(dict(t.metrics)),
-                "curve": {str(s): _jsonable(v) for s, v in t.intermediate.items()},
+                **strict_json(_outcome(t, metric, objectives, constraints)),
+                "params": strict_json(dict(t.params)),
+                "metrics": strict_json(dict(t.metrics)),
+                "curve": {str(s): strict_json(v) for s, v in t.intermediate.items()},
                 **several,
                 **_cost_and_notes(t),
                 "tags": list(t.tags),
-                "attrs": _jsonable({k: v for k, v in t.attrs.items() if k != "fixed_params"}),
+                "attrs": strict_json({k: v for k, v in t.attrs.items() if k != "fixed_params"}),
                 "fail_reason": t.fail_reason,
                 "traceback": t.traceback,
             }

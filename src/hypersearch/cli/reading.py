@@ -24,7 +24,6 @@ from hypersearch.cli.shared import (
     _fmt_param,
     _fmt_time,
     _goal,
-    _json_safe,
     _objective_columns,
     _objectives,
     _param_names,
@@ -35,6 +34,7 @@ from hypersearch.cli.shared import (
     ranked,
 )
 from hypersearch.cli_common import program_name
+from hypersearch.export import strict_json
 from hypersearch.objectives import Objective, pareto_front
 from hypersearch.storage import SQLStorage, StudyRecord
 from hypersearch.tables import Column, fit_table, format_number, print_table, terminal_width
@@ -189,7 +189,8 @@ def cmd_best(args: argparse.Namespace, storage: SQLStorage) -> int:
     data: Any = dict(best.params)
     if args.full:
         data = {"number": best.number, "value": best.value, "params": data}
-    print(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str))
+    safe = strict_json(data)
+    print(json.dumps(safe, indent=2, ensure_ascii=False, allow_nan=False, default=str))
     return 0
 
 
@@ -214,7 +215,7 @@ def _print_front(
             }
             for t in front
         ]
-        print(json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False))
+        print(json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False))
         return 0
     console = _console()
     if not front:

@@ -4,7 +4,6 @@ safe for a terminal, ranking trials and picking table columns."""
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -102,17 +101,6 @@ def _fmt_time(epoch: float | None) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _json_safe(value: Any) -> Any:
-    """Strict-JSON version of a value: non-finite floats become "inf", "-inf", "nan"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 # ranking -------------------------------------------------------------------------------
