@@ -8,6 +8,8 @@ to set, run on the same problems and seeds as the suite; rows go to ``results/ab
         --set multifidelity.DEFAULT_RUNGS=2 --seeds 5
     nice .venv/bin/python -m bench.multifidelity.ablate --label fast_track \\
         --kwargs '{"fast_track": true}' --families lcbench
+    nice .venv/bin/python -m bench.multifidelity.ablate --label explore_oracle --oracle \\
+        --families lcbench --seeds 5 --shard 0/2 &    # and --shard 1/2
     nice .venv/bin/python -m bench.multifidelity.ablate --report
 
 ``--set`` changes a constant in the module that DEFINES it (a module that imported the name
@@ -76,12 +78,30 @@ def defining_module(path: str, name: str) -> str | None:
     return imported
 
 
-def run_variant(problem: suite.CurveProblem, seed: int, kwargs: dict[str, Any], stop: bool) -> Any:
+def final_value_curve(curve: Any) -> Any:
+    """``curve`` reporting its final value at every step: rungs that rank configurations
+    perfectly (a diagnostic bound on what better promotion rules could gain, ``--oracle``)."""
+
+    def oracle(params: Any) -> list[float]:
+        values = list(curve(params))
+        return [values[-1]] * len(values)
+
+    return oracle
+
+
+def run_variant(
+    problem: suite.CurveProblem,
+    seed: int,
+    kwargs: dict[str, Any],
+    stop: bool,
+    oracle: bool = False,
+) -> Any:
     e = problem.epochs
     scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, **kwargs)
     study = hs.create_study(space=problem.space, direction="minimize", sampler="random",
                             scheduler=scheduler, seed=seed)  # fmt: skip
-    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, checkpoints=not stop)
+    curve = final_value_curve(problem.curve) if oracle else problem.curve
+    sim = SimulatedExecutor(curve, max_steps=e, first_step=1, checkpoints=not stop)
     return [(int(c), float(v)) for c, v in sim.run(study, max_total_steps=20 * e).trace]
 
 
@@ -102,18 +122,21 @@ def run(args: argparse.Namespace) -> None:
     kwargs = json.loads(args.kwargs)
     names = [n for n in suite.split()["development"] if n.split("-")[0] in args.families]
     done = load()
+    shard, n_shards = (int(x) for x in args.shard.split("/"))
+    job = -1
     for name in names:
         problem = None
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            if (name, args.label, seed) in done:
+            job += 1
+            if job % n_shards != shard or (name, args.label, seed) in done:
                 continue
             problem = problem or suite.make_problem(name)
             t = time.time()
-            trace = run_variant(problem, seed, kwargs, args.stop)
+            trace = run_variant(problem, seed, kwargs, args.stop, args.oracle)
             row = {"problem": name, "method": args.label, "seed": seed,
                    "budget": 20 * problem.epochs, "epochs": problem.epochs, "trace": trace,
                    "seconds": round(time.time() - t, 2), "kwargs": kwargs, "set": args.set,
-                   "stop": args.stop}  # fmt: skip
+                   "stop": args.stop, **({"oracle": True} if args.oracle else {})}  # fmt: skip
             with ABLATION_FILE.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(f"{args.label} seed {seed} {name} {trace[-1][1] if trace else None} "
@@ -186,6 +209,14 @@ def main() -> None:
                     help="run seeds first_seed .. first_seed + seeds - 1 (a confirmation on "
                          "seeds the exploration never used)")  # fmt: skip
     ap.add_argument("--stop", action="store_true")
+    ap.add_argument("--oracle", action="store_true",
+                    help="the objective reports its final value at every step (perfect rungs: "
+                         "a bound on what promotion rules could gain)")  # fmt: skip
+    ap.add_argument(
+        "--shard",
+        default="0/1",
+        help="i/n: run every n-th job from the i-th (one process per core)",
+    )
     ap.add_argument("--families", nargs="+", default=["lcbench", "rbv2_xgboost", "rbv2_rpart"])
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--reference", default="multifidelity",
