@@ -40,7 +40,6 @@ import numpy as np
 import hypersearch as hs
 from bench.multifidelity import suite
 from bench.multifidelity.scratch import use_ram_disk
-from hypersearch.execution.simulated import SimulatedExecutor
 
 OUT = suite.HERE / "results"
 ABLATION_FILE = OUT / "ablation.jsonl"
@@ -98,11 +97,11 @@ def run_variant(
 ) -> Any:
     e = problem.epochs
     scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, **kwargs)
-    study = hs.create_study(space=problem.space, direction="minimize", sampler="random",
-                            scheduler=scheduler, seed=seed)  # fmt: skip
-    curve = final_value_curve(problem.curve) if oracle else problem.curve
-    sim = SimulatedExecutor(curve, max_steps=e, first_step=1, checkpoints=not stop)
-    return [(int(c), float(v)) for c, v in sim.run(study, max_total_steps=20 * e).trace]
+    curve = final_value_curve(problem.curve) if oracle else None
+    budget = suite.FULL_TRAININGS * e
+    _, result = suite.simulate(problem, scheduler, seed, checkpoints=not stop, budget=budget,
+                               curve=curve)  # fmt: skip
+    return suite.trace_of(result)
 
 
 def load() -> dict[tuple[str, str, int], dict[str, Any]]:

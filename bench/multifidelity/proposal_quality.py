@@ -32,7 +32,6 @@ from scipy.stats import spearmanr
 import hypersearch as hs
 from bench.multifidelity import suite
 from bench.multifidelity.scratch import use_ram_disk
-from hypersearch.execution.simulated import SimulatedExecutor
 from hypersearch.schedulers.curves import lineage_curves
 from hypersearch.schedulers.mf_model import Curve
 
@@ -43,10 +42,8 @@ def measure(
     """The two measures for one (task, seed); see the module docstring."""
     e = problem.epochs
     scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed)
-    study = hs.create_study(space=problem.space, direction="minimize", sampler="random",
-                            scheduler=scheduler, seed=seed)  # fmt: skip
-    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, checkpoints=True)
-    sim.run(study, max_total_steps=int(fraction * suite.FULL_TRAININGS * e))
+    budget = int(fraction * suite.FULL_TRAININGS * e)
+    study, _ = suite.simulate(problem, scheduler, seed, checkpoints=True, budget=budget)
     trials = study.trials
     merged = lineage_curves(trials)
     continued = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}

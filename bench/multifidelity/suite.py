@@ -55,7 +55,7 @@ import numpy as np
 import hypersearch as hs
 from bench.multifidelity.run import DigitsProblem, run_optuna
 from bench.multifidelity.scratch import use_ram_disk
-from hypersearch.execution.simulated import SimulatedExecutor
+from hypersearch.execution.simulated import SimulatedExecutor, SimulationResult
 from hypersearch.space import Space
 
 HERE = Path(__file__).resolve().parent
@@ -172,13 +172,32 @@ def run_ours(
         scheduler = hs.schedulers.BOHB(min_resource=1, max_resource=e, seed=seed)
     else:
         raise KeyError(method)
-    study = hs.create_study(
-        space=problem.space, direction="minimize", sampler="random", scheduler=scheduler,
-        seed=seed,
-    )  # fmt: skip
     checkpoints = not method.endswith(("_stop", "_nockpt"))
-    sim = SimulatedExecutor(problem.curve, max_steps=e, first_step=1, checkpoints=checkpoints)
-    return [(int(c), float(v)) for c, v in sim.run(study, max_total_steps=budget).trace]
+    _, result = simulate(problem, scheduler, seed, checkpoints=checkpoints, budget=budget)
+    return trace_of(result)
+
+
+def simulate(
+    problem: CurveProblem,
+    scheduler: Any,
+    seed: int,
+    *,
+    checkpoints: bool,
+    budget: int,
+    curve: Callable[..., Any] | None = None,
+) -> tuple[hs.Study, SimulationResult]:
+    """``scheduler`` on the problem's curves (or ``curve``) through ask/tell, one worker, until
+    ``budget`` steps are spent: the study and the run's result (its anytime trace)."""
+    study = hs.create_study(space=problem.space, direction="minimize", sampler="random",
+                            scheduler=scheduler, seed=seed)  # fmt: skip
+    sim = SimulatedExecutor(curve or problem.curve, max_steps=problem.epochs, first_step=1,
+                            checkpoints=checkpoints)  # fmt: skip
+    return study, sim.run(study, max_total_steps=budget)
+
+
+def trace_of(result: SimulationResult) -> list[tuple[int, float]]:
+    """(steps spent, best fully trained value) each time a trial completed."""
+    return [(int(c), float(v)) for c, v in result.trace]
 
 
 def run_method(
