@@ -210,6 +210,15 @@ def test_redact_url_hides_passwords(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 
 
+def test_a_storage_url_is_safe_to_print() -> None:
+    """``Storage.url`` (``Study.storage_url``, which the CLIs print as it is) never holds the
+    password; no connection is made before the first query."""
+    from hypersearch.storage.engine import Database
+
+    url = Database("postgresql://bob:s3cret@127.0.0.1:1/db").url
+    assert url.endswith("bob:***@127.0.0.1:1/db") and "s3cret" not in url
+
+
 def test_a_raw_at_sign_in_a_password_is_refused_without_showing_it() -> None:
     with pytest.raises(hs.InvalidArgumentError, match="%40") as info:
         get_storage("postgresql://bob:p@ss@127.0.0.1:1/db")

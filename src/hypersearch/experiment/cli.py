@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from hypersearch.cli_common import program_name
 from hypersearch.exceptions import HypersearchError
-from hypersearch.storage.engine import redact_url
 
 __all__ = ["add_run_arguments", "main"]
 
@@ -82,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
             numbers = ", ".join(str(t.number) for t in front)
             print(
                 f"Pareto front: {len(front)} trial(s) ({numbers}); see it with: "
-                f"{command} best {name} --storage {redact_url(study.storage_url)}"
+                f"{command} best {name} --storage {study.storage_url}"
             )
             return 0
         try:
@@ -91,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"study {study.name!r}: no trial completed yet", file=sys.stderr)
             return 1
         print(f"best {study.metric} = {best.value:.6g} (trial {best.number}): {dict(best.params)}")
-        print(f"more: {command} trials {name} --storage {redact_url(study.storage_url)}")
+        print(f"more: {command} trials {name} --storage {study.storage_url}")
         return 0
     except HypersearchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -66,6 +66,8 @@ class StudyReading:
 
     @property
     def storage_url(self) -> str:
+        """The storage's URL with any password replaced by ``***`` (``Storage.url``): safe to
+        print as it is."""
         return self._storage.url
 
     # history ------------------------------------------------------------------------
