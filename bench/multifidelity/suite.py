@@ -285,6 +285,24 @@ def incumbent(trace: Sequence[Sequence[float]], epochs: float, fallback: float) 
     return best
 
 
+def normaliser(
+    by_method: dict[str, dict[int, Any]], ref: dict[str, float]
+) -> tuple[float, float, float]:
+    """(best known value, unit of the gap, incumbent before anything is fully trained) of a
+    problem, from its rows by method and seed (random search's among them) and its reference:
+    the gap is ``(value - best) / unit``."""
+    values = [v for r in by_method.values() for rr in r.values() for _, v in rr["trace"]]
+    best = min([*values, ref.get("best", math.inf)])
+    budget = next(iter(by_method["random"].values()))["budget"]
+    rand_final = float(np.mean([incumbent(r["trace"], budget, math.inf)
+                                for r in by_method["random"].values()]))  # fmt: skip
+    fallback = ref.get("mean", max(values))
+    # where random search itself reaches the best known value (a saturated problem), the gap
+    # is measured in 5% of a random configuration's distance from it instead of 0
+    scale = max(rand_final - best, 0.05 * (fallback - best), 1e-12)
+    return best, scale, fallback
+
+
 def gaps(
     rows: dict[tuple[str, str, int], dict[str, Any]], out: Path, grid: Sequence[float] | np.ndarray
 ) -> dict[str, dict[str, np.ndarray]]:
@@ -296,16 +314,8 @@ def gaps(
     for p, by_method in by_problem.items():
         if "random" not in by_method:
             continue
-        ref = reference(out, p, None)
-        values = [v for r in by_method.values() for rr in r.values() for _, v in rr["trace"]]
-        best = min([*values, ref.get("best", math.inf)])
+        best, scale, fallback = normaliser(by_method, reference(out, p, None))
         budget = next(iter(by_method["random"].values()))["budget"]
-        rand_final = float(np.mean([incumbent(r["trace"], budget, math.inf)
-                                    for r in by_method["random"].values()]))  # fmt: skip
-        fallback = ref.get("mean", max(values))
-        # where random search itself reaches the best known value (a saturated problem), the
-        # gap is measured in 5% of a random configuration's distance from it instead of 0
-        scale = max(rand_final - best, 0.05 * (fallback - best), 1e-12)
         result[p] = {}
         for m, per_seed in by_method.items():
             result[p][m] = np.array(

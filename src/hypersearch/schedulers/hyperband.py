@@ -136,6 +136,11 @@ class ASHA(Scheduler):
         )
         self._max: int | None = None if max_resource == "auto" else int(max_resource)
         self._warned: set[str] = set()
+        #: Pause mode: a rung's quota counts the trials that already went on past it, so at
+        #: most ``quota`` of its trials ever go on (synchronous successive halving's count),
+        #: not every trial that ranks in the top ``1/reduction_factor`` when it arrives
+        #: (ASHA's rule, under which each new best goes on). Set by ``MultiFidelity``.
+        self.count_promoted = False
 
     def config(self) -> dict[str, Any]:
         out = {
@@ -372,7 +377,13 @@ class ASHA(Scheduler):
                 if better >= max(1, n // self.reduction_factor)
                 else (Decision.CONTINUE)
             )
-        if better < self._quota(n, rung == self.rungs(max_resource, rate)[-1]):
+        quota = self._quota(n, rung == self.rungs(max_resource, rate)[-1])
+        if self.count_promoted:  # the quota counts those that went on already
+            gone = self._gone_on(results, rung, curves, trials) - {trial.number}
+            quota -= len(gone)
+            better = sum(1 for k, (_, t) in zip(keys, results, strict=True)
+                         if k < my_key and t.number not in gone)  # fmt: skip
+        if better < quota:
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
         # PAUSE promises a checkpoint to continue from; an objective that saves none (pause=True
         # forced) has its trial stopped, and a promotion retrains it from step 0
@@ -400,7 +411,11 @@ class ASHA(Scheduler):
             rate = self._rate_of(waiting[0])
             ladder = [] if max_resource is None or rate is None else self.rungs(max_resource, rate)
             k = self._quota(len(ranked), bool(ladder) and rung == ladder[-1])
-            top = {results[i][1].number: keys[i] for i in ranked[:k]}
+            if self.count_promoted:
+                gone = self._gone_on(results, rung, curves, trials)
+                ranked = [i for i in ranked if results[i][1].number not in gone]
+                k -= len(gone)
+            top = {results[i][1].number: keys[i] for i in ranked[: max(k, 0)]}
             for t in waiting:
                 if t.number in top:
                     promotable.append(((-rung, top[t.number], t.number), t, rung))
@@ -431,6 +446,24 @@ class ASHA(Scheduler):
         """Promotable paused trials in the order to promote them: as given (highest rung,
         then best value at it)."""
         return list(candidates)
+
+    @staticmethod
+    def _gone_on(
+        results: Sequence[tuple[Any, TrialRecord]],
+        rung: int,
+        curves: Mapping[int, Mapping[int, Any]],
+        trials: Sequence[TrialRecord],
+    ) -> set[int]:
+        """The trials of a rung's ``results`` that went on past it: trained on, or promoted
+        (claimed by a promotion that may not have reported yet)."""
+        promoted = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+        promoted |= _claimed_promotions(trials)
+        out = set()
+        for _, t in results:
+            curve = curves.get(t.number) or t.intermediate
+            if t.number in promoted or (curve and max(curve) > rung):
+                out.add(t.number)
+        return out
 
     def _quota(self, n: int, last_rung: bool) -> int:
         """How many of the ``n`` trials at a rung may go on (pause mode): the top

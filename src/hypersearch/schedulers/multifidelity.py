@@ -36,9 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MultiFidelity", "derived_resources"]
 
-#: Rungs below full training when ``min_resource`` is not given.
+#: Rungs below full training when only ``reduction_factor`` is given.
 DEFAULT_RUNGS = 3
+#: ``reduction_factor`` when only ``min_resource`` is given.
 DEFAULT_REDUCTION_FACTOR = 3
+#: With neither given (the screening default), one rung at ``max_resource / SCREEN_DIVISOR``.
+SCREEN_DIVISOR = 12
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
 INITIAL_EXTRA = 2
@@ -86,13 +89,18 @@ def snapper(space: Space) -> Callable[[np.ndarray], np.ndarray]:
 def derived_resources(
     max_resource: int, min_resource: int | None = None, reduction_factor: int | None = None
 ) -> tuple[int, int]:
-    """``(min_resource, reduction_factor)``: the given ones, else 3 and
-    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``)."""
+    """``(min_resource, reduction_factor)``: the given ones; with neither given, the screening
+    rung ``round(max_resource / 12)`` (at least 1, below ``max_resource``) and the factor
+    ``max_resource // min_resource`` that leaves it the only rung; with one given, 3 and
+    ``round(max_resource / 3**3)`` for the other (three rungs)."""
     if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 2:
         raise InvalidArgumentError(
             f"MultiFidelity: max_resource must be an integer >= 2 (the step a full training "
             f"reports last, e.g. the number of epochs), got {max_resource!r}."
         )
+    if min_resource is None and reduction_factor is None:
+        screen = min(max(1, round(max_resource / SCREEN_DIVISOR)), max_resource - 1)
+        return screen, max(2, max_resource // screen)
     eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
     if (
         isinstance(min_resource, int)
@@ -163,6 +171,9 @@ class MultiFidelity(ASHA):
             )
         self.given_min_resource = min_resource
         self.given_reduction_factor = reduction_factor
+        #: The screening default: one rung, whose quota counts the trials already promoted.
+        self.screening = min_resource is None and reduction_factor is None
+        self.count_promoted = self.screening
         self.random_fraction = float(random_fraction)
         self.n_initial = n_initial
         self.max_points = int(max_points)
@@ -349,7 +360,12 @@ class MultiFidelity(ASHA):
         return [(from_loss(p), t) for p, (_, t) in zip(pred, results, strict=True)]
 
     def _quota(self, n: int, last_rung: bool) -> int:
-        """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``)."""
+        """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``). The
+        screening default promotes the best of every ``reduction_factor`` screened, none
+        before the first ``reduction_factor`` have been (no early full training on the
+        evidence of a few)."""
+        if self.screening:
+            return n // self.reduction_factor
         k = super()._quota(n, last_rung)
         return max(k, min(n, TOP_RUNG_MIN_PROMOTED)) if last_rung else k
 
