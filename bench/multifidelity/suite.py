@@ -19,7 +19,8 @@ Methods, all in the same run with the same seeds: random search (every trial in 
 ``MultiFidelity(max_resource)`` on an objective that saves a checkpoint after every step
 (``multifidelity``: pause, continue from the checkpoint) and on one that saves none
 (``multifidelity_nockpt``: pause, a promotion retrains), and ``pause=False`` without
-checkpoints (``multifidelity_stop``, the stopping form); Optuna TPE +
+checkpoints (``multifidelity_stop``, the stopping form), ``screening=True`` with and without
+checkpoints (``multifidelity_screen``, ``multifidelity_screen_nockpt``); Optuna TPE +
 SuccessiveHalvingPruner, TPE + HyperbandPruner and random + HyperbandPruner; optionally our
 ASHA, Hyperband and BOHB (``--methods``).
 
@@ -68,6 +69,8 @@ METHODS = [
     "multifidelity",
     "multifidelity_nockpt",
     "multifidelity_stop",
+    "multifidelity_screen",
+    "multifidelity_screen_nockpt",
     "optuna_tpe_sh",
     "optuna_tpe_hb",
     "optuna_random_hb",
@@ -163,7 +166,8 @@ def run_ours(
         # _stop: the stopping form (pause=False); _nockpt: the default on an objective that
         # saves no checkpoint (pause at rungs, a promotion retrains from step 0)
         pause = False if method == "multifidelity_stop" else None
-        scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, pause=pause)
+        scheduler = hs.schedulers.MultiFidelity(max_resource=e, seed=seed, pause=pause,
+                                                screening="_screen" in method)  # fmt: skip
     elif method == "asha":
         scheduler = hs.schedulers.ASHA(min_resource=1, max_resource=e)
     elif method == "hyperband":
@@ -376,7 +380,9 @@ def report(args: argparse.Namespace) -> str:
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         optuna = [m for m in methods if m.startswith("optuna")]
         j = FRACTIONS.index(0.2)
-        for ours_m in [m for m in ("multifidelity", "multifidelity_nockpt") if m in means]:
+        ours_methods = ("multifidelity", "multifidelity_nockpt", "multifidelity_screen",
+                        "multifidelity_screen_nockpt")  # fmt: skip
+        for ours_m in [m for m in ours_methods if m in means]:
             if not optuna:
                 break
             best_optuna = min(means[m][j] for m in optuna)

@@ -40,7 +40,7 @@ __all__ = ["MultiFidelity", "derived_resources"]
 DEFAULT_RUNGS = 3
 #: ``reduction_factor`` when only ``min_resource`` is given.
 DEFAULT_REDUCTION_FACTOR = 3
-#: With neither given (the screening default), one rung at ``max_resource / SCREEN_DIVISOR``.
+#: ``screening=True``: one rung at ``max_resource / SCREEN_DIVISOR`` unless given.
 SCREEN_DIVISOR = 12
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
@@ -87,18 +87,22 @@ def snapper(space: Space) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def derived_resources(
-    max_resource: int, min_resource: int | None = None, reduction_factor: int | None = None
+    max_resource: int,
+    min_resource: int | None = None,
+    reduction_factor: int | None = None,
+    *,
+    screening: bool = False,
 ) -> tuple[int, int]:
-    """``(min_resource, reduction_factor)``: the given ones; with neither given, the screening
-    rung ``round(max_resource / 12)`` (at least 1, below ``max_resource``) and the factor
-    ``max_resource // min_resource`` that leaves it the only rung; with one given, 3 and
-    ``round(max_resource / 3**3)`` for the other (three rungs)."""
+    """``(min_resource, reduction_factor)``: the given ones, else 3 and
+    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``). With ``screening``
+    and neither given: the rung ``round(max_resource / 12)`` (at least 1) and the factor
+    ``max_resource // min_resource`` that leaves it the only rung."""
     if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 2:
         raise InvalidArgumentError(
             f"MultiFidelity: max_resource must be an integer >= 2 (the step a full training "
             f"reports last, e.g. the number of epochs), got {max_resource!r}."
         )
-    if min_resource is None and reduction_factor is None:
+    if screening and min_resource is None and reduction_factor is None:
         screen = min(max(1, round(max_resource / SCREEN_DIVISOR)), max_resource - 1)
         return screen, max(2, max_resource // screen)
     eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
@@ -130,6 +134,15 @@ class MultiFidelity(ASHA):
     ``random_fraction`` of the rest are uniform random draws. When several paused trials may
     be promoted, the one the model predicts to end best goes first.
 
+    ``screening=True``, for small budgets (a few full trainings): one rung at about 8% of
+    ``max_resource`` (``round(max_resource / 12)``, unless ``min_resource`` is given) where
+    every configuration is screened, and the best not yet promoted of every
+    ``reduction_factor`` screened (default ``max_resource // min_resource``) trains in full:
+    the rung's quota counts the trials already promoted, as synchronous successive halving's
+    does, so no configuration trains in full on the evidence of a few. On the benchmark's
+    development half it lowers the gap at 1/5 of a 20-training budget by 0.20 and raises it
+    at the full budget by 0.10 (bench/RESULTS-multifidelity.md).
+
     ``fast_track=True`` (an option under study, off by default) also promotes, straight to
     full training past the rungs left, the paused trial whose predicted final value is best
     when that prediction beats every fully trained configuration's (or, before any is fully
@@ -151,9 +164,15 @@ class MultiFidelity(ASHA):
         n_initial: int | None = None,
         max_points: int = 150,
         fast_track: bool = False,
+        screening: bool = False,
         seed: int = 0,
     ) -> None:
-        lo, eta = derived_resources(max_resource, min_resource, reduction_factor)
+        if not isinstance(screening, bool):
+            raise InvalidArgumentError(
+                f"MultiFidelity: screening must be True or False, got {screening!r}."
+            )
+        lo, eta = derived_resources(max_resource, min_resource, reduction_factor,
+                                    screening=screening)  # fmt: skip
         super().__init__(
             min_resource=lo, max_resource=max_resource, reduction_factor=eta, pause=pause
         )
@@ -171,9 +190,8 @@ class MultiFidelity(ASHA):
             )
         self.given_min_resource = min_resource
         self.given_reduction_factor = reduction_factor
-        #: The screening default: one rung, whose quota counts the trials already promoted.
-        self.screening = min_resource is None and reduction_factor is None
-        self.count_promoted = self.screening
+        self.screening = screening
+        self.count_promoted = screening  # the rung's quota counts the trials promoted
         self.random_fraction = float(random_fraction)
         self.n_initial = n_initial
         self.max_points = int(max_points)
@@ -198,6 +216,7 @@ class MultiFidelity(ASHA):
             "n_initial": self.n_initial,
             "max_points": self.max_points,
             **({"fast_track": True} if self.fast_track else {}),
+            **({"screening": True} if self.screening else {}),
             "seed": self.seed,
         }
 
@@ -361,9 +380,9 @@ class MultiFidelity(ASHA):
 
     def _quota(self, n: int, last_rung: bool) -> int:
         """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``). The
-        screening default promotes the best of every ``reduction_factor`` screened, none
-        before the first ``reduction_factor`` have been (no early full training on the
-        evidence of a few)."""
+        screening plan promotes the best of every ``reduction_factor`` screened, none before
+        the first ``reduction_factor`` have been (no full training on the evidence of a
+        few)."""
         if self.screening:
             return n // self.reduction_factor
         k = super()._quota(n, last_rung)
