@@ -4,6 +4,7 @@ get 27.
     pip install "hypersearch[examples]"
     python examples/digits_hyperband.py                       # MultiFidelity, 60 trials
     python examples/digits_hyperband.py --scheduler hyperband # or asha, bohb
+    python examples/digits_hyperband.py --screening           # a small budget: see below
 
 The default scheduler is the recommended one, ``MultiFidelity(max_resource=27)``: ASHA's rungs
 (min_resource and reduction factor derived from max_resource) with new configurations proposed
@@ -17,6 +18,10 @@ checkpoint (``trial.start_step``, ``trial.load_checkpoint()``) instead of retrai
 ``--no-checkpoints`` trains without them: ``MultiFidelity`` still pauses at rungs and a
 promotion retrains the configuration from epoch 1 (ASHA, Hyperband and BOHB use the
 stopping form: the best trials simply train on).
+
+``--screening`` is ``MultiFidelity(max_resource=27, screening=True)``, for a budget of a few
+full trainings: every configuration trains 2 epochs (about 8% of 27), and the best of every 14
+screened trains in full.
 """
 
 from __future__ import annotations
@@ -109,17 +114,21 @@ def main() -> None:
     ap.add_argument("--storage", default="sqlite:///hypersearch.db")
     ap.add_argument("--epochs", type=int, default=EPOCHS, help="max_resource")
     ap.add_argument("--no-checkpoints", action="store_true", help="save no checkpoints")
+    ap.add_argument("--screening", action="store_true",
+                    help="MultiFidelity(screening=True): one rung, for small budgets")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(1)
     scheduler: hs.schedulers.Scheduler
     if args.scheduler == "multifidelity":  # only max_resource is needed
-        scheduler = hs.schedulers.MultiFidelity(max_resource=args.epochs)
+        scheduler = hs.schedulers.MultiFidelity(max_resource=args.epochs,
+                                                screening=args.screening)  # fmt: skip
     else:
         cls = {"hyperband": hs.schedulers.Hyperband, "asha": hs.schedulers.ASHA,
                "bohb": hs.schedulers.BOHB}[args.scheduler]  # fmt: skip
         scheduler = cls(min_resource=1, max_resource=args.epochs, reduction_factor=3)
+    name = f"digits-{args.scheduler}" + ("-screening" if args.screening else "")
     study = hs.create_study(
-        f"digits-{args.scheduler}", space=SPACE, direction="maximize", metric="val_accuracy",
+        name, space=SPACE, direction="maximize", metric="val_accuracy",
         scheduler=scheduler,
         storage=args.storage, seed=0, load_if_exists=True,
     )  # fmt: skip

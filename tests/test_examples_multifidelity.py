@@ -61,6 +61,28 @@ def test_digits_example_without_checkpoints_retrains_promotions(tmp_path: Path) 
     assert f"{len(promoted)} retrained" in out
 
 
+def test_digits_example_with_a_screening_rung(tmp_path: Path) -> None:
+    """--screening: every configuration trains 1 of 12 epochs; after 12 were screened, the
+    best of them goes on to full training from its checkpoint, and only that one."""
+    storage = f"sqlite:///{tmp_path / 'screen.db'}"
+    out = _run("digits_hyperband.py", "--trials", "16", "--epochs", "12", "--storage", storage,
+               "--screening", cwd=tmp_path)  # fmt: skip
+    assert "epochs trained of" in out
+    study = hs.load_study("digits-multifidelity-screening", storage=storage)
+    trials = study.trials
+    assert len(trials) == 16 and not study.get_trials(["FAILED"])
+    full = [t for t in trials if t.last_step == 12]
+    screened = [t for t in trials if t.attrs.get("promoted_from") is None]
+    assert len(full) == len(screened) // 12 == 1
+    assert all(t.last_step == 1 for t in screened if t not in full)
+    promoted = full[0]
+    if promoted.attrs.get("promoted_from") is not None:  # the best of the first 12, continued
+        first = [t for t in screened if t.number < promoted.number][:12]
+        best = max(first, key=lambda t: t.intermediate[1])
+        assert promoted.attrs["promoted_from"] == best.number
+        assert min(promoted.intermediate) == 2
+
+
 def test_pbt_schedule_example(tmp_path: Path) -> None:
     out = _run("pbt_schedule.py", "--population", "4", "--epochs", "6", "--compare",
                cwd=tmp_path)  # fmt: skip

@@ -59,6 +59,59 @@ def test_only_max_resource_is_needed(
     assert s.rungs(max_resource) == rungs
 
 
+@pytest.mark.parametrize(
+    "max_resource, min_resource, reduction_factor",
+    [(52, 4, 13), (20, 2, 10), (27, 2, 14), (100, 8, 13), (10, 1, 10), (2, 1, 2)],
+)
+def test_screening_takes_one_rung_at_a_twelfth(
+    max_resource: int, min_resource: int, reduction_factor: int
+) -> None:
+    """screening=True: one rung at round(max_resource / 12) (at least 1), and the factor
+    ceil(max_resource / rung) that leaves it the only rung."""
+    s = MultiFidelity(max_resource=max_resource, screening=True)
+    assert (s.min_resource, s.reduction_factor) == (min_resource, reduction_factor)
+    assert s.rungs(max_resource) == [min_resource]
+    assert make_scheduler(s.config()).config() == s.config()
+    assert s.config()["screening"] is True
+    given = MultiFidelity(max_resource=52, min_resource=6, screening=True)
+    assert (given.min_resource, given.reduction_factor) == (6, 9)
+
+
+@pytest.mark.parametrize("checkpoints", [True, False])
+def test_screening_trains_in_full_the_best_of_each_group_screened(checkpoints: bool) -> None:
+    """Nothing trains in full before 14 configurations were screened at the rung (2 of 27
+    epochs); then after every 14 more, the best one at the rung not yet promoted does (from
+    its checkpoint, or retrained from step 1 without one)."""
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0, screening=True, random_fraction=1.0)
+    study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
+    sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
+    sim.run(study, n_trials=48)
+    trials = study.trials
+    screened: list[hs.TrialRecord] = []
+    promoted = 0
+    for i, t in enumerate(trials):
+        parent = t.attrs.get("promoted_from")
+        if parent is None:
+            screened.append(t)
+            if t.last_step == EPOCHS:  # went on at once: the best of the rung, quota free
+                promoted += 1
+                assert promoted <= len(screened) // 14
+            else:
+                assert t.last_step == 2 and t.state is hs.TrialState.STOPPED
+            continue
+        promoted += 1
+        assert promoted <= len(screened) // 14
+        assert t.last_step == EPOCHS
+        assert min(t.intermediate) == (3 if checkpoints else 1)
+        at_rung = {s.number: s.intermediate[2] for s in screened}
+        earlier = [u.attrs.get("promoted_from") for u in trials[:i]]
+        went_on = {int(p) for p in earlier if p is not None}
+        went_on |= {s.number for s in screened if s.last_step == EPOCHS}
+        waiting = {n: v for n, v in at_rung.items() if n not in went_on}
+        assert int(parent) == min(waiting, key=waiting.__getitem__)
+    assert promoted == len(screened) // 14 >= 2
+
+
 def test_given_min_resource_and_reduction_factor_are_kept() -> None:
     s = MultiFidelity(max_resource=81, min_resource=1, reduction_factor=2)
     assert (s.min_resource, s.reduction_factor) == (1, 2)
@@ -71,6 +124,7 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"max_resource": 52, "screening": "yes"}, "screening must be True or False"),
         ({"max_resource": 5, "min_resource": 10}, "min_resource=10 must be below max_resource=5"),
         ({"max_resource": 5, "min_resource": 5}, "min_resource=5 must be below max_resource=5"),
         ({"max_resource": 1}, "max_resource must be an integer >= 2"),
@@ -246,16 +300,20 @@ def test_pause_mode_in_a_sqlite_study_through_optimize(tmp_path: Path) -> None:
     assert study.best_value < 0.2
 
 
+@pytest.mark.parametrize("screening", [False, True])
 @pytest.mark.parametrize("objective", ["checkpointed_curve", "uncheckpointed_curve"])
-def test_parallel_workers_promote_each_paused_trial_once(tmp_path: Path, objective: str) -> None:
+def test_parallel_workers_promote_each_paused_trial_once(
+    tmp_path: Path, objective: str, screening: bool
+) -> None:
     """Two worker processes on one SQLite file: each promotion is claimed in the database, so
     a paused trial is continued (or retrained) by exactly one later trial."""
     sys.path.insert(0, str(Path(__file__).parent))
     import parallel_objectives
 
+    scheduler = MultiFidelity(max_resource=EPOCHS, screening=screening)
     study = hs.create_study("parallel-mf", space=SPACE, sampler="random", seed=1,
                             storage=f"sqlite:///{tmp_path / 'mf.db'}",
-                            scheduler=MultiFidelity(max_resource=EPOCHS))  # fmt: skip
+                            scheduler=scheduler)  # fmt: skip
     study.optimize(getattr(parallel_objectives, objective), n_trials=60, n_workers=2)
     trials = study.trials
     assert not [t for t in trials if t.state is hs.TrialState.FAILED]
@@ -266,6 +324,11 @@ def test_parallel_workers_promote_each_paused_trial_once(tmp_path: Path, objecti
             assert t.claim_key == f"promote:{t.attrs['promoted_from']}"
             retrained = objective == "uncheckpointed_curve"
             assert min(t.intermediate) == (1 if retrained else t.attrs["promoted_at"] + 1)
+    if screening:  # one in 14 screened goes on; a trial told to go on counts only once it
+        # reports past the rung, so each of the other worker's decisions may add one
+        screened = [t for t in trials if "promoted_from" not in t.attrs]
+        full = [t for t in trials if t.last_step == EPOCHS]
+        assert 1 <= len(full) <= len(screened) // 14 + 2, (len(full), len(screened))
 
 
 # bad input -------------------------------------------------------------------------------------

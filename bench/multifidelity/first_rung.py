@@ -19,6 +19,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,10 +63,10 @@ def family_table(names: Sequence[str], configs: int) -> dict[float, dict[int, fl
     rows = suite.load(suite.HERE / "results", "surrogates")
     per: dict[float, dict[tuple[int, int], list[float]]] = {}
     for name in names:
-        by_method: dict[str, dict[int, object]] = {}
-        for (p, m, s), r in rows.items():
+        by_method: dict[str, dict[int, Any]] = {}
+        for (p, m, s), row in rows.items():
             if p == name:
-                by_method.setdefault(m, {})[s] = r
+                by_method.setdefault(m, {})[s] = row
         best, scale, _ = suite.normaliser(by_method, suite.reference(suite.HERE / "results",
                                                                      name, None))  # fmt: skip
         curves = random_curves(name, configs)

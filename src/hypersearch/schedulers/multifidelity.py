@@ -94,17 +94,19 @@ def derived_resources(
     screening: bool = False,
 ) -> tuple[int, int]:
     """``(min_resource, reduction_factor)``: the given ones, else 3 and
-    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``). With ``screening``
-    and neither given: the rung ``round(max_resource / 12)`` (at least 1) and the factor
-    ``max_resource // min_resource`` that leaves it the only rung."""
+    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``). With ``screening``:
+    the rung ``round(max_resource / 12)`` (at least 1) and the factor
+    ``ceil(max_resource / min_resource)`` that leaves it the only rung."""
     if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 2:
         raise InvalidArgumentError(
             f"MultiFidelity: max_resource must be an integer >= 2 (the step a full training "
             f"reports last, e.g. the number of epochs), got {max_resource!r}."
         )
-    if screening and min_resource is None and reduction_factor is None:
-        screen = min(max(1, round(max_resource / SCREEN_DIVISOR)), max_resource - 1)
-        return screen, max(2, max_resource // screen)
+    if screening and (min_resource is None or reduction_factor is None):
+        if min_resource is None:
+            min_resource = min(max(1, round(max_resource / SCREEN_DIVISOR)), max_resource - 1)
+        if reduction_factor is None and isinstance(min_resource, int) and min_resource > 0:
+            reduction_factor = max(2, -(-max_resource // min_resource))  # rung * factor >= max
     eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
     if (
         isinstance(min_resource, int)
@@ -137,7 +139,8 @@ class MultiFidelity(ASHA):
     ``screening=True``, for small budgets (a few full trainings): one rung at about 8% of
     ``max_resource`` (``round(max_resource / 12)``, unless ``min_resource`` is given) where
     every configuration is screened, and the best not yet promoted of every
-    ``reduction_factor`` screened (default ``max_resource // min_resource``) trains in full:
+    ``reduction_factor`` screened (default ``ceil(max_resource / min_resource)``, which
+    leaves one rung) trains in full:
     the rung's quota counts the trials already promoted, as synchronous successive halving's
     does, so no configuration trains in full on the evidence of a few. On the benchmark's
     development half it lowers the gap at 1/5 of a 20-training budget by 0.20 and raises it
