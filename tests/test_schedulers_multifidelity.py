@@ -112,6 +112,22 @@ def test_screening_trains_in_full_the_best_of_each_group_screened(checkpoints: b
     assert promoted == len(screened) // 14 >= 2
 
 
+def test_screening_in_the_stopping_form_keeps_ashas_rule() -> None:
+    """screening=True, pause=False: nothing is paused or promoted; a trial goes on past the
+    rung (2 of 27) only while it ranks first there as it arrives (top 1/14 of fewer than 28)."""
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0, screening=True, pause=False)
+    study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
+    SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1).run(study, n_trials=20)
+    trials = study.trials
+    assert not any("promoted_from" in t.attrs or "paused_at" in t.attrs for t in trials)
+    best_at_rung = float("inf")
+    for t in trials:
+        value = t.intermediate[2]
+        assert (t.last_step == EPOCHS) == (value < best_at_rung)
+        assert t.last_step in (2, EPOCHS)
+        best_at_rung = min(best_at_rung, value)
+
+
 def test_given_min_resource_and_reduction_factor_are_kept() -> None:
     s = MultiFidelity(max_resource=81, min_resource=1, reduction_factor=2)
     assert (s.min_resource, s.reduction_factor) == (1, 2)
