@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 import hypersearch as hs
 from bench.multifidelity import suite
 from bench.multifidelity.scratch import use_ram_disk
-from hypersearch.schedulers.curves import lineage_curves
+from hypersearch.schedulers.curves import lineage_curves, promoted_parents
 from hypersearch.schedulers.mf_model import Curve
 
 
@@ -46,7 +46,7 @@ def measure(
     study, _ = suite.simulate(problem, scheduler, seed, checkpoints=True, budget=budget)
     trials = study.trials
     merged = lineage_curves(trials)
-    continued = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+    continued = promoted_parents(trials)
     kept = [t for t in trials if t.number not in continued and merged.get(t.number)]
     curves = [Curve(problem.space.encode(t.params), dict(merged[t.number])) for t in kept]
     true = np.array([problem.curve(t.params)[-1] for t in kept])

@@ -289,6 +289,11 @@ def incumbent(trace: Sequence[Sequence[float]], epochs: float, fallback: float) 
     return best
 
 
+def budget_of(by_method: dict[str, dict[int, Any]]) -> int:
+    """A problem's budget in steps, as its random-search rows record it."""
+    return int(next(iter(by_method["random"].values()))["budget"])
+
+
 def normaliser(
     by_method: dict[str, dict[int, Any]], ref: dict[str, float]
 ) -> tuple[float, float, float]:
@@ -297,7 +302,7 @@ def normaliser(
     the gap is ``(value - best) / unit``."""
     values = [v for r in by_method.values() for rr in r.values() for _, v in rr["trace"]]
     best = min([*values, ref.get("best", math.inf)])
-    budget = next(iter(by_method["random"].values()))["budget"]
+    budget = budget_of(by_method)
     rand_final = float(np.mean([incumbent(r["trace"], budget, math.inf)
                                 for r in by_method["random"].values()]))  # fmt: skip
     fallback = ref.get("mean", max(values))
@@ -319,7 +324,7 @@ def gaps(
         if "random" not in by_method:
             continue
         best, scale, fallback = normaliser(by_method, reference(out, p, None))
-        budget = next(iter(by_method["random"].values()))["budget"]
+        budget = budget_of(by_method)
         result[p] = {}
         for m, per_seed in by_method.items():
             result[p][m] = np.array(

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from hypersearch.trial import TrialRecord
 
-__all__ = ["curve_value", "lineage_curves", "rung_value", "value_at"]
+__all__ = ["curve_value", "lineage_curves", "promoted_parents", "rung_value", "value_at"]
 
 
 def rung_value(trial: TrialRecord, resource: int, minimize: bool) -> float | None:
@@ -40,6 +40,12 @@ def value_at(curve: Mapping[int, float], resource: int) -> float | None:
         return None
     v = curve[min(reached)]
     return v if math.isfinite(v) else None
+
+
+def promoted_parents(trials: Sequence[TrialRecord]) -> set[int]:
+    """Numbers of the trials that a later trial of ``trials`` continues (its
+    ``attrs["promoted_from"]``): their curves are the front part of that trial's lineage."""
+    return {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
 
 
 def lineage_curves(trials: Sequence[TrialRecord]) -> dict[int, dict[int, float]]:

@@ -34,7 +34,12 @@ from hypersearch.schedulers.base import (
     Verdict,
     decision_of,
 )
-from hypersearch.schedulers.curves import curve_value, lineage_curves, rung_value
+from hypersearch.schedulers.curves import (
+    curve_value,
+    lineage_curves,
+    promoted_parents,
+    rung_value,
+)
 from hypersearch.schedulers.rung_sampler import Ladder, RungSampler
 from hypersearch.trial import TrialRecord, TrialState
 
@@ -58,6 +63,12 @@ def _claimed_promotions(trials: Sequence[TrialRecord]) -> set[int]:
         for t in trials
         if t.claim_key is not None and t.claim_key.startswith(_PROMOTE)
     }
+
+
+def _promoted_or_claimed(trials: Sequence[TrialRecord]) -> set[int]:
+    """Paused trials a later trial continues, or has claimed to continue (its attrs not
+    written yet)."""
+    return promoted_parents(trials) | _claimed_promotions(trials)
 
 
 def _check_resources(owner: str, min_resource: int, max_resource: int | str, eta: int) -> None:
@@ -456,8 +467,7 @@ class ASHA(Scheduler):
     ) -> set[int]:
         """The trials of a rung's ``results`` that went on past it: trained on, or promoted
         (claimed by a promotion that may not have reported yet)."""
-        promoted = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
-        promoted |= _claimed_promotions(trials)
+        promoted = _promoted_or_claimed(trials)
         out = set()
         for _, t in results:
             curve = curves.get(t.number) or t.intermediate
@@ -474,12 +484,7 @@ class ASHA(Scheduler):
 
     @staticmethod
     def _waiting_for_promotion(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
-        promoted = {
-            int(t.attrs["promoted_from"])
-            for t in trials
-            if t.attrs.get("promoted_from") is not None
-        }
-        promoted |= _claimed_promotions(trials)  # by trials whose attrs are not written yet
+        promoted = _promoted_or_claimed(trials)
         return [
             t
             for t in trials

@@ -26,7 +26,7 @@ from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
 from hypersearch.samplers.sobol import sobol_point
 from hypersearch.schedulers.base import Decision, SchedulerContext, TrialPlan, Verdict
-from hypersearch.schedulers.curves import lineage_curves, value_at
+from hypersearch.schedulers.curves import lineage_curves, promoted_parents, value_at
 from hypersearch.schedulers.hyperband import ASHA, promotion_key
 from hypersearch.space import Space
 from hypersearch.trial import TrialRecord, TrialState
@@ -232,7 +232,7 @@ class MultiFidelity(ASHA):
 
         trials, space, loss = ctx.trials, ctx.space, ctx.direction.to_loss
         merged = lineage_curves(trials)
-        parents = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+        parents = promoted_parents(trials)
         out = []
         for t in trials:
             if t.number in parents or t.state is TrialState.WAITING:

@@ -25,7 +25,7 @@ from hypersearch.direction import Direction
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import Sampler, SamplingContext, trial_rng
 from hypersearch.schedulers.base import SchedulerContext, TrialPlan
-from hypersearch.schedulers.curves import curve_value, lineage_curves
+from hypersearch.schedulers.curves import curve_value, lineage_curves, promoted_parents
 from hypersearch.schedulers.density_ratio import DensityRatioSampler
 from hypersearch.space import Space
 from hypersearch.trial import TrialRecord, TrialState
@@ -155,7 +155,7 @@ class RungSampler:
         max_resource = ladder.max_resource
         minimize = direction is Direction.MINIMIZE
         curves = lineage_curves(trials)
-        parents = {int(p) for t in trials if (p := t.attrs.get("promoted_from")) is not None}
+        parents = promoted_parents(trials)
         heads = [
             t
             for t in trials
