@@ -19,7 +19,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -60,15 +59,11 @@ def screening_gap(
 def family_table(names: Sequence[str], configs: int) -> dict[float, dict[int, float]]:
     """budget fraction -> screening resource -> mean gap over the problems, for the number
     kept in full that is best over the family (one k for every problem)."""
-    rows = suite.load(suite.HERE / "results", "surrogates")
+    rows = suite.rows_by_problem(suite.load(suite.HERE / "results", "surrogates"))
     per: dict[float, dict[tuple[int, int], list[float]]] = {}
     for name in names:
-        by_method: dict[str, dict[int, Any]] = {}
-        for (p, m, s), row in rows.items():
-            if p == name:
-                by_method.setdefault(m, {})[s] = row
-        best, scale, _ = suite.normaliser(by_method, suite.reference(suite.HERE / "results",
-                                                                     name, None))  # fmt: skip
+        best, scale, _ = suite.normaliser(rows[name], suite.reference(suite.HERE / "results",
+                                                                      name, None))  # fmt: skip
         curves = random_curves(name, configs)
         steps = curves.shape[1]
         rng = np.random.default_rng(1)

@@ -289,6 +289,16 @@ def incumbent(trace: Sequence[Sequence[float]], epochs: float, fallback: float) 
     return best
 
 
+def rows_by_problem(
+    rows: dict[tuple[str, str, int], dict[str, Any]],
+) -> dict[str, dict[str, dict[int, Any]]]:
+    """problem -> method -> seed -> row."""
+    out: dict[str, dict[str, dict[int, Any]]] = {}
+    for (p, m, s), r in rows.items():
+        out.setdefault(p, {}).setdefault(m, {})[s] = r
+    return out
+
+
 def budget_of(by_method: dict[str, dict[int, Any]]) -> int:
     """A problem's budget in steps, as its random-search rows record it."""
     return int(next(iter(by_method["random"].values()))["budget"])
@@ -316,9 +326,7 @@ def gaps(
     rows: dict[tuple[str, str, int], dict[str, Any]], out: Path, grid: Sequence[float] | np.ndarray
 ) -> dict[str, dict[str, np.ndarray]]:
     """problem -> method -> array (seeds, len(grid)) of normalised gaps at budget fractions."""
-    by_problem: dict[str, dict[str, dict[int, Any]]] = {}
-    for (p, m, s), r in rows.items():
-        by_problem.setdefault(p, {}).setdefault(m, {})[s] = r
+    by_problem = rows_by_problem(rows)
     result: dict[str, dict[str, np.ndarray]] = {}
     for p, by_method in by_problem.items():
         if "random" not in by_method:
