@@ -147,11 +147,6 @@ class ASHA(Scheduler):
         )
         self._max: int | None = None if max_resource == "auto" else int(max_resource)
         self._warned: set[str] = set()
-        #: Pause mode: a rung's quota counts the trials that already went on past it, so at
-        #: most ``quota`` of its trials ever go on (synchronous successive halving's count),
-        #: not every trial that ranks in the top ``1/reduction_factor`` when it arrives
-        #: (ASHA's rule, under which each new best goes on). Set by ``MultiFidelity``.
-        self.count_promoted = False
 
     def config(self) -> dict[str, Any]:
         out = {
@@ -200,6 +195,17 @@ class ASHA(Scheduler):
 
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return None
+
+    def _reduction_factor_of(self, bracket: Any) -> int:
+        """The reduction factor of ``bracket``'s rungs (the same for every bracket here)."""
+        return self.reduction_factor
+
+    def _counts_promoted(self, bracket: Any) -> bool:
+        """Pause mode: whether a rung's quota counts the trials that already went on past it,
+        so at most ``quota`` of its trials ever go on (synchronous successive halving's
+        count), rather than every trial that ranks in the top ``1/reduction_factor`` when it
+        arrives (ASHA's rule, under which each new best goes on). ASHA: never."""
+        return False
 
     def _rate_of(self, trial: TrialRecord) -> int | None:
         return self.min_early_stopping_rate
@@ -382,14 +388,15 @@ class ASHA(Scheduler):
         my_key = next(keys[i] for i, (_, t) in enumerate(results) if t.id == trial.id)
         better = sum(1 for k in keys if k < my_key)  # trials strictly ahead; ties do not count
         n = len(results)
+        bracket = self._bracket_of(trial)
         if not self._pausing(trial, trials):
             return (
                 Decision.STOP
-                if better >= max(1, n // self.reduction_factor)
+                if better >= max(1, n // self._reduction_factor_of(bracket))
                 else (Decision.CONTINUE)
             )
-        quota = self._quota(n, rung == self.rungs(max_resource, rate)[-1])
-        if self.count_promoted:  # the quota counts those that went on already
+        quota = self._quota(n, rung == self.rungs(max_resource, rate)[-1], bracket)
+        if self._counts_promoted(bracket):  # the quota counts those that went on already
             gone = self._gone_on(results, rung, curves, trials) - {trial.number}
             quota -= len(gone)
             better = sum(1 for k, (_, t) in zip(keys, results, strict=True)
@@ -421,8 +428,8 @@ class ASHA(Scheduler):
             ranked = sorted(range(len(results)), key=lambda i: (keys[i], results[i][1].number))
             rate = self._rate_of(waiting[0])
             ladder = [] if max_resource is None or rate is None else self.rungs(max_resource, rate)
-            k = self._quota(len(ranked), bool(ladder) and rung == ladder[-1])
-            if self.count_promoted:
+            k = self._quota(len(ranked), bool(ladder) and rung == ladder[-1], bracket)
+            if self._counts_promoted(bracket):
                 gone = self._gone_on(results, rung, curves, trials)
                 ranked = [i for i in ranked if results[i][1].number not in gone]
                 k -= len(gone)
@@ -475,11 +482,11 @@ class ASHA(Scheduler):
                 out.add(t.number)
         return out
 
-    def _quota(self, n: int, last_rung: bool) -> int:
-        """How many of the ``n`` trials at a rung may go on (pause mode): the top
-        ``1/reduction_factor``; at a bracket's last rung at least the best one, so the first
-        fully trained results do not wait for that rung to fill (it sees the fewest trials)."""
-        k = n // self.reduction_factor
+    def _quota(self, n: int, last_rung: bool, bracket: Any = None) -> int:
+        """How many of the ``n`` trials at a rung of ``bracket`` may go on (pause mode): the
+        top ``1/reduction_factor``; at a bracket's last rung at least the best one, so the
+        first fully trained results do not wait for that rung to fill (it sees the fewest)."""
+        k = n // self._reduction_factor_of(bracket)
         return max(1, k) if last_rung else k
 
     @staticmethod

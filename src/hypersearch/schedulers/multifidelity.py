@@ -42,6 +42,13 @@ DEFAULT_RUNGS = 3
 DEFAULT_REDUCTION_FACTOR = 3
 #: ``screening=True``: one rung at ``max_resource / SCREEN_DIVISOR`` unless given.
 SCREEN_DIVISOR = 12
+#: ``screening=True``: how many full trainings the screening plan chooses before new
+#: configurations go to the three-rung ladder (None: screening throughout). Under study.
+SCREEN_CYCLES: int | None = None
+#: ``trial.attrs["bracket"]`` of a screened trial while the ladder also runs, and the
+#: early-stopping rate that stands for its one rung.
+SCREEN = "screen"
+SCREEN_RATE = -1
 #: Initial design: ``INITIAL_PER_PARAM * parameters + INITIAL_EXTRA`` random configurations.
 INITIAL_PER_PARAM = 1
 INITIAL_EXTRA = 2
@@ -174,8 +181,18 @@ class MultiFidelity(ASHA):
             raise InvalidArgumentError(
                 f"MultiFidelity: screening must be True or False, got {screening!r}."
             )
-        lo, eta = derived_resources(max_resource, min_resource, reduction_factor,
-                                    screening=screening)  # fmt: skip
+        #: screened trials and the ladder side by side: the first ``SCREEN_CYCLES`` full
+        #: trainings are chosen by screening, later configurations climb the ladder
+        self.mixed = screening and SCREEN_CYCLES is not None
+        self.screening_cycles = SCREEN_CYCLES if self.mixed else None
+        self.screen_rung, self.screen_factor = derived_resources(
+            max_resource, min_resource, reduction_factor, screening=screening
+        )
+        lo, eta = (
+            derived_resources(max_resource, min_resource, reduction_factor)
+            if self.mixed
+            else (self.screen_rung, self.screen_factor)
+        )
         super().__init__(
             min_resource=lo, max_resource=max_resource, reduction_factor=eta, pause=pause
         )
@@ -194,7 +211,6 @@ class MultiFidelity(ASHA):
         self.given_min_resource = min_resource
         self.given_reduction_factor = reduction_factor
         self.screening = screening
-        self.count_promoted = screening  # the rung's quota counts the trials promoted
         self.random_fraction = float(random_fraction)
         self.n_initial = n_initial
         self.max_points = int(max_points)
@@ -206,7 +222,8 @@ class MultiFidelity(ASHA):
         self.seed = int(seed)
         from hypersearch.schedulers.mf_model import CurveModel  # SciPy: loaded on first use
 
-        self.model = CurveModel(max_resource, self.rungs(max_resource), max_points=max_points)
+        levels = self.rungs(max_resource) + ([self.screen_rung] if self.mixed else [])
+        self.model = CurveModel(max_resource, levels, max_points=max_points)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -260,13 +277,15 @@ class MultiFidelity(ASHA):
         promotion = super().plan(number, ctx)
         if promotion is not None:
             return promotion
-        if not len(space):
-            return None  # define-by-run objective: leave the parameters to the sampler
+        screened = self.mixed and new < (self.screening_cycles or 0) * self.screen_factor
+        bracket = {"bracket": SCREEN} if screened else {}
+        if not len(space):  # define-by-run objective: leave the parameters to the sampler
+            return TrialPlan(attrs=bracket) if bracket else None
         rng = trial_rng(self.seed, number, self.name)
         if new < n_initial and INITIAL_DESIGN == "sobol":
             return TrialPlan(
                 params=space.decode(sobol_point(len(space), new, self.seed)),
-                attrs={"proposed_by": "sobol"},
+                attrs={"proposed_by": "sobol", **bracket},
             )
         explore = new < n_initial or rng.random() < self.random_fraction
         if not explore:
@@ -277,9 +296,12 @@ class MultiFidelity(ASHA):
                 x = self.model.propose(
                     observed, rng, resource=level, snap=snapper(space) if SNAP else None
                 )
-                return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model"})
+                return TrialPlan(
+                    params=space.decode(x), attrs={"proposed_by": "model", **bracket}
+                )
         return TrialPlan(
-            params=space.decode(rng.random(len(space))), attrs={"proposed_by": "random"}
+            params=space.decode(rng.random(len(space))),
+            attrs={"proposed_by": "random", **bracket},
         )
 
     def _acquisition_level(self, curves: Sequence[Curve], n_params: int) -> int | None:
@@ -381,14 +403,44 @@ class MultiFidelity(ASHA):
         from_loss = ctx.direction.from_loss
         return [(from_loss(p), t) for p, (_, t) in zip(pred, results, strict=True)]
 
-    def _quota(self, n: int, last_rung: bool) -> int:
+    # the screening bracket beside the ladder ---------------------------------------------
+    def _screened(self, bracket: Any) -> bool:
+        """Whether trials of ``bracket`` follow the screening plan."""
+        return bracket == SCREEN if self.mixed else self.screening
+
+    def _bracket_of(self, trial: TrialRecord) -> Any:
+        return trial.attrs.get("bracket") if self.mixed else None
+
+    def _rate_of(self, trial: TrialRecord) -> int | None:
+        return self._rate_of_attrs(trial.attrs)
+
+    def _rate_of_attrs(self, attrs: Mapping[str, Any]) -> int | None:
+        if self.mixed and attrs.get("bracket") == SCREEN:
+            return SCREEN_RATE
+        return self.min_early_stopping_rate
+
+    def rungs(self, max_resource: int, rate: int | None = None) -> list[int]:
+        """ASHA's rungs; ``SCREEN_RATE``: the screening rung alone."""
+        if rate == SCREEN_RATE:
+            return [self.screen_rung] if self.screen_rung < max_resource else []
+        return super().rungs(max_resource, rate)
+
+    def _reduction_factor_of(self, bracket: Any) -> int:
+        return self.screen_factor if self._screened(bracket) else self.reduction_factor
+
+    def _counts_promoted(self, bracket: Any) -> bool:
+        """The screening plan counts the trials already promoted, as synchronous successive
+        halving does; the ladder keeps ASHA's rule."""
+        return self._screened(bracket)
+
+    def _quota(self, n: int, last_rung: bool, bracket: Any = None) -> int:
         """ASHA's quota; at the last rung at least ``TOP_RUNG_MIN_PROMOTED`` (of ``n``). The
         screening plan promotes the best of every ``reduction_factor`` screened, none before
         the first ``reduction_factor`` have been (no full training on the evidence of a
         few)."""
-        if self.screening:
-            return n // self.reduction_factor
-        k = super()._quota(n, last_rung)
+        if self._screened(bracket):
+            return n // self._reduction_factor_of(bracket)
+        k = super()._quota(n, last_rung, bracket)
         return max(k, min(n, TOP_RUNG_MIN_PROMOTED)) if last_rung else k
 
     def _promotion_order(
