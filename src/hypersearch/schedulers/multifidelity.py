@@ -296,9 +296,7 @@ class MultiFidelity(ASHA):
                 x = self.model.propose(
                     observed, rng, resource=level, snap=snapper(space) if SNAP else None
                 )
-                return TrialPlan(
-                    params=space.decode(x), attrs={"proposed_by": "model", **bracket}
-                )
+                return TrialPlan(params=space.decode(x), attrs={"proposed_by": "model", **bracket})
         return TrialPlan(
             params=space.decode(rng.random(len(space))),
             attrs={"proposed_by": "random", **bracket},
