@@ -112,6 +112,40 @@ def test_screening_trains_in_full_the_best_of_each_group_screened(checkpoints: b
     assert promoted == len(screened) // 14 >= 2
 
 
+@pytest.mark.parametrize("checkpoints", [True, False])
+def test_screening_for_the_first_cycles_then_the_ladder_under_study(
+    monkeypatch: pytest.MonkeyPatch, checkpoints: bool
+) -> None:
+    """SCREEN_CYCLES=2: the first 2 x 14 new configurations are screened at 2 of 27 epochs
+    (bracket "screen", counted quota: two of them train in full); later ones climb ASHA's
+    ladder 1, 3, 9; promotions stay in their parent's bracket."""
+    from hypersearch.schedulers import multifidelity
+
+    monkeypatch.setattr(multifidelity, "SCREEN_CYCLES", 2)
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0, screening=True)
+    assert (scheduler.min_resource, scheduler.reduction_factor) == (1, 3)
+    assert (scheduler.screen_rung, scheduler.screen_factor) == (2, 14)
+    study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
+    sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
+    sim.run(study, n_trials=90)
+    by_number = {t.number: t for t in study.trials}
+    new = [t for t in study.trials if "promoted_from" not in t.attrs]
+    assert all(t.attrs.get("bracket") == "screen" for t in new[:28])
+    assert all("bracket" not in t.attrs for t in new[28:]) and len(new) > 40
+    for t in study.trials:
+        parent = t.attrs.get("promoted_from")
+        if parent is not None:
+            assert t.attrs.get("bracket") == by_number[int(parent)].attrs.get("bracket")
+        paused = t.attrs.get("paused_at")
+        if paused is not None:
+            assert paused in ((2,) if t.attrs.get("bracket") == "screen" else (1, 3, 9))
+    full_screened = [
+        t for t in study.trials if t.attrs.get("bracket") == "screen" and t.last_step == EPOCHS
+    ]
+    assert len(full_screened) == 2
+    assert any("bracket" not in t.attrs and t.last_step == EPOCHS for t in study.trials)
+
+
 def test_screening_in_the_stopping_form_keeps_ashas_rule() -> None:
     """screening=True, pause=False: nothing is paused or promoted; a trial goes on past the
     rung (2 of 27) only while it ranks first there as it arrives (top 1/14 of fewer than 28)."""
