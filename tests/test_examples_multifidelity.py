@@ -51,7 +51,7 @@ def test_digits_example_without_checkpoints_retrains_promotions(tmp_path: Path) 
     """MultiFidelity on an objective that saves no checkpoint: paused trials are promoted by
     retraining from epoch 1, and the summary says so."""
     storage = f"sqlite:///{tmp_path / 'mf.db'}"
-    out = _run("digits_hyperband.py", "--trials", "10", "--epochs", "6", "--storage", storage,
+    out = _run("digits_hyperband.py", "--trials", "20", "--epochs", "6", "--storage", storage,
                "--no-checkpoints", cwd=tmp_path)  # fmt: skip
     assert "0 promotions from a checkpoint" in out and "epochs trained of" in out
     study = hs.load_study("digits-multifidelity", storage=storage)

@@ -38,8 +38,16 @@ def simulate(
     n: int = 60,
     pause: bool | None = None,
     fast_track: bool = False,
+    screen_first: int = 0,
 ) -> tuple[hs.Study, Any]:
-    scheduler = MultiFidelity(max_resource=EPOCHS, seed=seed, pause=pause, fast_track=fast_track)
+    """A study of ``n`` trials; the rung ladder alone unless ``screen_first`` is given."""
+    scheduler = MultiFidelity(
+        max_resource=EPOCHS,
+        seed=seed,
+        pause=pause,
+        fast_track=fast_track,
+        screen_first=screen_first,
+    )
     study = hs.create_study(space=SPACE, sampler="random", seed=seed, scheduler=scheduler)
     sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
     return study, sim.run(study, n_trials=n)
@@ -113,16 +121,13 @@ def test_screening_trains_in_full_the_best_of_each_group_screened(checkpoints: b
 
 
 @pytest.mark.parametrize("checkpoints", [True, False])
-def test_screening_for_the_first_cycles_then_the_ladder_under_study(
-    monkeypatch: pytest.MonkeyPatch, checkpoints: bool
+def test_the_first_two_full_trainings_are_chosen_by_screening_then_the_ladder(
+    checkpoints: bool,
 ) -> None:
-    """SCREEN_CYCLES=2: the first 2 x 14 new configurations are screened at 2 of 27 epochs
-    (bracket "screen", counted quota: two of them train in full); later ones climb ASHA's
-    ladder 1, 3, 9; promotions stay in their parent's bracket."""
-    from hypersearch.schedulers import multifidelity
-
-    monkeypatch.setattr(multifidelity, "SCREEN_CYCLES", 2)
-    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0, screening=True)
+    """The default (screen_first=2): the first 2 x 14 new configurations are screened at 2 of
+    27 epochs (bracket "screen", counted quota: two of them train in full); later ones climb
+    ASHA's ladder 1, 3, 9; promotions stay in their parent's bracket."""
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0)
     assert (scheduler.min_resource, scheduler.reduction_factor) == (1, 3)
     assert (scheduler.screen_rung, scheduler.screen_factor) == (2, 14)
     study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
@@ -350,17 +355,19 @@ def test_pause_mode_in_a_sqlite_study_through_optimize(tmp_path: Path) -> None:
     assert study.best_value < 0.2
 
 
-@pytest.mark.parametrize("screening", [False, True])
+@pytest.mark.parametrize("plan", ["ladder", "default", "screening"])
 @pytest.mark.parametrize("objective", ["checkpointed_curve", "uncheckpointed_curve"])
 def test_parallel_workers_promote_each_paused_trial_once(
-    tmp_path: Path, objective: str, screening: bool
+    tmp_path: Path, objective: str, plan: str
 ) -> None:
     """Two worker processes on one SQLite file: each promotion is claimed in the database, so
-    a paused trial is continued (or retrained) by exactly one later trial."""
+    a paused trial is continued (or retrained) by exactly one later trial; with the ladder
+    alone, with the default's screening start, and with screening throughout."""
     sys.path.insert(0, str(Path(__file__).parent))
     import parallel_objectives
 
-    scheduler = MultiFidelity(max_resource=EPOCHS, screening=screening)
+    kwargs = {"ladder": {"screen_first": 0}, "default": {}, "screening": {"screening": True}}
+    scheduler = MultiFidelity(max_resource=EPOCHS, **kwargs[plan])
     study = hs.create_study("parallel-mf", space=SPACE, sampler="random", seed=1,
                             storage=f"sqlite:///{tmp_path / 'mf.db'}",
                             scheduler=scheduler)  # fmt: skip
@@ -374,11 +381,16 @@ def test_parallel_workers_promote_each_paused_trial_once(
             assert t.claim_key == f"promote:{t.attrs['promoted_from']}"
             retrained = objective == "uncheckpointed_curve"
             assert min(t.intermediate) == (1 if retrained else t.attrs["promoted_at"] + 1)
-    if screening:  # one in 14 screened goes on; a trial told to go on counts only once it
-        # reports past the rung, so each of the other worker's decisions may add one
-        screened = [t for t in trials if "promoted_from" not in t.attrs]
-        full = [t for t in trials if t.last_step == EPOCHS]
+    # one in 14 screened goes on; a trial told to go on counts only once it reports past the
+    # rung, so each of the other worker's decisions may add one
+    screened = [t for t in trials if "promoted_from" not in t.attrs]
+    full = [t for t in trials if t.last_step == EPOCHS]
+    if plan == "screening":
         assert 1 <= len(full) <= len(screened) // 14 + 2, (len(full), len(screened))
+    if plan == "default":
+        in_screen = [t for t in full if t.attrs.get("bracket") == "screen"]
+        assert 1 <= len(in_screen) <= 2 + 2, len(in_screen)
+        assert any("bracket" not in t.attrs for t in screened)
 
 
 # bad input -------------------------------------------------------------------------------------
@@ -396,14 +408,17 @@ def test_reports_beyond_max_resource_warn(caplog: pytest.LogCaptureFixture) -> N
     _consistent(study)
 
 
+@pytest.mark.parametrize("screen_first, rungs", [(0, "[6, 18]"), (2, "[4]")])
 def test_a_resource_that_jumps_warns_and_is_judged_at_the_last_rung(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, screen_first: int, rungs: str
 ) -> None:
+    """Steps 1, 2, 50: the ladder's rungs 6 and 18, and the screening rung 4, are passed at
+    50 (one rung passed that far from it warns too)."""
     caplog.set_level(logging.WARNING, logger="hypersearch")
-    study = hs.create_study(space=SPACE, sampler="random", seed=0,
-                            scheduler=MultiFidelity(max_resource=52))  # fmt: skip
-    study.optimize(Objective(steps=[1, 2, 50, 52]), n_trials=15)
-    assert "jumped from step 2 to 50, past rungs [6, 18]" in caplog.text
+    scheduler = MultiFidelity(max_resource=52, screen_first=screen_first)
+    study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
+    study.optimize(Objective(steps=[1, 2, 50, 52]), n_trials=30)  # 13 screened, then one
+    assert f"jumped from step 2 to 50, past rungs {rungs}" in caplog.text
     stopped = [t for t in study.trials if t.state is hs.TrialState.STOPPED]
     assert stopped and {t.last_step for t in stopped} <= {2, 50}
     _consistent(study)

@@ -369,7 +369,7 @@ class ASHA(Scheduler):
         crossed = [r for r in self.rungs(max_resource, rate) if max(previous, done) < r <= step]
         if not crossed:
             return Decision.CONTINUE
-        if len(crossed) > 1:
+        if len(crossed) > 1 or step > 2 * crossed[-1]:  # judged far from the rung
             self._warn_once(
                 "jump",
                 f"{type(self).__name__}: trial {trial.number} jumped from step {previous} to "

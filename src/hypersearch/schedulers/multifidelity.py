@@ -42,9 +42,8 @@ DEFAULT_RUNGS = 3
 DEFAULT_REDUCTION_FACTOR = 3
 #: ``screening=True``: one rung at ``max_resource / SCREEN_DIVISOR`` unless given.
 SCREEN_DIVISOR = 12
-#: ``screening=True``: how many full trainings the screening plan chooses before new
-#: configurations go to the three-rung ladder (None: screening throughout). Under study.
-SCREEN_CYCLES: int | None = None
+#: ``screen_first``'s default: the first two full trainings are chosen by screening.
+SCREEN_FIRST = 2
 #: ``trial.attrs["bracket"]`` of a screened trial while the ladder also runs, and the
 #: early-stopping rate that stands for its one rung.
 SCREEN = "screen"
@@ -174,6 +173,7 @@ class MultiFidelity(ASHA):
         n_initial: int | None = None,
         max_points: int = 150,
         fast_track: bool = False,
+        screen_first: int | None = None,
         screening: bool = False,
         seed: int = 0,
     ) -> None:
@@ -181,18 +181,24 @@ class MultiFidelity(ASHA):
             raise InvalidArgumentError(
                 f"MultiFidelity: screening must be True or False, got {screening!r}."
             )
-        #: screened trials and the ladder side by side: the first ``SCREEN_CYCLES`` full
+        if screen_first is None:
+            screen_first = SCREEN_FIRST
+        if isinstance(screen_first, bool) or not isinstance(screen_first, int) or screen_first < 0:
+            raise InvalidArgumentError(
+                f"MultiFidelity: screen_first must be an integer >= 0 (how many full trainings "
+                f"are chosen by screening before the rung ladder; 0: none), got {screen_first!r}."
+            )
+        self.screen_first = screen_first
+        #: screened trials and the ladder side by side: the first ``screen_first`` full
         #: trainings are chosen by screening, later configurations climb the ladder
-        self.mixed = screening and SCREEN_CYCLES is not None
-        self.screening_cycles = SCREEN_CYCLES if self.mixed else None
-        self.screen_rung, self.screen_factor = derived_resources(
-            max_resource, min_resource, reduction_factor, screening=screening
-        )
-        lo, eta = (
-            derived_resources(max_resource, min_resource, reduction_factor)
-            if self.mixed
-            else (self.screen_rung, self.screen_factor)
-        )
+        self.mixed = not screening and screen_first > 0
+        if self.mixed:
+            self.screen_rung, self.screen_factor = derived_resources(max_resource, screening=True)
+            lo, eta = derived_resources(max_resource, min_resource, reduction_factor)
+        else:
+            lo, eta = derived_resources(max_resource, min_resource, reduction_factor,
+                                        screening=screening)  # fmt: skip
+            self.screen_rung, self.screen_factor = lo, eta
         super().__init__(
             min_resource=lo, max_resource=max_resource, reduction_factor=eta, pause=pause
         )
@@ -236,6 +242,7 @@ class MultiFidelity(ASHA):
             "n_initial": self.n_initial,
             "max_points": self.max_points,
             **({"fast_track": True} if self.fast_track else {}),
+            "screen_first": self.screen_first,
             **({"screening": True} if self.screening else {}),
             "seed": self.seed,
         }
@@ -277,7 +284,7 @@ class MultiFidelity(ASHA):
         promotion = super().plan(number, ctx)
         if promotion is not None:
             return promotion
-        screened = self.mixed and new < (self.screening_cycles or 0) * self.screen_factor
+        screened = self.mixed and new < self.screen_first * self.screen_factor
         bracket = {"bracket": SCREEN} if screened else {}
         if not len(space):  # define-by-run objective: leave the parameters to the sampler
             return TrialPlan(attrs=bracket) if bracket else None
