@@ -1,4 +1,4 @@
-"""Early stopping on the digits MLP: most trials stop after 1 or 3 epochs, the promising ones
+"""Early stopping on the digits MLP: most trials stop after 1 to 3 epochs, the promising ones
 get 27.
 
     pip install "hypersearch[examples]"
@@ -6,9 +6,10 @@ get 27.
     python examples/digits_hyperband.py --scheduler hyperband # or asha, bohb
     python examples/digits_hyperband.py --screening           # a small budget: see below
 
-The default scheduler is the recommended one, ``MultiFidelity(max_resource=27)``: ASHA's rungs
-(min_resource and reduction factor derived from max_resource) with new configurations proposed
-by a model of every reported epoch, stopped and paused trials included.
+The default scheduler is the recommended one, ``MultiFidelity(max_resource=27)``: its first two
+full trainings go to the best of each group of 14 configurations screened at 2 epochs; later
+configurations climb ASHA's rungs 1, 3, 9 (derived from max_resource), proposed by a model of
+every reported epoch, stopped and paused trials included.
 
 The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and stops when
 ``trial.should_stop()`` says so; stopped trials are kept (state STOPPED) with their curves.
@@ -21,7 +22,7 @@ stopping form: the best trials simply train on).
 
 ``--screening`` is ``MultiFidelity(max_resource=27, screening=True)``, for a budget of a few
 full trainings: every configuration trains 2 epochs (about 8% of 27), and the best of every 14
-screened trains in full.
+screened trains in full, throughout the study.
 """
 
 from __future__ import annotations

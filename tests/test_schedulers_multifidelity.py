@@ -174,6 +174,10 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
     assert isinstance(again, MultiFidelity) and again.config() == s.config()
     derived = make_scheduler({"name": "multifidelity", "max_resource": 52})
     assert isinstance(derived, MultiFidelity) and derived.min_resource == 2
+    assert derived.screen_first == 2 and (derived.screen_rung, derived.screen_factor) == (4, 13)
+    ladder = make_scheduler({"name": "multifidelity", "max_resource": 52, "screen_first": 0})
+    assert isinstance(ladder, MultiFidelity) and not ladder.mixed
+    assert make_scheduler(ladder.config()).config() == ladder.config()
 
 
 @pytest.mark.parametrize(
@@ -188,6 +192,9 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
         ({"max_resource": 27, "random_fraction": 1.5}, "random_fraction must be within"),
         ({"max_resource": 27, "n_initial": 0}, "n_initial must be an integer >= 1"),
         ({"max_resource": 27, "fast_track": "yes"}, "fast_track must be True or False"),
+        ({"max_resource": 27, "screen_first": -1}, "screen_first must be an integer >= 0"),
+        ({"max_resource": 27, "screen_first": True}, "screen_first must be an integer >= 0"),
+        ({"max_resource": 27, "screen_first": 1.5}, "screen_first must be an integer >= 0"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, Any], match: str) -> None:
