@@ -434,6 +434,8 @@ def plot(curves: dict[str, dict[str, np.ndarray]], grid: np.ndarray, path: Path)
     fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.2), squeeze=False)
     for ax, (half, by_method) in zip(axes[0], curves.items(), strict=True):
         for m, y in by_method.items():
+            if m in ARCHIVED:
+                continue  # earlier defaults: in the tables, not drawn (too many lines to read)
             ax.plot(
                 grid * FULL_TRAININGS,
                 y,
