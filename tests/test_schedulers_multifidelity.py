@@ -41,13 +41,8 @@ def simulate(
     screen_first: int = 0,
 ) -> tuple[hs.Study, Any]:
     """A study of ``n`` trials; the rung ladder alone unless ``screen_first`` is given."""
-    scheduler = MultiFidelity(
-        max_resource=EPOCHS,
-        seed=seed,
-        pause=pause,
-        fast_track=fast_track,
-        screen_first=screen_first,
-    )
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=seed, pause=pause,
+                              fast_track=fast_track, screen_first=screen_first)  # fmt: skip
     study = hs.create_study(space=SPACE, sampler="random", seed=seed, scheduler=scheduler)
     sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
     return study, sim.run(study, n_trials=n)
