@@ -146,6 +146,30 @@ def test_the_first_two_full_trainings_are_chosen_by_screening_then_the_ladder(
     assert any("bracket" not in t.attrs and t.last_step == EPOCHS for t in study.trials)
 
 
+def test_a_define_by_run_objective_gets_the_screening_start_too() -> None:
+    """No declared space: the sampler proposes the parameters, the scheduler still screens the
+    first 2 x 14 configurations (bracket "screen") before the ladder."""
+
+    def objective(trial: hs.Trial) -> float:
+        params = {"q": trial.suggest("q", hs.Float(0.0, 1.0)),
+                  "z": trial.suggest("z", hs.Float(0.0, 1.0))}  # fmt: skip
+        value = float("nan")
+        for epoch in range(1, EPOCHS + 1):
+            value = error(params, epoch)
+            trial.report(value, step=epoch)
+            if trial.should_stop():
+                break
+        return value
+
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0)
+    study = hs.create_study(sampler="random", seed=0, scheduler=scheduler)
+    study.optimize(objective, n_trials=40)
+    new = [t for t in study.trials if "promoted_from" not in t.attrs]
+    assert [t.attrs.get("bracket") for t in new[:30]] == ["screen"] * 28 + [None] * 2
+    assert {t.last_step for t in new[:28]} <= {2, EPOCHS}
+    assert study.best_trial.last_step == EPOCHS
+
+
 def test_screening_in_the_stopping_form_keeps_ashas_rule() -> None:
     """screening=True, pause=False: nothing is paused or promoted; a trial goes on past the
     rung (2 of 27) only while it ranks first there as it arrives (top 1/14 of fewer than 28)."""
