@@ -147,9 +147,9 @@ class MultiFidelity(ASHA):
     ``pause=False`` gives the stopping form instead (the best trials simply train on).
     Each new configuration maximises expected improvement at ``max_resource`` under a GP
     fitted on every curve so far, stopped and paused ones included. The first ``n_initial``
-    configurations (default: parameters + 2) and
-    ``random_fraction`` of the rest are uniform random draws. When several paused trials may
-    be promoted, the one the model predicts to end best goes first.
+    configurations (default: parameters + 2) and ``random_fraction`` of the rest are uniform
+    random draws. When several paused trials may be promoted, the one the model predicts to
+    end best goes first.
 
     ``screening=True`` screens every configuration, not only the first groups: one rung at
     about 8% of ``max_resource`` (``round(max_resource / 12)``, unless ``min_resource`` is
