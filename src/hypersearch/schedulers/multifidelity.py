@@ -40,6 +40,8 @@ __all__ = ["MultiFidelity", "derived_resources"]
 
 #: Rungs below full training when only ``reduction_factor`` is given.
 DEFAULT_RUNGS = 3
+#: The same after the screening start (under study: its rungs then serve the longer budgets).
+LADDER_RUNGS_AFTER_SCREENING = 3
 #: ``reduction_factor`` when only ``min_resource`` is given.
 DEFAULT_REDUCTION_FACTOR = 3
 #: ``screening=True``: one rung at ``max_resource / SCREEN_DIVISOR`` unless given.
@@ -100,9 +102,11 @@ def derived_resources(
     reduction_factor: int | None = None,
     *,
     screening: bool = False,
+    rungs: int | None = None,
 ) -> tuple[int, int]:
     """``(min_resource, reduction_factor)``: the given ones, else 3 and
-    ``round(max_resource / 3**3)`` (at least 1, below ``max_resource``). With ``screening``:
+    ``round(max_resource / 3**rungs)`` (at least 1, below ``max_resource``; ``rungs`` default
+    ``DEFAULT_RUNGS``). With ``screening``:
     the rung ``round(max_resource / 12)`` (at least 1) and the factor
     ``ceil(max_resource / min_resource)`` that leaves it the only rung."""
     if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 2:
@@ -127,7 +131,8 @@ def derived_resources(
             "or leave it out to take max_resource / reduction_factor**3."
         )
     if min_resource is None:
-        scale = eta**DEFAULT_RUNGS if isinstance(eta, int) and eta >= 2 else 27
+        n_rungs = DEFAULT_RUNGS if rungs is None else rungs
+        scale = eta**n_rungs if isinstance(eta, int) and eta >= 2 else 27
         min_resource = min(max(1, round(max_resource / scale)), max_resource - 1)
     return min_resource, eta
 
@@ -200,7 +205,8 @@ class MultiFidelity(ASHA):
         self.mixed = not screening and screen_first > 0
         if self.mixed:
             self.screen_rung, self.screen_factor = derived_resources(max_resource, screening=True)
-            lo, eta = derived_resources(max_resource, min_resource, reduction_factor)
+            lo, eta = derived_resources(max_resource, min_resource, reduction_factor,
+                                        rungs=LADDER_RUNGS_AFTER_SCREENING)  # fmt: skip
         else:
             lo, eta = derived_resources(max_resource, min_resource, reduction_factor,
                                         screening=screening)  # fmt: skip
