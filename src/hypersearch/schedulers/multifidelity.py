@@ -40,8 +40,9 @@ __all__ = ["MultiFidelity", "derived_resources"]
 
 #: Rungs below full training when only ``reduction_factor`` is given.
 DEFAULT_RUNGS = 3
-#: The same after the screening start (under study: its rungs then serve the longer budgets).
-LADDER_RUNGS_AFTER_SCREENING = 3
+#: The same after the screening start, whose groups serve the smallest budgets (adopted on the
+#: development half by a criterion stated before its confirmation run).
+LADDER_RUNGS_AFTER_SCREENING = 2
 #: ``reduction_factor`` when only ``min_resource`` is given.
 DEFAULT_REDUCTION_FACTOR = 3
 #: ``screening=True``: one rung at ``max_resource / SCREEN_DIVISOR`` unless given.
