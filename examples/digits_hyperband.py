@@ -1,4 +1,4 @@
-"""Early stopping on the digits MLP: most trials stop after 1 to 3 epochs, the promising ones
+"""Early stopping on the digits MLP: most trials stop after 2 or 3 epochs, the promising ones
 get 27.
 
     pip install "hypersearch[examples]"
@@ -8,7 +8,7 @@ get 27.
 
 The default scheduler is the recommended one, ``MultiFidelity(max_resource=27)``: its first two
 full trainings go to the best of each group of 14 configurations screened at 2 epochs; later
-configurations climb ASHA's rungs 1, 3, 9 (derived from max_resource), proposed by a model of
+configurations climb ASHA's rungs 3, 9 (derived from max_resource), proposed by a model of
 every reported epoch, stopped and paused trials included.
 
 The resource is the epoch: the objective reports ``step=epoch`` (1, 2, ...) and stops when

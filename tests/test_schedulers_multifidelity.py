@@ -50,16 +50,29 @@ def simulate(
 
 # defaults -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "max_resource, min_resource, rungs",
-    [(52, 2, [2, 6, 18]), (27, 1, [1, 3, 9]), (100, 4, [4, 12, 36]), (4, 1, [1, 3]), (2, 1, [1])],
+    "max_resource, min_resource, rungs, ladder_alone",
+    [
+        (52, 6, [6, 18], [2, 6, 18]),
+        (27, 3, [3, 9], [1, 3, 9]),
+        (100, 11, [11, 33, 99], [4, 12, 36]),
+        (20, 2, [2, 6, 18], [1, 3, 9]),
+        (4, 1, [1, 3], [1, 3]),
+        (2, 1, [1], [1]),
+    ],
 )
 def test_only_max_resource_is_needed(
-    max_resource: int, min_resource: int, rungs: list[int]
+    max_resource: int, min_resource: int, rungs: list[int], ladder_alone: list[int]
 ) -> None:
-    """min_resource = max_resource / 3**3 (at least 1): three rungs below full training."""
+    """After the screening start the ladder's min_resource is max_resource / 3**2 (at least
+    1: two rungs below full training, three where 3**3 of it still fit); the ladder alone
+    (screen_first=0) takes max_resource / 3**3 (three rungs)."""
     s = MultiFidelity(max_resource=max_resource)
     assert (s.min_resource, s.reduction_factor) == (min_resource, 3)
     assert s.rungs(max_resource) == rungs
+    alone = MultiFidelity(max_resource=max_resource, screen_first=0)
+    assert alone.rungs(max_resource) == ladder_alone and alone.rungs(max_resource)[0] == (
+        alone.min_resource
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,9 +134,9 @@ def test_the_first_two_full_trainings_are_chosen_by_screening_then_the_ladder(
 ) -> None:
     """The default (screen_first=2): the first 2 x 14 new configurations are screened at 2 of
     27 epochs (bracket "screen", counted quota: two of them train in full); later ones climb
-    ASHA's ladder 1, 3, 9; promotions stay in their parent's bracket."""
+    ASHA's ladder 3, 9; promotions stay in their parent's bracket."""
     scheduler = MultiFidelity(max_resource=EPOCHS, seed=0)
-    assert (scheduler.min_resource, scheduler.reduction_factor) == (1, 3)
+    assert (scheduler.min_resource, scheduler.reduction_factor) == (3, 3)
     assert (scheduler.screen_rung, scheduler.screen_factor) == (2, 14)
     study = hs.create_study(space=SPACE, sampler="random", seed=0, scheduler=scheduler)
     sim = SimulatedExecutor(curve, max_steps=EPOCHS, first_step=1, checkpoints=checkpoints)
@@ -138,7 +151,7 @@ def test_the_first_two_full_trainings_are_chosen_by_screening_then_the_ladder(
             assert t.attrs.get("bracket") == by_number[int(parent)].attrs.get("bracket")
         paused = t.attrs.get("paused_at")
         if paused is not None:
-            assert paused in ((2,) if t.attrs.get("bracket") == "screen" else (1, 3, 9))
+            assert paused in ((2,) if t.attrs.get("bracket") == "screen" else (3, 9))
     full_screened = [
         t for t in study.trials if t.attrs.get("bracket") == "screen" and t.last_step == EPOCHS
     ]
@@ -192,7 +205,7 @@ def test_given_min_resource_and_reduction_factor_are_kept() -> None:
     again = make_scheduler(s.config())
     assert isinstance(again, MultiFidelity) and again.config() == s.config()
     derived = make_scheduler({"name": "multifidelity", "max_resource": 52})
-    assert isinstance(derived, MultiFidelity) and derived.min_resource == 2
+    assert isinstance(derived, MultiFidelity) and derived.min_resource == 6
     assert derived.screen_first == 2 and (derived.screen_rung, derived.screen_factor) == (4, 13)
     ladder = make_scheduler({"name": "multifidelity", "max_resource": 52, "screen_first": 0})
     assert isinstance(ladder, MultiFidelity) and not ladder.mixed
@@ -542,7 +555,7 @@ def test_a_rung_ranks_by_the_value_reported_there(
     import hypersearch.schedulers.multifidelity as mf
 
     monkeypatch.setattr(mf, "RUNG_RANK", rung_rank)
-    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0)
+    scheduler = MultiFidelity(max_resource=EPOCHS, seed=0, screen_first=0)
     assert scheduler.rungs(EPOCHS)[:2] == [1, 3]
     curves = [{1: 0.2, 2: 0.5, 3: 0.6}, {1: 0.4, 2: 0.4, 3: 0.4}, {1: 0.45, 2: 0.45, 3: 0.45}]
     trials = [

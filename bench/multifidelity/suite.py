@@ -80,7 +80,7 @@ RBV2_PER_SCENARIO = 6
 #: (RESULTS-multifidelity.md): ``_bestsofar`` before 2026-12-05 12:30 UTC (curves summarised
 #: by their best value so far in the model), ``_curveat`` before 15:00 UTC (rungs ranked by
 #: the best value so far), ``_ladder`` before 21:20 UTC (the three-rung ladder from the first
-#: trial, without the screening start), ``_screenstart3`` before 22:20 UTC (the screening start
+#: trial, without the screening start), ``_screenstart3`` before 22:15 UTC (the screening start
 #: followed by three rungs instead of two).
 ARCHIVED = [
     "multifidelity_bestsofar",
