@@ -208,7 +208,8 @@ class ASHA(Scheduler):
         return False
 
     def _rate_of(self, trial: TrialRecord) -> int | None:
-        return self.min_early_stopping_rate
+        """The early-stopping rate of the trial's bracket (its attributes decide it)."""
+        return self._rate_of_attrs(trial.attrs)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -571,9 +572,6 @@ class Hyperband(ASHA):
 
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return trial.attrs.get("bracket")
-
-    def _rate_of(self, trial: TrialRecord) -> int | None:
-        return self._rate_of_attrs(trial.attrs)
 
     def _rate_of_attrs(self, attrs: Mapping[str, Any]) -> int | None:
         bracket = attrs.get("bracket")

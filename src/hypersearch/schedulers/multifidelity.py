@@ -430,9 +430,6 @@ class MultiFidelity(ASHA):
     def _bracket_of(self, trial: TrialRecord) -> Any:
         return trial.attrs.get("bracket") if self.mixed else None
 
-    def _rate_of(self, trial: TrialRecord) -> int | None:
-        return self._rate_of_attrs(trial.attrs)
-
     def _rate_of_attrs(self, attrs: Mapping[str, Any]) -> int | None:
         if self.mixed and attrs.get("bracket") == SCREEN:
             return SCREEN_RATE
