@@ -265,6 +265,27 @@ class Database:
                     raw.execute("BEGIN DEFERRED")
             except sqlite3.OperationalError as exc:  # as if SQLAlchemy had run it
                 raise OperationalError("BEGIN", None, exc) from None
+            except BaseException:  # Ctrl-C just after BEGIN: leave no transaction open
+                with suppress(Exception):
+                    raw.rollback()
+                raise
+
+        @sa.event.listens_for(engine, "handle_error")
+        def _on_interrupt(context: sa.engine.ExceptionContext) -> None:
+            # Ctrl-C in the middle of a statement: SQLAlchemy closes the connection, but
+            # SQLite keeps one whose statement is still live (the traceback holds its cursor)
+            # open, transaction and write lock included, until that cursor is freed, so the
+            # write that records the interrupted trial waited on this very process.
+            if isinstance(context.original_exception, Exception):
+                return
+            with suppress(Exception):
+                if context.cursor is not None:
+                    context.cursor.close()
+            with suppress(Exception):
+                conn = context.connection
+                raw = conn.connection.dbapi_connection if conn is not None else None
+                if raw is not None:
+                    raw.rollback()
 
     def _db_clock(self) -> sa.ColumnElement[float]:
         if self.sqlite:
@@ -321,15 +342,6 @@ class Database:
 
     # transactions ------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with (
-            self._memory_lock,
-            self.engine.connect().execution_options(hs_write=True) as conn,
-            conn.begin(),
-        ):
-            yield conn
-
-    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction; getting its connection is retried, the reads are not."""
         try:
@@ -362,7 +374,14 @@ class Database:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite), retried as a whole."""
 
         def attempt() -> T:
-            with self._write() as conn:
+            # not a generator-based context manager: Ctrl-C between its yield and the caller's
+            # block left the generator, with its open transaction and SQLite's write lock,
+            # alive in the traceback, and recording the interrupted trial then waited on it
+            with (
+                self._memory_lock,
+                self.engine.connect().execution_options(hs_write=True) as conn,
+                conn.begin(),
+            ):
                 return fn(conn)
 
         return self._retrying(attempt)

@@ -1,0 +1,68 @@
+"""Ctrl-C can land anywhere inside a storage call, SQLAlchemy's and SQLite's code included.
+The write that then records the interrupted trial must go straight through: it used to wait
+on this very process's half-closed transaction (a cursor kept alive by the traceback, or a
+suspended context-manager generator), so Ctrl-C hung the example for minutes."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+import hypersearch as hs
+from hypersearch.storage import SQLStorage
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX interval timers")
+
+INTERRUPTS = 150
+
+
+def _interrupt(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    hs.create_study("t", storage=url, space={"x": hs.Float(0.0, 1.0)})
+    rng = random.Random(0)
+    waits: list[float] = []
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    try:
+        for _ in range(INTERRUPTS):
+            # a fresh storage each time: SQLAlchemy's pool is itself not safe against
+            # signals, and a long-lived one hit this often would run out of connections.
+            # A short busy timeout turns a lock that is never freed into an error, not a hang.
+            study = hs.load_study("t", storage=SQLStorage(url, busy_timeout_s=0.5))
+            trial = study.ask()
+            try:
+                # reports are storage writes back to back, so the timer lands inside one
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.004))
+                for step in range(100_000):
+                    trial.report(rng.random(), step=step)
+                pytest.fail("the timer never fired")
+            except BaseException as exc:
+                # (Ctrl-C inside SQLAlchemy's commit bookkeeping can surface as its
+                # AssertionError, with the interrupt as its context)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                if isinstance(exc, pytest.fail.Exception):
+                    raise
+                # as Study.run_trial does: recorded while the traceback is still alive
+                started = time.monotonic()
+                study.tell(trial, None, state=hs.TrialState.FAILED)
+                waits.append(time.monotonic() - started)
+            study.storage.close()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    trials = hs.load_study("t", storage=url).trials
+    assert len(trials) == INTERRUPTS
+    assert all(t.state is hs.TrialState.FAILED for t in trials)
+    # each record is one short write with no other writer; a held lock would have made it
+    # wait out the busy timeout (0.5 s) at least once and then fail
+    assert max(waits) < 0.5, sorted(waits)[-5:]
