@@ -26,6 +26,8 @@ def _interrupt(signum: int, frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
 
+# an interrupt that lands in a weakref callback is printed and dropped by Python itself
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     hs.create_study("t", storage=url, space={"x": hs.Float(0.0, 1.0)})
@@ -44,13 +46,12 @@ def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path)
                 signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.004))
                 for step in range(100_000):
                     trial.report(rng.random(), step=step)
+                    if step % 500 == 499:  # Python drops an interrupt raised inside a weakref
+                        # callback (printed as "unraisable"): arm the timer again
+                        signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.004))
                 pytest.fail("the timer never fired")
-            except BaseException as exc:
-                # (Ctrl-C inside SQLAlchemy's commit bookkeeping can surface as its
-                # AssertionError, with the interrupt as its context)
+            except KeyboardInterrupt:  # as itself: never turned into an error on the way
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                if isinstance(exc, pytest.fail.Exception):
-                    raise
                 # as Study.run_trial does: recorded while the traceback is still alive
                 started = time.monotonic()
                 study.tell(trial, None, state=hs.TrialState.FAILED)

@@ -307,6 +307,12 @@ class Database:
             except sa.exc.DataError as exc:  # a value the database cannot hold: say which
                 reason = " ".join(str(exc.orig or exc).split())
                 raise StorageError(f"Storage {self.url} refused a value: {reason}.") from None
+            except AssertionError as exc:
+                # Ctrl-C inside SQLAlchemy's commit bookkeeping surfaces as its assertion;
+                # it is still Ctrl-C, and a study must stop on it, not fail one trial
+                if isinstance(exc.__context__, KeyboardInterrupt):
+                    raise exc.__context__ from None
+                raise
             except (OperationalError, sa.exc.InterfaceError, sa.exc.DBAPIError) as exc:
                 invalidated = bool(getattr(exc, "connection_invalidated", False))
                 if not isinstance(exc, OperationalError | sa.exc.InterfaceError) and not (
