@@ -67,3 +67,33 @@ def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path)
     # each record is one short write with no other writer; a held lock would have made it
     # wait out the busy timeout (0.5 s) at least once and then fail
     assert max(waits) < 0.5, sorted(waits)[-5:]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_ctrl_c_inside_a_storage_call_keeps_an_in_memory_study() -> None:
+    """The default storage is an in-memory database, which lives as long as its one
+    connection; SQLAlchemy used to close that connection on Ctrl-C mid-statement, and the
+    whole study was gone ("no such table")."""
+    study = hs.create_study("t", space={"x": hs.Float(0.0, 1.0)})
+    assert study.storage.url == "sqlite://"
+    rng = random.Random(1)
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    try:
+        for n in range(1, INTERRUPTS + 1):
+            trial = study.ask()
+            try:
+                signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.004))
+                for step in range(100_000):
+                    trial.report(rng.random(), step=step)
+                    if step % 500 == 499:  # as in the test above
+                        signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0, 0.004))
+                pytest.fail("the timer never fired")
+            except KeyboardInterrupt:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                study.tell(trial, None, state=hs.TrialState.FAILED)
+            assert len(study.trials) == n
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert all(t.state is hs.TrialState.FAILED for t in study.trials)
+    assert any(t.intermediate for t in study.trials)  # reports made before an interrupt stay

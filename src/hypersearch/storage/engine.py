@@ -144,6 +144,16 @@ def nap_while_busy(raw: Any, busy_ms: int, call: Callable[[], T]) -> T:
     return call()  # other errors raise again here; a long wait uses the busy handler
 
 
+class KeptOpenConnection(sqlite3.Connection):
+    """The one connection of an in-memory database, which is gone when it closes.
+    SQLAlchemy closes a connection it invalidates (Ctrl-C in the middle of a statement does
+    that) and opens another, empty one, so here ``close`` keeps it open and the next
+    "connection" is the same one; the garbage collector closes it with the storage."""
+
+    def close(self) -> None:
+        """Keep the database: a no-op (see the class)."""
+
+
 class Database:
     """The engine of one SQLite file, in-memory SQLite database or PostgreSQL server, and
     the short transactions every storage call runs in, retried when locked or disconnected.
@@ -181,10 +191,13 @@ class Database:
     def _make_engine(self, raw: str, busy_timeout_s: float) -> Engine:
         try:
             if self.in_memory:
+                # the database lives exactly as long as its one connection, so it is one that
+                # SQLAlchemy cannot close (see ``KeptOpenConnection``)
+                shared = sqlite3.connect(
+                    ":memory:", factory=KeptOpenConnection, check_same_thread=False
+                )
                 engine = sa.create_engine(
-                    "sqlite://",
-                    poolclass=StaticPool,
-                    connect_args={"check_same_thread": False},
+                    "sqlite://", poolclass=StaticPool, creator=lambda: shared
                 )
             elif self.sqlite:
                 path = sa.engine.make_url(raw).database or ""
@@ -250,6 +263,7 @@ class Database:
             cur.close()
 
         busy_ms = self._busy_ms
+        memory = self.in_memory
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -286,6 +300,8 @@ class Database:
                 raw = conn.connection.dbapi_connection if conn is not None else None
                 if raw is not None:
                     raw.rollback()
+            if memory:  # its one connection is the database: keep using it
+                context.is_disconnect = False
 
     def _db_clock(self) -> sa.ColumnElement[float]:
         if self.sqlite:
