@@ -122,6 +122,7 @@ def derived_resources(
         if reduction_factor is None and isinstance(min_resource, int) and min_resource > 0:
             reduction_factor = max(2, -(-max_resource // min_resource))  # rung * factor >= max
     eta = DEFAULT_REDUCTION_FACTOR if reduction_factor is None else reduction_factor
+    n_rungs = DEFAULT_RUNGS if rungs is None else rungs  # read here: ablations patch it
     if (
         isinstance(min_resource, int)
         and not isinstance(min_resource, bool)
@@ -130,10 +131,9 @@ def derived_resources(
         raise InvalidArgumentError(
             f"MultiFidelity: min_resource={min_resource} must be below max_resource="
             f"{max_resource} (the first rung comes before full training). Lower min_resource, "
-            "or leave it out to take max_resource / reduction_factor**3."
+            f"or leave it out to take max_resource / reduction_factor**{n_rungs}."
         )
     if min_resource is None:
-        n_rungs = DEFAULT_RUNGS if rungs is None else rungs
         scale = eta**n_rungs if isinstance(eta, int) and eta >= 2 else 27
         min_resource = min(max(1, round(max_resource / scale)), max_resource - 1)
     return min_resource, eta

@@ -263,7 +263,6 @@ class Database:
             cur.close()
 
         busy_ms = self._busy_ms
-        memory = self.in_memory
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -300,7 +299,7 @@ class Database:
                 raw = conn.connection.dbapi_connection if conn is not None else None
                 if raw is not None:
                     raw.rollback()
-            if memory:  # its one connection is the database: keep using it
+            if self.in_memory:  # its one connection is the database: keep using it
                 context.is_disconnect = False
 
     def _db_clock(self) -> sa.ColumnElement[float]:
