@@ -33,6 +33,10 @@ _REFIT_GROWTH = 1.5
 #: step of ``LOCAL_SCALE`` (unit cube).
 LOCAL_TOP = 5
 LOCAL_SCALE = 0.08
+#: Candidates per proposal: ``CANDIDATES`` uniform draws and half as many perturbations.
+CANDIDATES = 256
+#: Random starts of the kernel's hyperparameter fit besides the prior's centre.
+FIT_RESTARTS = 0
 #: What a curve contributes at a resource: "at" (its value there) or "best" (its best value
 #: so far, the rule before 2026-12-05): with "best" a fidelity whose early values mislead (a
 #: tree's error on 5% of the data) entered the model as the value at full training.
@@ -130,7 +134,7 @@ class CurveModel:
         empty = np.zeros((len(y), 0), dtype=int)
         n_raw = sum(len(c.values) for c in useful)
         if self._theta is None or n_raw >= _REFIT_GROWTH * self._fitted_on:
-            gp = fit_gp(x, empty, y, rng, restarts=0, maxiter=self.maxiter)
+            gp = fit_gp(x, empty, y, rng, restarts=FIT_RESTARTS, maxiter=self.maxiter)
             self._theta = (gp.lengthscales, gp.signal, gp.noise)
             self._fitted_on = n_raw
             self.gp = gp
@@ -152,8 +156,8 @@ class CurveModel:
         observed: np.ndarray,
         rng: np.random.Generator,
         *,
-        n_random: int = 256,
-        n_local: int = 128,
+        n_random: int | None = None,
+        n_local: int | None = None,
         resource: float | None = None,
         snap: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray:
@@ -168,6 +172,8 @@ class CurveModel:
         repeat teaches nothing and costs a training (corners of integer spaces drew the same
         configuration again and again)."""
         d = observed.shape[1]
+        n_random = CANDIDATES if n_random is None else n_random
+        n_local = CANDIDATES // 2 if n_local is None else n_local
         at = self.max_resource if resource is None else resource
         mean_obs, _ = self.predict(observed, at)
         best = float(mean_obs.min())
