@@ -46,11 +46,13 @@ ABLATION_FILE = OUT / "ablation.jsonl"
 
 
 def apply_settings(settings: Sequence[str]) -> None:
-    """``module.NAME=value`` (module under hypersearch.schedulers; value as JSON)."""
+    """``module.NAME=value`` (module under hypersearch.schedulers, or a full dotted path
+    from ``hypersearch.``; value as JSON)."""
     for s in settings:
         target, _, raw = s.partition("=")
         mod, _, attr = target.rpartition(".")
-        module = importlib.import_module(f"hypersearch.schedulers.{mod}")
+        full = mod if mod.startswith("hypersearch.") else f"hypersearch.schedulers.{mod}"
+        module = importlib.import_module(full)
         if not hasattr(module, attr):
             raise SystemExit(f"{module.__name__} has no {attr}")
         source = defining_module(module.__file__ or "", attr)
