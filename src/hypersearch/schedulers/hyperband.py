@@ -442,7 +442,10 @@ class ASHA(Scheduler):
             return None
         promotable.sort(key=lambda p: p[0])
         rung_of = {t.number: rung for _, t, rung in promotable}
-        t = self._promotion_order([t for _, t, _ in promotable], ctx)[0]
+        order = self._promotion_order([t for _, t, _ in promotable], ctx)
+        if not order:
+            return None
+        t = order[0]
         rung = rung_of[t.number]
         ckpt = t.attrs.get("checkpoint")
         attrs: dict[str, Any] = {

@@ -83,6 +83,10 @@ TOP_RUNG_MIN_PROMOTED = 1
 #: development half of the benchmark by a criterion stated before the run: paired gap
 #: difference -0.02 / -0.04 / -0.02 at 1/5, 1/2, full (bench/RESULTS-multifidelity.md).
 RUNG_RANK = "at"
+#: Exploration switch (0: off, the default): at the ladder's last rung a trial of the top
+#: ``1/reduction_factor`` goes on to full training (trains on, or is promoted) only while the
+#: model gives it at least this probability of ending better than every fully trained one.
+GATE_MIN_PI = 0.0
 #: Score candidate configurations at the values they decode to and never propose one already
 #: tried (under study; see ``CurveModel.propose``).
 SNAP = False
@@ -372,11 +376,56 @@ class MultiFidelity(ASHA):
         return TrialPlan(params=dict(t.params), attrs=attrs, claim=promotion_key(t.number))
 
     def decide(self, trial: TrialRecord, ctx: SchedulerContext) -> Decision | Verdict:
-        """ASHA's rule, except that a fast-tracked promotion trains in full."""
+        """ASHA's rule, except that a fast-tracked promotion trains in full (and, with
+        ``GATE_MIN_PI``, the gate at the last rung)."""
         if trial.attrs.get("fast_track"):
             self._check_bounds(trial, ctx.trials)
             return Decision.CONTINUE
-        return super().decide(trial, ctx)
+        verdict = super().decide(trial, ctx)
+        if verdict is not Decision.CONTINUE or GATE_MIN_PI <= 0:
+            return verdict
+        rung = self._last_rung_crossed(trial, ctx.trials)
+        if rung is None or not self._pausing(trial, ctx.trials) or self._gated([trial], ctx)[0]:
+            return verdict
+        saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in ctx.trials)
+        return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
+
+    def _last_rung_crossed(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> int | None:
+        """The ladder's last rung when the trial's latest report crossed it, else None."""
+        step, max_resource = trial.last_step, self.resolved_max(trials)
+        if step is None or max_resource is None or self._screened(self._bracket_of(trial)):
+            return None
+        ladder = self.rungs(max_resource, self._rate_of(trial))
+        if not ladder:
+            return None
+        last = ladder[-1]
+        earlier = [s for s in trial.intermediate if s < step]
+        previous = max([*earlier, int(trial.attrs.get("promoted_at", -1))], default=-1)
+        return last if previous < last <= step else None
+
+    def _paused_at_last_rung(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
+        max_resource = self.resolved_max(trials)
+        if max_resource is None or self._screened(self._bracket_of(trial)):
+            return False
+        ladder = self.rungs(max_resource, self._rate_of(trial))
+        return bool(ladder) and int(trial.attrs.get("paused_at", -1)) == ladder[-1]
+
+    def _gated(self, trials: Sequence[TrialRecord], ctx: SchedulerContext) -> list[bool]:
+        """Per trial: True when the model gives it at least ``GATE_MIN_PI`` probability of
+        ending better than every fully trained configuration (or cannot tell)."""
+        history = dict(self.curves(ctx))
+        top = int(self.max_resource)
+        full = [c.x for c in history.values() if max(c.values) >= top]
+        known = [t.number in history for t in trials]
+        if not full or not any(known):
+            return [True] * len(trials)
+        if not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
+            return [True] * len(trials)
+        best = float(self.model.predicted_final(np.array(full)).min())
+        x = np.array([history[t.number].x for t in trials if t.number in history])
+        mean, var = self.model.predict(x, top)
+        pi = iter(ndtr((best - mean) / np.sqrt(np.maximum(var, 1e-12))).tolist())
+        return [bool(next(pi) >= GATE_MIN_PI) if k else True for k in known]
 
     def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as
@@ -463,7 +512,12 @@ class MultiFidelity(ASHA):
         self, candidates: Sequence[TrialRecord], ctx: SchedulerContext
     ) -> list[TrialRecord]:
         """Promotable paused trials, the one predicted to end best first (by rung value when
-        the model cannot be fitted yet)."""
+        the model cannot be fitted yet); with ``GATE_MIN_PI``, those at the last rung that fail
+        the gate left out."""
+        if GATE_MIN_PI > 0:
+            last = [t for t in candidates if self._paused_at_last_rung(t, ctx.trials)]
+            out = {t.number for t, ok in zip(last, self._gated(last, ctx), strict=True) if not ok}
+            candidates = [t for t in candidates if t.number not in out]
         history = dict(self.curves(ctx))
         known = [t for t in candidates if t.number in history]
         if len(known) < 2 or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
