@@ -105,6 +105,16 @@ class GaussianProcess:
         var = np.maximum(self.signal - np.sum(v * v, axis=0), 1e-12)
         return mean, var
 
+    def predict_joint(self, xc: np.ndarray, xk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and full covariance at the given points (for joint samples, as
+        Thompson sampling draws them)."""
+        ks = self.kernel(xc, xk)
+        mean = ks @ self._alpha
+        emb = self._embed(xc, xk)
+        kss = self.signal * _matern52(np.sqrt(cdist(emb, emb, "sqeuclidean")))
+        v = solve_triangular(self._chol[0], ks.T, lower=True, check_finite=False)
+        return mean, kss - v.T @ v
+
     def predict_with_grad(
         self, xc: np.ndarray, xk: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
