@@ -11,7 +11,7 @@ import pytest
 import hypersearch as hs
 from hypersearch.samplers import GPSampler, SamplingContext, make_sampler
 from hypersearch.samplers.gp.acquisition import log_ei, log_h
-from hypersearch.samplers.gp.model import fit_gp
+from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
 from hypersearch.space import Choice, Float, Int, Space
 from hypersearch.trial import TrialRecord, TrialState
 from level_objectives import stepped, wide_level
@@ -60,6 +60,24 @@ def test_gp_fit_interpolates_a_smooth_function() -> None:
     mean, var = gp.predict(xt, np.zeros((50, 0)))
     assert np.sqrt(np.mean((mean - yt) ** 2)) < 0.15
     assert np.all(var > 0)
+
+
+def test_joint_posterior_agrees_with_the_marginals() -> None:
+    """predict_joint's mean and diagonal are predict's; the covariance is symmetric and
+    positive semi-definite (up to rounding), so joint draws are well defined."""
+    rng = np.random.default_rng(0)
+    x = rng.random((25, 2))
+    gp = GaussianProcess(x, np.zeros((25, 0), dtype=int), np.sin(6 * x[:, 0]) + x[:, 1],
+                         np.array([0.3, 0.5]), 1.0, 1e-4)  # fmt: skip
+    new = rng.random((40, 2))
+    none = np.zeros((40, 0), dtype=int)
+    mean, var = gp.predict(new, none)
+    jmean, cov = gp.predict_joint(new, none)
+    np.testing.assert_allclose(jmean, mean, atol=1e-10)
+    # tolerance: predict clips variances at 1e-12 and both subtract near-equal O(1) numbers
+    np.testing.assert_allclose(np.diag(cov), var, atol=1e-8)
+    np.testing.assert_allclose(cov, cov.T, atol=1e-12)
+    assert np.linalg.eigvalsh(cov).min() > -1e-8
 
 
 def test_gp_beats_random_on_branin() -> None:

@@ -509,6 +509,74 @@ def test_top_rung_quota_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [s._quota(n, False) for n in (1, 2, 5, 9)] == [0, 0, 1, 3]
 
 
+@pytest.mark.parametrize("checkpoints", [False, True])
+def test_gate_at_the_last_rung_under_study(
+    monkeypatch: pytest.MonkeyPatch, checkpoints: bool
+) -> None:
+    """GATE_MIN_PI (a dev-half ablation; default 0, off): at the ladder's last rung a top
+    trial goes on to full training only while the model gives it that probability of beating
+    every fully trained configuration; the others wait there and are not promoted."""
+    import hypersearch.schedulers.multifidelity as mf
+
+    def full(study: hs.Study) -> int:
+        return sum(1 for t in study.trials if t.last_step == EPOCHS)
+
+    open_study, _ = simulate(checkpoints, seed=2, n=60)
+    monkeypatch.setattr(mf, "GATE_MIN_PI", 0.99)
+    gated, result = simulate(checkpoints, seed=2, n=60)
+    assert 0 < full(gated) < full(open_study)
+    scheduler = gated.scheduler
+    assert isinstance(scheduler, MultiFidelity)
+    last = scheduler.rungs(EPOCHS)[-1]
+    promoted = {t.attrs["promoted_from"] for t in gated.trials if "promoted_from" in t.attrs}
+    waiting = [t for t in gated.trials
+               if t.attrs.get("paused_at") == last and t.number not in promoted]  # fmt: skip
+    assert waiting
+    ctx = SchedulerContext(gated.trials, gated.space, ("minimize",))
+    plan = scheduler.plan(len(gated.trials), ctx)
+    assert plan is None or plan.attrs.get("promoted_at") != last  # the gate holds them
+    _consistent(gated)
+    assert result.steps == sum(len(t.intermediate) for t in gated.trials)
+
+
+def test_value_transform_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mf_model.TRANSFORM (a dev-half ablation; default "rank"): ranks to normal quantiles,
+    or with "zscore" the standardised values, their spacing kept."""
+    import hypersearch.schedulers.mf_model as mf_model
+
+    y = np.array([0.1, 0.2, 5.0, 0.15])
+    ranks = CurveModel(EPOCHS, [1])._transform(y)
+    assert list(ranks.argsort()) == [0, 3, 1, 2] and abs(ranks.mean()) < 1e-12
+    assert ranks[2] < 1.5  # a diverged value is only the highest rank
+    monkeypatch.setattr(mf_model, "TRANSFORM", "zscore")
+    z = CurveModel(EPOCHS, [1])._transform(y)
+    np.testing.assert_allclose(z, (y - y.mean()) / y.std())
+
+
+def test_thompson_sampling_under_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mf_model.ACQUISITION = "ts" (a dev-half ablation; default "ei"): proposals are the
+    lowest point of a joint posterior draw, and the search still finds the good region."""
+    import hypersearch.schedulers.mf_model as mf_model
+
+    model = CurveModel(EPOCHS, [1, 3, 9])
+    rng = np.random.default_rng(0)
+    xs = rng.random((12, 2))
+    curves = [Curve(x, {e: error({"q": x[0], "z": x[1]}, e) for e in (1, 3, 9, 27)}) for x in xs]
+    assert model.fit(curves, rng)
+
+    def proposals(seeds: range) -> np.ndarray:
+        return np.array([model.propose(xs, np.random.default_rng(s)) for s in seeds])
+
+    by_ei = proposals(range(5))
+    monkeypatch.setattr(mf_model, "ACQUISITION", "ts")
+    by_ts = proposals(range(5))
+    assert not np.allclose(by_ts, by_ei)  # the switch is what chooses
+    assert by_ts[:, 0].mean() > 0.5  # draws favour high q (final error 1 - q)
+    study, _ = simulate(True, seed=3, n=50)
+    assert any(t.attrs.get("proposed_by") == "model" for t in study.trials)
+    assert study.best_value < 0.1
+
+
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 @pytest.mark.parametrize("rung_rank", ["model", "next"])
 def test_model_ranked_rungs_under_study(
