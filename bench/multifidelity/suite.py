@@ -83,7 +83,8 @@ RBV2_PER_SCENARIO = 6
 #: by their best value so far in the model), ``_curveat`` before 15:00 UTC (rungs ranked by
 #: the best value so far), ``_ladder`` before 21:20 UTC (the three-rung ladder from the first
 #: trial, without the screening start), ``_screenstart3`` before 22:15 UTC (the screening start
-#: followed by three rungs instead of two).
+#: followed by three rungs instead of two), ``_local08`` before 2026-12-06 02:46 UTC (the
+#: model's proposals perturbed the best configurations by a step of 0.08 instead of 0.25).
 ARCHIVED = [
     "multifidelity_bestsofar",
     "multifidelity_nockpt_bestsofar",
@@ -94,6 +95,10 @@ ARCHIVED = [
     "multifidelity_nockpt_ladder",
     "multifidelity_screenstart3",
     "multifidelity_nockpt_screenstart3",
+    "multifidelity_local08",
+    "multifidelity_nockpt_local08",
+    "multifidelity_screen_local08",
+    "multifidelity_screen_nockpt_local08",
 ]
 
 

@@ -30,9 +30,11 @@ __all__ = ["Curve", "CurveModel"]
 #: Refit the kernel's hyperparameters once the data grew by this factor since the last fit.
 _REFIT_GROWTH = 1.5
 #: Proposals: candidates perturb the ``LOCAL_TOP`` configurations predicted best by a normal
-#: step of ``LOCAL_SCALE`` (unit cube).
+#: step of ``LOCAL_SCALE`` (unit cube). 0.25 since 2026-12-06 (0.08 before): on fresh
+#: development seeds the gap at 1/5, 1/2, full fell by 0.06 / 0.07 / 0.07 (LCBench 0.09 /
+#: 0.06 / 0.06); a step of 0.04 was worse by 0.21 (bench/RESULTS-multifidelity.md).
 LOCAL_TOP = 5
-LOCAL_SCALE = 0.08
+LOCAL_SCALE = 0.25
 #: Candidates per proposal: ``CANDIDATES`` uniform draws and half as many perturbations.
 CANDIDATES = 256
 #: Random starts of the kernel's hyperparameter fit besides the prior's centre.
