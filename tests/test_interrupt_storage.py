@@ -5,10 +5,10 @@ suspended context-manager generator), so Ctrl-C hung the example for minutes."""
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,11 +28,13 @@ def _interrupt(signum: int, frame: Any) -> NoReturn:
 
 # an interrupt that lands in a weakref callback is printed and dropped by Python itself
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path) -> None:
+def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="hypersearch")
     url = f"sqlite:///{tmp_path}/s.db"
     hs.create_study("t", storage=url, space={"x": hs.Float(0.0, 1.0)})
     rng = random.Random(0)
-    waits: list[float] = []
     previous = signal.signal(signal.SIGALRM, _interrupt)
     try:
         for _ in range(INTERRUPTS):
@@ -53,9 +55,7 @@ def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path)
             except KeyboardInterrupt:  # as itself: never turned into an error on the way
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 # as Study.run_trial does: recorded while the traceback is still alive
-                started = time.monotonic()
                 study.tell(trial, None, state=hs.TrialState.FAILED)
-                waits.append(time.monotonic() - started)
             study.storage.close()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -64,9 +64,11 @@ def test_ctrl_c_inside_a_storage_call_leaves_the_write_lock_free(tmp_path: Path)
     trials = hs.load_study("t", storage=url).trials
     assert len(trials) == INTERRUPTS
     assert all(t.state is hs.TrialState.FAILED for t in trials)
-    # each record is one short write with no other writer; a held lock would have made it
-    # wait out the busy timeout (0.5 s) at least once and then fail
-    assert max(waits) < 0.5, sorted(waits)[-5:]
+    # there is no other writer: a lock left held by the interrupted call would have made a
+    # record wait out the busy timeout (0.5 s) and retry (logged), or fail. Counted, not
+    # timed: a commit alone took 0.4-0.65 s here at times (the file's fsync under load)
+    locked = [r.getMessage() for r in caplog.records if "is locked" in r.getMessage()]
+    assert not locked, locked[:3]
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -353,6 +353,9 @@ class Database:
                     raise StorageError(
                         f"Storage {self.url} failed: {reason}.{remedy(reason)}"
                     ) from None
+                else:  # another writer held the file for the whole busy timeout
+                    logger.debug("%s is locked (try %d of %d); retrying", self.url, attempt,
+                                 WRITE_RETRIES)  # fmt: skip
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
                 continue
