@@ -404,8 +404,13 @@ class ASHA(Scheduler):
                          if k < my_key and t.number not in gone)  # fmt: skip
         if better < quota:
             return Decision.CONTINUE  # promotable now: train on rather than pause and resume
-        # PAUSE promises a checkpoint to continue from; an objective that saves none (pause=True
-        # forced) has its trial stopped, and a promotion retrains it from step 0
+        return self._pause_verdict(trial, trials, rung)
+
+    @staticmethod
+    def _pause_verdict(trial: TrialRecord, trials: Sequence[TrialRecord], rung: int) -> Verdict:
+        """PAUSE at ``rung``, which promises a checkpoint to continue from; an objective that
+        saves none (pause=True forced) has its trial stopped, and a promotion retrains it
+        from step 0."""
         saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in trials)
         return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
 

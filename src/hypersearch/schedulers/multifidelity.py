@@ -384,33 +384,24 @@ class MultiFidelity(ASHA):
         verdict = super().decide(trial, ctx)
         if verdict is not Decision.CONTINUE or GATE_MIN_PI <= 0:
             return verdict
-        rung = self._last_rung_crossed(trial, ctx.trials)
-        if rung is None or not self._pausing(trial, ctx.trials) or self._gated([trial], ctx)[0]:
+        last, step = self._last_ladder_rung(trial, ctx.trials), trial.last_step
+        if last is None or step is None or not self._pausing(trial, ctx.trials):
             return verdict
-        saves = "checkpoint" in trial.attrs or any("checkpoint" in t.attrs for t in ctx.trials)
-        return Verdict(Decision.PAUSE if saves else Decision.STOP, {"paused_at": rung})
-
-    def _last_rung_crossed(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> int | None:
-        """The ladder's last rung when the trial's latest report crossed it, else None."""
-        step, max_resource = trial.last_step, self.resolved_max(trials)
-        if step is None or max_resource is None or self._screened(self._bracket_of(trial)):
-            return None
-        ladder = self.rungs(max_resource, self._rate_of(trial))
-        if not ladder:
-            return None
-        last = ladder[-1]
         earlier = [s for s in trial.intermediate if s < step]
         previous = max([*earlier, int(trial.attrs.get("promoted_at", -1))], default=-1)
-        return last if previous < last <= step else None
+        if not previous < last <= step or self._passes_gate([trial], ctx)[0]:
+            return verdict  # not at the last rung now, or through the gate
+        return self._pause_verdict(trial, ctx.trials, last)
 
-    def _paused_at_last_rung(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
+    def _last_ladder_rung(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> int | None:
+        """The last rung of the ladder the trial climbs (None: screened, or no rungs)."""
         max_resource = self.resolved_max(trials)
         if max_resource is None or self._screened(self._bracket_of(trial)):
-            return False
+            return None
         ladder = self.rungs(max_resource, self._rate_of(trial))
-        return bool(ladder) and int(trial.attrs.get("paused_at", -1)) == ladder[-1]
+        return ladder[-1] if ladder else None
 
-    def _gated(self, trials: Sequence[TrialRecord], ctx: SchedulerContext) -> list[bool]:
+    def _passes_gate(self, trials: Sequence[TrialRecord], ctx: SchedulerContext) -> list[bool]:
         """Per trial: True when the model gives it at least ``GATE_MIN_PI`` probability of
         ending better than every fully trained configuration (or cannot tell)."""
         history = dict(self.curves(ctx))
@@ -515,8 +506,11 @@ class MultiFidelity(ASHA):
         the model cannot be fitted yet); with ``GATE_MIN_PI``, those at the last rung that fail
         the gate left out."""
         if GATE_MIN_PI > 0:
-            last = [t for t in candidates if self._paused_at_last_rung(t, ctx.trials)]
-            out = {t.number for t, ok in zip(last, self._gated(last, ctx), strict=True) if not ok}
+            trials = ctx.trials
+            last = [t for t in candidates
+                    if t.attrs.get("paused_at") == self._last_ladder_rung(t, trials)]  # fmt: skip
+            passed = self._passes_gate(last, ctx)
+            out = {t.number for t, ok in zip(last, passed, strict=True) if not ok}
             candidates = [t for t in candidates if t.number not in out]
         history = dict(self.curves(ctx))
         known = [t for t in candidates if t.number in history]
