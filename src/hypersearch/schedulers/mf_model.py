@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from hypersearch.samplers.gp.acquisition import log_ei
 from hypersearch.samplers.gp.model import GaussianProcess, fit_gp
@@ -127,7 +127,8 @@ class CurveModel:
         return x, y
 
     def _transform(self, y: np.ndarray) -> np.ndarray:
-        """Ranks to standard-normal quantiles: robust to diverged curves and to scale."""
+        """Ranks to standard-normal quantiles: robust to diverged curves and to scale (with
+        ``TRANSFORM = "zscore"``, the standardised values)."""
         if TRANSFORM == "zscore":
             return np.asarray((y - y.mean()) / (y.std() or 1.0), dtype=float)
         order = y.argsort(kind="stable").argsort(kind="stable")
@@ -154,12 +155,24 @@ class CurveModel:
             self.gp = GaussianProcess(x, empty, y, ls, signal, noise)
         return True
 
+    def _gp_inputs(self, x: np.ndarray, resource: float) -> tuple[GaussianProcess, np.ndarray]:
+        """The fitted GP and configurations ``x`` (rows) with the resource appended."""
+        if self.gp is None:
+            raise RuntimeError("CurveModel used before a successful fit().")
+        x = np.atleast_2d(x)
+        return self.gp, np.hstack([x, np.full((len(x), 1), self._t(resource))])
+
     def predict(self, x: np.ndarray, resource: float) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance (transformed scale) at configurations ``x`` (rows)."""
-        if self.gp is None:
-            raise RuntimeError("CurveModel.predict before a successful fit().")
-        xt = np.hstack([np.atleast_2d(x), np.full((len(np.atleast_2d(x)), 1), self._t(resource))])
-        return self.gp.predict(xt, np.zeros((len(xt), 0), dtype=int))
+        gp, xt = self._gp_inputs(x, resource)
+        return gp.predict(xt, np.zeros((len(xt), 0), dtype=int))
+
+    def chance_to_beat(self, x: np.ndarray, incumbents: np.ndarray) -> np.ndarray:
+        """Probability that each configuration of ``x`` ends better at full training than the
+        best predicted of ``incumbents`` (configurations trained in full)."""
+        best = float(self.predicted_final(incumbents).min())
+        mean, var = self.predict(x, self.max_resource)
+        return np.asarray(ndtr((best - mean) / np.sqrt(np.maximum(var, 1e-12))))
 
     # proposals --------------------------------------------------------------------------
     def propose(
@@ -212,9 +225,8 @@ class CurveModel:
         self, x: np.ndarray, resource: float, rng: np.random.Generator
     ) -> np.ndarray:
         """One draw of the posterior at configurations ``x`` jointly (transformed scale)."""
-        assert self.gp is not None
-        xt = np.hstack([x, np.full((len(x), 1), self._t(resource))])
-        mean, cov = self.gp.predict_joint(xt, np.zeros((len(xt), 0), dtype=int))
+        gp, xt = self._gp_inputs(x, resource)
+        mean, cov = gp.predict_joint(xt, np.zeros((len(xt), 0), dtype=int))
         w, v = np.linalg.eigh((cov + cov.T) / 2.0)
         return np.asarray(mean + v @ (np.sqrt(np.maximum(w, 0.0)) * rng.normal(size=len(w))))
 

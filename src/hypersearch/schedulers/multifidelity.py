@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr
 
 from hypersearch.exceptions import InvalidArgumentError
 from hypersearch.samplers.base import trial_rng
@@ -349,17 +348,15 @@ class MultiFidelity(ASHA):
         waiting = [t for t in self._waiting_for_promotion(trials) if t.number in history]
         if not waiting or not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
             return None
-        top = int(self.max_resource)
-        full = [c.x for c in history.values() if max(c.values) >= top]
-        mean, var = self.model.predict(np.array([history[t.number].x for t in waiting]), top)
+        full = self._fully_trained(history)
+        x = np.array([history[t.number].x for t in waiting])
         if full:
-            best = float(self.model.predicted_final(np.array(full)).min())
-            pi = ndtr((best - mean) / np.sqrt(np.maximum(var, 1e-12)))
+            pi = self.model.chance_to_beat(x, np.array(full))
             pick = int(np.argmax(pi))
             if pi[pick] < FAST_TRACK_MIN_PI:
                 return None
         else:
-            pick = int(np.argmin(mean))
+            pick = int(np.argmin(self.model.predicted_final(x)))
         t = waiting[pick]
         attrs: dict[str, Any] = {
             "promoted_from": t.number,
@@ -405,18 +402,19 @@ class MultiFidelity(ASHA):
         """Per trial: True when the model gives it at least ``GATE_MIN_PI`` probability of
         ending better than every fully trained configuration (or cannot tell)."""
         history = dict(self.curves(ctx))
-        top = int(self.max_resource)
-        full = [c.x for c in history.values() if max(c.values) >= top]
+        full = self._fully_trained(history)
         known = [t.number in history for t in trials]
         if not full or not any(known):
             return [True] * len(trials)
         if not self.model.fit(list(history.values()), trial_rng(self.seed, 0)):
             return [True] * len(trials)
-        best = float(self.model.predicted_final(np.array(full)).min())
         x = np.array([history[t.number].x for t in trials if t.number in history])
-        mean, var = self.model.predict(x, top)
-        pi = iter(ndtr((best - mean) / np.sqrt(np.maximum(var, 1e-12))).tolist())
+        pi = iter(self.model.chance_to_beat(x, np.array(full)).tolist())
         return [bool(next(pi) >= GATE_MIN_PI) if k else True for k in known]
+
+    def _fully_trained(self, history: Mapping[int, Curve]) -> list[np.ndarray]:
+        """The configurations (unit-cube points) of the curves that reached full training."""
+        return [c.x for c in history.values() if max(c.values) >= int(self.max_resource)]
 
     def _pausing(self, trial: TrialRecord, trials: Sequence[TrialRecord]) -> bool:
         """Pause at rungs unless ``pause=False``: without checkpoints a paused trial ends as

@@ -108,10 +108,11 @@ class GaussianProcess:
     def predict_joint(self, xc: np.ndarray, xk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and full covariance at the given points (for joint samples, as
         Thompson sampling draws them)."""
-        ks = self.kernel(xc, xk)
+        n = len(xc)
+        both = self._embed(np.vstack([xc, self.xc]), np.vstack([xk, self.xk]))
+        k = self.signal * _matern52(np.sqrt(cdist(both[:n], both, "sqeuclidean")))
+        kss, ks = k[:, :n], k[:, n:]  # among the points, and to the training points
         mean = ks @ self._alpha
-        emb = self._embed(xc, xk)
-        kss = self.signal * _matern52(np.sqrt(cdist(emb, emb, "sqeuclidean")))
         v = solve_triangular(self._chol[0], ks.T, lower=True, check_finite=False)
         return mean, kss - v.T @ v
 
